@@ -1,0 +1,50 @@
+//! Writing the rendered report: to stdout, where a closed pipe ends the run quietly, or to
+//! `--output FILE`, replaced atomically (a temp file in the same directory, synced, then
+//! renamed over the target: readers see the old report or the new one, never a mix; a
+//! symlink planted at the path is replaced, not followed; on failure the old file stays and
+//! the temp file is removed).
+
+use std::fs::Permissions;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Whether an error (anywhere in its chain) is a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes all of `bytes` to stdout and flushes.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
+/// Replaces `path` with `bytes`, atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let fail = || format!("cannot write {}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pmaps-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(fail)?;
+    tmp.write_all(bytes).with_context(fail)?;
+    tmp.as_file().sync_all().with_context(fail)?;
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(0o644))
+        .with_context(fail)?;
+    // rename(2) replaces whatever is at `path` (a symlink included) without following it.
+    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    Ok(())
+}
