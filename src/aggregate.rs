@@ -550,6 +550,11 @@ pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
     let total_rows = rows.len();
     if let Some(n) = cfg.top {
         rows.truncate(n);
+        // With --group-by file,process, N also caps the processes listed under each file
+        // (the file's `processes` still counts them all).
+        for r in &mut rows {
+            r.children.truncate(n);
+        }
     }
     (
         Rows {

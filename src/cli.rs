@@ -28,7 +28,12 @@ Exit status:
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
 /// mapping kind.
 #[derive(Debug, Parser)]
-#[command(name = "pmaps", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(
+    name = "pmaps",
+    version,
+    after_help = EXIT_CODES,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What each row stands for.
     #[arg(
@@ -49,8 +54,9 @@ pub struct Cli {
     #[arg(long, help_heading = "Report")]
     pub reverse: bool,
 
-    /// Show only the first N rows (0: all). Without it, a table on a terminal shows what
-    /// fits the screen; other output has every row.
+    /// Show only the first N rows (0: all); with --group-by file,process, the first N files
+    /// and the first N processes under each. Without it, a table on a terminal shows what
+    /// fits the screen (5 processes per file); other output has every row.
     #[arg(short = 'n', long, value_name = "N", help_heading = "Report")]
     pub top: Option<usize>,
 
@@ -93,12 +99,19 @@ pub struct Cli {
         long,
         value_enum,
         default_value = "table",
+        global = true,
         help_heading = "Output"
     )]
     pub format: FormatArg,
 
     /// Write the report to FILE (replaced atomically) instead of standard output.
-    #[arg(short = 'o', long, value_name = "FILE", help_heading = "Output")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        global = true,
+        help_heading = "Output"
+    )]
     pub output: Option<PathBuf>,
 
     /// Which file to read per process. auto: smaps_rollup for per-process totals, smaps for
@@ -108,7 +121,7 @@ pub struct Cli {
 
     /// Only virtual sizes are wanted: read the cheap `maps` files (RSS, PSS, USS and swap
     /// are then unknown).
-    #[arg(long, help_heading = "Scan")]
+    #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
 
     /// Worker threads (default: one per CPU).
@@ -120,9 +133,83 @@ pub struct Cli {
         long,
         value_name = "DIR",
         default_value = "/proc",
+        global = true,
         help_heading = "Scan"
     )]
     pub proc_root: PathBuf,
+
+    #[command(subcommand)]
+    pub subcommand: Option<Subcommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+    /// One process's memory map, mapping by mapping, like pmap: found by PID or by name.
+    ///
+    /// A TARGET of digits is a PID; any other TARGET is a name matched as a substring of each
+    /// process's command name or command line (like `pgrep -f`, but a fixed string); every
+    /// matching process is shown, under a header line `PID: command line (user)`. Byte columns
+    /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
+    #[command(after_help = SHOW_EXIT_CODES)]
+    Show(ShowArgs),
+}
+
+const SHOW_EXIT_CODES: &str = "\
+Exit status:
+  0  every target matched and every matching process was shown
+  1  fatal error (proc root unreadable, output not written)
+  2  usage error
+  3  partial: a target matched nothing, or a process was denied, changed while read or failed
+     (each is named on standard error, with the reason)
+  4  no process matched any target";
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// Fold each run of consecutive mappings of the same file into one row (a library's 4-5
+    /// segments become one): address first start to last end, differing permission letters
+    /// shown as `*`, counters summed. Anonymous mappings are never folded.
+    #[arg(long)]
+    pub merge: bool,
+
+    /// Add a column for every smaps field the running kernel prints, in its order (like
+    /// `pmap -XX`).
+    #[arg(long)]
+    pub all_fields: bool,
+
+    /// PIDs and names.
+    #[arg(value_name = "PID|NAME", required = true)]
+    pub targets: Vec<std::ffi::OsString>,
+}
+
+impl ShowArgs {
+    /// The plain configuration of `pmaps show`, or a usage error.
+    pub fn to_config(&self, cli: &Cli) -> Result<crate::show::ShowConfig, String> {
+        let report_only = cli.report_options_used();
+        if !report_only.is_empty() {
+            return Err(format!(
+                "{} applies to the report, not to `pmaps show` (which takes --merge, \
+                 --all-fields, --format, --output and --proc-root)",
+                report_only.join(", ")
+            ));
+        }
+        let targets = self
+            .targets
+            .iter()
+            .map(crate::show::Target::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::show::ShowConfig {
+            proc_root: cli.proc_root.clone(),
+            targets,
+            merge: self.merge,
+            all_fields: self.all_fields,
+            format: match cli.format {
+                FormatArg::Table => Format::Table,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Json => Format::Json,
+            },
+            output: cli.output.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,6 +270,26 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 impl Cli {
+    /// The report's own options that were set (they mean nothing to a subcommand; options
+    /// given with their default value cannot be told apart and are let through).
+    fn report_options_used(&self) -> Vec<&'static str> {
+        let set = [
+            (self.group_by != GroupArg::File, "--group-by"),
+            (self.sort != Column::Pss, "--sort"),
+            (self.reverse, "--reverse"),
+            (self.top.is_some(), "--top"),
+            (!self.pids.is_empty(), "--pid"),
+            (!self.users.is_empty(), "--user"),
+            (self.command.is_some(), "--command"),
+            (self.map.is_some(), "--map"),
+            (!self.kinds.is_empty(), "--kind"),
+            (self.source != SourceArg::Auto, "--source"),
+            (self.vsz, "--vsz"),
+            (self.threads.is_some(), "--threads"),
+        ];
+        set.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect()
+    }
+
     /// The plain configuration, or a usage error.
     pub fn to_config(&self) -> Result<Config, String> {
         let group_by = match self.group_by {
@@ -211,7 +318,8 @@ impl Cli {
             group_by,
             sort: self.sort,
             reverse: self.reverse,
-            top: self.top.filter(|n| *n > 0),
+            // `-n 0` is every row, on a terminal too (where no -n means what fits).
+            top: self.top.map(|n| if n == 0 { usize::MAX } else { n }),
             filters: Filters {
                 pids: self.pids.clone(),
                 uids,
@@ -348,6 +456,15 @@ pub fn main() -> u8 {
             return code;
         }
     };
+    if let Some(Subcommand::Show(args)) = &cli.subcommand {
+        return match args.to_config(&cli) {
+            Ok(cfg) => crate::show::run(&cfg),
+            Err(msg) => {
+                eprint_line(&msg);
+                exit::USAGE
+            }
+        };
+    }
     match cli.to_config() {
         Ok(cfg) => run_report(&cfg),
         Err(msg) => {

@@ -95,7 +95,7 @@ pub struct Config {
     pub group_by: GroupBy,
     pub sort: Column,
     pub reverse: bool,
-    /// Rows to show; `None`: all (or, on a terminal, what fits).
+    /// Rows to show; `None`: all (or, on a terminal, what fits); `-n 0` is `usize::MAX`.
     pub top: Option<usize>,
     pub filters: Filters,
     pub format: Format,

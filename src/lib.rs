@@ -25,6 +25,7 @@ pub mod output;
 pub mod parse;
 pub mod read;
 pub mod render;
+pub mod show;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,7 +37,7 @@ use rayon::prelude::*;
 use crate::aggregate::{Acc, Coverage, Detail, Rows, Scratch};
 use crate::config::{Config, GroupBy};
 use crate::model::{ProcInfo, Source};
-use crate::read::{ReadResult, Reader};
+use crate::read::{Needs, ReadResult, Reader};
 
 /// Exit statuses, as documented in the README and `--help`.
 pub mod exit {
@@ -81,7 +82,7 @@ pub struct Progress {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    let s = std::fs::read(path).ok()?;
+    let s = read::read_root_file(path, 4096).ok()?;
     let s = String::from_utf8_lossy(&s);
     Some(s.trim_end_matches('\n').to_string())
 }
@@ -116,18 +117,28 @@ pub fn scan(cfg: &Config, progress: Option<&Progress>) -> anyhow::Result<Report>
     let threads = cfg
         .threads
         .unwrap_or_else(rayon::current_num_threads)
+        .min(read::max_workers())
         .max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
     let want = |info: &ProcInfo| wanted(cfg, info);
+    let needs = Needs {
+        uid: !cfg.filters.uids.is_empty()
+            || matches!(
+                cfg.group_by,
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+            ),
+        cmdline: cfg.filters.command.is_some()
+            || matches!(cfg.group_by, GroupBy::Process | GroupBy::FileProcess),
+    };
     let acc = pool.install(|| {
         pids.par_iter()
             .with_min_len(4)
             .fold(
                 || Worker {
-                    reader: Reader::new(root, source),
+                    reader: Reader::new(root, source).with_needs(needs),
                     scratch: Scratch::new(detail, &cfg.filters),
                     acc: Acc::new(cfg),
                 },
@@ -153,6 +164,7 @@ pub fn scan(cfg: &Config, progress: Option<&Progress>) -> anyhow::Result<Report>
     let (rows, mut coverage) = aggregate::finish(acc, cfg);
     coverage.filtered += filtered_by_pid;
     coverage.self_pid = own;
+    coverage.hidden = enumerate::hidden_processes(root);
     coverage.problems.sort_by_key(|p| p.pid);
     Ok(Report {
         meta: Meta {

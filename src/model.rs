@@ -303,4 +303,75 @@ pub struct ProcInfo {
     /// Start time in clock ticks since boot (with the PID, the identity of a process).
     pub start_time: u64,
     pub kernel_thread: bool,
+    /// The state letter of `stat` (`R`, `S`, `D`, `Z`…); 0 when `stat` was not read.
+    pub state: u8,
+}
+
+/// The value of one smaps `Key: value` line, owned (`pmaps show --all-fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// `N kB`, in bytes.
+    Bytes(u64),
+    /// A number without a unit (`THPeligible:`, `ProtectionKey:`).
+    Number(u64),
+    /// Anything else, raw (`VmFlags: rd wr mr mw me ac`), without the padding.
+    Text(Vec<u8>),
+}
+
+/// The smaps keys seen so far, in the order the kernel first printed them. A mapping's
+/// fields refer to a key by its index here, so 65,530 mappings do not each own 25 key names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldKeys {
+    pub names: Vec<String>,
+}
+
+impl FieldKeys {
+    /// The index of `key`, added at the end when it is new.
+    pub fn intern(&mut self, key: &[u8], hint: usize) -> usize {
+        // Every record prints its keys in the same order: the hint (the field's position in
+        // its record) is almost always right.
+        if self.names.get(hint).is_some_and(|n| n.as_bytes() == key) {
+            return hint;
+        }
+        if let Some(i) = self.names.iter().position(|n| n.as_bytes() == key) {
+            return i;
+        }
+        self.names.push(String::from_utf8_lossy(key).into_owned());
+        self.names.len() - 1
+    }
+}
+
+/// One mapping of one process with its header owned (`pmaps show`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub perms: [u8; 4],
+    pub offset: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    /// Raw, as the kernel printed it (` (deleted)` included).
+    pub path: Vec<u8>,
+    pub counters: Counters,
+    /// Every `Key: value` line of the record, in the kernel's order, as (index in the
+    /// [`FieldKeys`] of the read, value). Empty unless every field was asked for.
+    pub fields: Vec<(usize, FieldValue)>,
+}
+
+impl Mapping {
+    pub fn new(h: &MapHeader<'_>, counters: &Counters) -> Mapping {
+        Mapping {
+            start: h.start,
+            end: h.end,
+            perms: h.perms,
+            offset: h.offset,
+            dev_major: h.dev_major,
+            dev_minor: h.dev_minor,
+            inode: h.inode,
+            path: h.path.to_vec(),
+            counters: *counters,
+            fields: Vec::new(),
+        }
+    }
 }

@@ -11,6 +11,7 @@
 //! short, valid file with no error; it is found by reading `stat` again afterwards and
 //! comparing the process's identity and address-space fields ([`Stat::mm_fingerprint`]).
 
+use std::cell::Cell;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
@@ -18,7 +19,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::model::{Counters, MapHeader, Outcome, ProcInfo, Source, field};
+use crate::model::{
+    Counters, FieldKeys, FieldValue, MapHeader, Mapping, Outcome, ProcInfo, Source, field,
+};
 use crate::parse::{self, ParseError, SmapsParser, Stat};
 
 /// Size of the streaming buffer for map files. A line longer than this (a 5,000-byte path)
@@ -45,10 +48,33 @@ struct StatFacts {
     fingerprint: [u64; 10],
 }
 
+/// Which per-process facts a report needs beyond `stat`. Each is one more file to open per
+/// process; a per-file report needs neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// The effective uid, from `status` (the directory's owner is only a fallback: it is
+    /// root for a non-dumpable process).
+    pub uid: bool,
+    /// The command line, from `cmdline`.
+    pub cmdline: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs {
+        uid: true,
+        cmdline: true,
+    };
+}
+
+/// Receives each raw `Key: value` line of an smaps record (see
+/// [`Reader::read_process_with`]).
+pub type OnField<'a> = Option<&'a mut dyn FnMut(&[u8])>;
+
 /// A reader for one worker: buffers reused across processes.
 pub struct Reader {
     root: PathBuf,
     source: Source,
+    needs: Needs,
     buf: Vec<u8>,
     small: Vec<u8>,
     parser: SmapsParser,
@@ -114,6 +140,15 @@ fn open_in(dir: &OwnedFd, name: &str) -> io::Result<File> {
     Ok(file)
 }
 
+/// The owner of an open file (for a PID directory: the process's effective uid, or root when
+/// it is not dumpable).
+fn owner(fd: &OwnedFd) -> Option<u32> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` is a valid stat buffer.
+    let rc = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
+    (rc == 0).then_some(st.st_uid)
+}
+
 /// Reads a whole small file into `buf` (cleared first), up to `cap` bytes.
 fn read_small(dir: &OwnedFd, name: &str, buf: &mut Vec<u8>, cap: usize) -> io::Result<()> {
     buf.clear();
@@ -122,15 +157,62 @@ fn read_small(dir: &OwnedFd, name: &str, buf: &mut Vec<u8>, cap: usize) -> io::R
     Ok(())
 }
 
+/// Reads up to `cap` bytes of a file of the proc root that belongs to no PID
+/// (`sys/kernel/hostname`, `self/mountinfo`), with the guard of [`open_in`]: a FIFO or
+/// device planted in a fake tree is an error, not a read that never ends.
+pub fn read_root_file(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+    let fd = open_raw(
+        None,
+        path.as_os_str().as_bytes(),
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+    )?;
+    let file = File::from(fd);
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    file.take(cap as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Descriptors one worker holds at once: the PID directory and one file in it (plus one
+/// spare).
+const FDS_PER_WORKER: u64 = 3;
+/// Descriptors kept for everything else: stdio, the output file and its temporary, the
+/// proc root's listing, the thread pool.
+const FDS_RESERVED: u64 = 16;
+
+/// How many workers the descriptor limit (`ulimit -n`) allows, so that a cron job with a
+/// low limit still reads every process instead of failing some with EMFILE.
+pub fn max_workers() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return usize::MAX;
+    }
+    let budget = lim.rlim_cur.saturating_sub(FDS_RESERVED) / FDS_PER_WORKER;
+    usize::try_from(budget.max(1)).unwrap_or(usize::MAX)
+}
+
 impl Reader {
     pub fn new(root: &Path, source: Source) -> Reader {
         Reader {
             root: root.to_path_buf(),
             source,
+            needs: Needs::ALL,
             buf: Vec::new(),
             small: Vec::new(),
             parser: SmapsParser::new(),
         }
+    }
+
+    /// Reads only the facts `needs` asks for (all by default).
+    pub fn with_needs(mut self, needs: Needs) -> Reader {
+        self.needs = needs;
+        self
     }
 
     fn pid_path(&self, pid: u32, file: &str) -> PathBuf {
@@ -151,6 +233,18 @@ impl Reader {
         want: &dyn Fn(&ProcInfo) -> bool,
         on_map: &mut dyn FnMut(&MapHeader<'_>, &Counters),
     ) -> ReadResult {
+        self.read_process_with(pid, want, on_map, None)
+    }
+
+    /// [`Reader::read_process`], and with `on_field`, every `Key: value` line of an smaps
+    /// record is also passed on raw, before the record itself reaches `on_map`.
+    pub fn read_process_with(
+        &mut self,
+        pid: u32,
+        want: &dyn Fn(&ProcInfo) -> bool,
+        on_map: &mut dyn FnMut(&MapHeader<'_>, &Counters),
+        on_field: OnField<'_>,
+    ) -> ReadResult {
         let mut info = ProcInfo {
             pid,
             ..ProcInfo::default()
@@ -165,20 +259,14 @@ impl Reader {
             Err(e) => return ReadResult::Done(info, classify(&e, &dir_path)),
         };
         // The directory's owner is the fallback uid when `status` cannot be read.
-        let dir_uid = File::from(match dir.try_clone() {
-            Ok(d) => d,
-            Err(e) => return ReadResult::Done(info, classify(&e, &dir_path)),
-        })
-        .metadata()
-        .ok()
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+        let dir_uid = owner(&dir);
         info.uid = dir_uid;
 
         let facts = match self.read_stat(&dir, pid, &mut info) {
             Ok(s) => s,
             Err(outcome) => return ReadResult::Done(info, outcome),
         };
-        if !info.kernel_thread {
+        if !info.kernel_thread && self.needs.uid {
             match read_small(&dir, "status", &mut self.small, SMALL_CAP) {
                 Ok(()) => {
                     let st = parse::parse_status(&self.small);
@@ -192,6 +280,8 @@ impl Reader {
                     return ReadResult::Done(info, outcome);
                 }
             }
+        }
+        if !info.kernel_thread && self.needs.cmdline {
             if let Err(e) = read_small(&dir, "cmdline", &mut self.small, CMDLINE_CAP) {
                 let outcome = classify(&e, &self.pid_path(pid, "cmdline"));
                 return ReadResult::Done(info, outcome);
@@ -207,7 +297,7 @@ impl Reader {
         if matches!(facts.state, b'Z' | b'X' | b'x') {
             return ReadResult::Done(info, Outcome::Zombie);
         }
-        let outcome = self.read_maps(&dir, &info, &facts, on_map);
+        let outcome = self.read_maps(&dir, &info, &facts, on_map, on_field);
         ReadResult::Done(info, outcome)
     }
 
@@ -227,6 +317,7 @@ impl Reader {
         info.comm = stat.comm.to_vec();
         info.start_time = stat.start_time;
         info.kernel_thread = stat.is_kernel_thread();
+        info.state = stat.state;
         Ok(StatFacts {
             state: stat.state,
             vsize: stat.vsize,
@@ -240,6 +331,7 @@ impl Reader {
         info: &ProcInfo,
         facts: &StatFacts,
         on_map: &mut dyn FnMut(&MapHeader<'_>, &Counters),
+        mut on_field: OnField<'_>,
     ) -> Outcome {
         let name = self.source.file_name();
         let path = self.pid_path(info.pid, name);
@@ -276,7 +368,15 @@ impl Reader {
                 });
                 Ok(())
             }
-            Source::Smaps | Source::Rollup => parser.line(line, &mut emit),
+            Source::Smaps | Source::Rollup => {
+                parser.line(line, &mut emit)?;
+                if let Some(f) = on_field.as_mut()
+                    && !parse::is_header_line(line)
+                {
+                    f(line);
+                }
+                Ok(())
+            }
         });
         drop(file);
         match streamed {
@@ -285,11 +385,21 @@ impl Reader {
             Err(StreamError::Parse(e)) => return parse_error(e, &path),
         }
         self.parser.finish(&mut emit);
-        if source == Source::Rollup {
-            // smaps_rollup is produced in one piece: never cut short.
-            return Outcome::Read;
-        }
         let records = self.parser.records() + maps_lines;
+        if source == Source::Rollup {
+            // smaps_rollup is produced in one piece: never cut short. Empty, it means the
+            // process lost its memory meanwhile, or the file is not a real rollup.
+            if records > 0 {
+                return Outcome::Read;
+            }
+            return match self.check_after(dir, info, facts.fingerprint, false) {
+                Outcome::Read => Outcome::Error {
+                    path: path.display().to_string(),
+                    message: "empty smaps_rollup".into(),
+                },
+                other => other,
+            };
+        }
         self.check_after(dir, info, facts.fingerprint, records > 0)
     }
 
@@ -317,9 +427,84 @@ impl Reader {
     }
 }
 
+/// One process read in full, for `pmaps show`.
+#[derive(Debug)]
+pub struct ProcessMaps {
+    pub info: ProcInfo,
+    pub outcome: Outcome,
+    /// Every mapping, in the kernel's (address) order. Empty unless the outcome is `Read`:
+    /// a read found incomplete afterwards is not shown in part.
+    pub mappings: Vec<Mapping>,
+}
+
+impl Reader {
+    /// Reads one process's map file in full (`pmaps show`), through the same open, stat,
+    /// outcome and truncation checks as [`Reader::read_process`]. With `keys`, each mapping
+    /// also keeps every `Key: value` line the kernel printed, in order, its key interned in
+    /// `keys` (like `pmap -XX`).
+    pub fn read_mappings(&mut self, pid: u32, keys: Option<&mut FieldKeys>) -> ProcessMaps {
+        let mut mappings = Vec::new();
+        let mut fields = Vec::new();
+        // The parser completes a record when the next header (or the end) arrives, so the
+        // fields of a mapping are those passed on since the previous mapping was.
+        let seen = Cell::new(0usize);
+        let record_start = Cell::new(0usize);
+        let mut ends = Vec::new();
+        let mut on_map = |h: &MapHeader<'_>, c: &Counters| {
+            mappings.push(Mapping::new(h, c));
+            ends.push(seen.get());
+            record_start.set(seen.get());
+        };
+        let result = match keys {
+            None => self.read_process(pid, &|_| true, &mut on_map),
+            Some(keys) => {
+                let mut on_field = |line: &[u8]| {
+                    // The parser has already rejected a line without a colon.
+                    if let Some((key, value)) = parse::parse_field(line) {
+                        let hint = seen.get() - record_start.get();
+                        let value = match value {
+                            parse::FieldValue::Bytes(n) => FieldValue::Bytes(n),
+                            parse::FieldValue::Number(n) => FieldValue::Number(n),
+                            parse::FieldValue::Text(t) => FieldValue::Text(t.to_vec()),
+                        };
+                        fields.push((keys.intern(key, hint), value));
+                        seen.set(seen.get() + 1);
+                    }
+                };
+                self.read_process_with(pid, &|_| true, &mut on_map, Some(&mut on_field))
+            }
+        };
+        let (info, outcome) = match result {
+            ReadResult::Done(info, outcome) => (info, outcome),
+            // The filter above takes every process.
+            ReadResult::Filtered(info) => (info, Outcome::Read),
+        };
+        if outcome != Outcome::Read {
+            mappings.clear();
+        } else if !fields.is_empty() {
+            let mut rest = fields.into_iter();
+            let mut from = 0;
+            for (m, end) in mappings.iter_mut().zip(ends) {
+                m.fields = rest.by_ref().take(end - from).collect();
+                from = end;
+            }
+        }
+        ProcessMaps {
+            info,
+            outcome,
+            mappings,
+        }
+    }
+}
+
+/// Whether the process after the read is the one before it, with its address space. A
+/// process that is exiting has dropped its mm before it becomes a zombie: its fingerprint
+/// reads all zero, and its smaps reads empty or short with no error. If that was already so
+/// before the read, "unchanged" would wrongly accept the empty read as complete.
 fn same_process(s: &Stat<'_>, info: &ProcInfo, fingerprint: [u64; 10]) -> bool {
     s.start_time == info.start_time
         && !matches!(s.state, b'Z' | b'X' | b'x')
+        && s.mm_fingerprint != [0; 10]
         && s.mm_fingerprint == fingerprint
 }
 
@@ -423,5 +608,42 @@ mod tests {
         assert!(matches!(o(libc::EACCES), Outcome::Denied { errno, .. } if errno == libc::EACCES));
         assert!(matches!(o(libc::EPERM), Outcome::Denied { .. }));
         assert!(matches!(o(libc::EIO), Outcome::Error { .. }));
+    }
+
+    /// A `stat` line whose address-space fields (26-28, 45-51) all read `addr`.
+    fn stat_line(state: char, start_time: u64, addr: u64) -> Vec<u8> {
+        let mut fields = vec![0u64; 53];
+        fields[22] = start_time;
+        for i in [26, 27, 28, 45, 46, 47, 48, 49, 50, 51] {
+            fields[i] = addr;
+        }
+        let rest: Vec<String> = fields[4..].iter().map(u64::to_string).collect();
+        format!("7 (x) {state} {}\n", rest.join(" ")).into_bytes()
+    }
+
+    #[test]
+    fn an_exiting_process_without_an_address_space_is_never_read_in_full() {
+        let info = ProcInfo {
+            pid: 7,
+            start_time: 500,
+            ..ProcInfo::default()
+        };
+        let alive = stat_line('S', 500, 0x5555_0000);
+        let alive = parse::parse_stat(&alive).expect("stat");
+        assert!(same_process(&alive, &info, alive.mm_fingerprint));
+        // Exiting: the mm is gone before the task becomes a zombie. Its smaps reads empty,
+        // and its fingerprint is zero before and after: unchanged, yet not read in full.
+        let exiting = stat_line('R', 500, 0);
+        let exiting = parse::parse_stat(&exiting).expect("stat");
+        assert!(!same_process(&exiting, &info, exiting.mm_fingerprint));
+        let zombie = stat_line('Z', 500, 0x5555_0000);
+        let zombie = parse::parse_stat(&zombie).expect("stat");
+        assert!(!same_process(&zombie, &info, zombie.mm_fingerprint));
+        let other = stat_line('S', 501, 0x5555_0000);
+        let other = parse::parse_stat(&other).expect("stat");
+        assert!(!same_process(&other, &info, alive.mm_fingerprint));
+        let execd = stat_line('S', 500, 0x6666_0000);
+        let execd = parse::parse_stat(&execd).expect("stat");
+        assert!(!same_process(&execd, &info, alive.mm_fingerprint));
     }
 }

@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod escape;
 pub mod json;
+pub mod show;
 pub mod table;
 
 use std::time::{SystemTime, UNIX_EPOCH};

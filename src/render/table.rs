@@ -21,6 +21,8 @@ pub struct Unit {
 }
 
 const KIB: u64 = 1024;
+/// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
+const TERMINAL_CHILDREN: usize = 5;
 /// Widest command line shown when the table is not on a terminal.
 const COMMAND_WIDTH: usize = 80;
 
@@ -107,10 +109,17 @@ fn cell_text(col: Column, row: &Row, unit: Unit, term: Option<Terminal>) -> Stri
     match col.cell(row) {
         Cell::Empty => String::new(),
         Cell::Text(_) => text_cell(col, row, term),
+        // A PID is a name to copy into `kill` or `pmaps show`, not a quantity.
+        Cell::Count(n) if col == Column::Pid => n.to_string(),
         Cell::Count(n) => thousands(n),
         Cell::Unknown => "-".to_string(),
         Cell::Bytes(v) => format_bytes(v, unit),
     }
+}
+
+fn plural_processes(n: u64) -> String {
+    let noun = if n == 1 { "process" } else { "processes" };
+    format!("{} more {noun}", thousands(n))
 }
 
 fn style() -> TableStyle {
@@ -126,9 +135,35 @@ pub fn render(report: &Report, term: Option<Terminal>) -> String {
     let cols = Column::for_view(view);
     let rows = &report.rows;
     let fit = term.map(|t| t.rows.saturating_sub(7).max(5));
+    // On a terminal, a file mapped by a thousand processes lists its first few only.
+    let child_cap = if fit.is_some() {
+        TERMINAL_CHILDREN
+    } else {
+        usize::MAX
+    };
+    let children_of = |r: &Row| r.children.len().min(child_cap);
+    // A file's processes beyond those listed (`-n` or the terminal cut them).
+    let more_of = |r: &Row| {
+        if view == GroupBy::FileProcess {
+            r.processes.saturating_sub(children_of(r) as u64)
+        } else {
+            0
+        }
+    };
     let shown: &[Row] = match fit {
-        Some(n) if rows.rows.len() > n => &rows.rows[..n],
-        _ => &rows.rows,
+        Some(budget) => {
+            let (mut used, mut n) = (0, 0);
+            for r in &rows.rows {
+                let lines = 1 + children_of(r) + usize::from(more_of(r) > 0);
+                if n > 0 && used + lines > budget {
+                    break;
+                }
+                used += lines;
+                n += 1;
+            }
+            &rows.rows[..n]
+        }
+        None => &rows.rows,
     };
     let max = cols
         .iter()
@@ -156,13 +191,20 @@ pub fn render(report: &Report, term: Option<Terminal>) -> String {
     }));
     let line =
         |r: &Row| -> Vec<String> { cols.iter().map(|c| cell_text(*c, r, unit, term)).collect() };
+    let command_col = cols.iter().position(|c| *c == Column::Command);
     for r in shown {
         table.add_row(line(r));
-        for child in &r.children {
+        for child in &r.children[..children_of(r)] {
             let mut cells = line(child);
             // The file is named on its own row; its processes are indented under it.
             cells[0] = String::new();
             cells[1] = String::new();
+            table.add_row(cells);
+        }
+        let more = more_of(r);
+        if let (true, Some(i)) = (more > 0, command_col) {
+            let mut cells = vec![String::new(); cols.len()];
+            cells[i] = format!("... {}", plural_processes(more));
             table.add_row(cells);
         }
     }
@@ -202,6 +244,91 @@ pub fn render(report: &Report, term: Option<Terminal>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::{Coverage, ProcDesc, RowKey, Rows};
+    use crate::model::{Counters, Source};
+
+    fn file_process_report(files: usize, procs: u32) -> Report {
+        let row = |key: RowKey, processes: u64, pss: u64, children: Vec<Row>| Row {
+            key,
+            processes,
+            mappings: Some(processes),
+            counters: Counters {
+                pss,
+                ..Counters::default()
+            },
+            children,
+        };
+        let rows: Vec<Row> = (0..files)
+            .map(|f| {
+                let path = format!("/lib/f{f}.so").into_bytes();
+                let children = (0..procs)
+                    .map(|p| {
+                        let proc = ProcDesc {
+                            pid: 1000 + p,
+                            uid: Some(0),
+                            user: "root".into(),
+                            comm: b"x".to_vec(),
+                            command: format!("cmd{p}").into_bytes(),
+                        };
+                        let key = RowKey::FileProcess {
+                            path: path.clone(),
+                            proc,
+                        };
+                        row(key, 1, 4096, Vec::new())
+                    })
+                    .collect();
+                row(RowKey::File(path), u64::from(procs), 4096, children)
+            })
+            .collect();
+        Report {
+            meta: crate::Meta {
+                host: None,
+                kernel: None,
+                time: std::time::SystemTime::UNIX_EPOCH,
+                source: Source::Smaps,
+                group_by: GroupBy::FileProcess,
+                proc_root: "/proc".into(),
+                threads: 1,
+                duration: std::time::Duration::ZERO,
+            },
+            rows: Rows {
+                total_rows: rows.len(),
+                rows,
+                totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
+            },
+            coverage: Coverage::default(),
+        }
+    }
+
+    #[test]
+    fn a_terminal_lists_five_processes_per_file_and_fits_the_files() {
+        let report = file_process_report(10, 8);
+        // 30 rows: 23 lines for the body; each file takes 1 + 5 + 1 lines.
+        let out = render(
+            &report,
+            Some(Terminal {
+                rows: 30,
+                cols: 200,
+            }),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        let files = lines.iter().filter(|l| l.starts_with("/lib/")).count();
+        assert_eq!(files, 3, "{out}");
+        let pids = lines.iter().filter(|l| l.contains(" cmd")).count();
+        assert_eq!(pids, 15, "{out}");
+        let more = lines
+            .iter()
+            .filter(|l| l.trim() == "... 3 more processes")
+            .count();
+        assert_eq!(more, 3, "{out}");
+        assert!(out.contains("... 7 more rows (-n 0 shows all)"), "{out}");
+        // PIDs are printed as plain numbers.
+        assert!(out.contains(" 1000 "), "{out}");
+        // Not on a terminal: every process of every file.
+        let all = render(&report, None);
+        assert_eq!(all.lines().filter(|l| l.contains(" cmd")).count(), 80);
+        assert!(!all.contains("more processes"));
+    }
 
     #[test]
     fn one_unit_rule() {

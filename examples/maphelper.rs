@@ -1,0 +1,468 @@
+//! A live helper process for the integration tests and benchmarks of `pmaps`.
+//!
+//! It sets up known memory mappings, prints exactly one line `ready <pid>\n` on stdout, flushes,
+//! and then sleeps until it is killed. The arguments are actions executed in order:
+//!
+//! * `--comm NAME`             prctl(PR_SET_NAME) (the kernel keeps the first 15 bytes; any bytes).
+//! * `--map-shared PATH`       MAP_SHARED PROT_READ of the whole file, every page read.
+//! * `--map-private PATH`      MAP_PRIVATE PROT_READ|PROT_WRITE, one byte of every page written
+//!   (every page becomes a private dirty copy-on-write copy).
+//! * `--map-private-ro PATH`   MAP_PRIVATE PROT_READ, every page read (stays file-backed).
+//! * `--anon BYTES`            anonymous private RW mapping, every page written.
+//! * `--anon-name NAME`        names the most recent anonymous private mapping (`--anon` or
+//!   `--many-maps`) with PR_SET_VMA_ANON_NAME; EINVAL (kernel without CONFIG_ANON_VMA_NAME, or a
+//!   name the kernel refuses) is reported on stderr and ignored.
+//! * `--shared-anon BYTES`     MAP_SHARED|MAP_ANONYMOUS RW, every page written
+//!   (shows as `/dev/zero (deleted)`).
+//! * `--sysv BYTES`            shmget(IPC_PRIVATE) + shmat + every page written + IPC_RMID.
+//! * `--memfd NAME:BYTES`      memfd_create(NAME) + ftruncate + MAP_SHARED RW, every page written
+//!   (the last `:` separates NAME from BYTES).
+//! * `--delete PATH`           unlink PATH (after a `--map-*` of it, the mapping shows ` (deleted)`).
+//! * `--many-maps N`           N one-page anonymous mappings the kernel cannot merge (alternating
+//!   PROT_READ|PROT_WRITE and PROT_READ pages of one region; RW pages written).
+//! * `--nondumpable`           prctl(PR_SET_DUMPABLE, 0): even the same user may no longer read
+//!   its maps (only CAP_SYS_PTRACE can).
+//! * `--chdir PATH`            chdir(PATH); later relative PATHs start there (repeat it to reach
+//!   a directory whose absolute path is longer than PATH_MAX).
+//! * `--wait-stdin`            after printing ready, read stdin until EOF, then exit 0.
+//! * `--exec-after-ms MS ARGS…` (last; takes the rest of argv) print ready, sleep MS ms, then
+//!   execv `/proc/self/exe` with ARGS.
+//!
+//! BYTES is a decimal number with an optional binary suffix `K`, `M` or `G`; it is rounded up to
+//! whole pages. A failing syscall prints `maphelper: <action>: <error>` on stderr and exits 1,
+//! before ready is printed. The helper asks for SIGKILL when its parent thread dies.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::process::exit;
+use std::ptr;
+use std::time::Duration;
+
+const PR_SET_VMA: libc::c_int = 0x5356_4d41;
+const PR_SET_VMA_ANON_NAME: libc::c_ulong = 0;
+
+/// Prints `maphelper: <action>: <error>` on stderr and exits 1.
+fn fail(action: &str, err: impl Display) -> ! {
+    eprintln!("maphelper: {action}: {err}");
+    exit(1)
+}
+
+fn os_fail(action: &str) -> ! {
+    fail(action, io::Error::last_os_error())
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if ps <= 0 {
+        os_fail("sysconf(_SC_PAGESIZE)");
+    }
+    ps as usize
+}
+
+fn round_up_pages(bytes: usize, page: usize) -> usize {
+    bytes.div_ceil(page).max(1) * page
+}
+
+fn parse_bytes(action: &str, s: &OsStr) -> usize {
+    let s = s
+        .to_str()
+        .unwrap_or_else(|| fail(action, "size is not UTF-8"));
+    let (digits, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1usize << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .parse()
+        .unwrap_or_else(|e| fail(action, format!("bad size {s:?}: {e}")));
+    n.checked_mul(mult)
+        .unwrap_or_else(|| fail(action, format!("size {s:?} overflows")))
+}
+
+fn cstring(action: &str, bytes: &[u8]) -> CString {
+    CString::new(bytes).unwrap_or_else(|_| fail(action, "argument contains a NUL byte"))
+}
+
+/// mmap wrapper that exits on failure.
+fn mmap(
+    action: &str,
+    len: usize,
+    prot: libc::c_int,
+    flags: libc::c_int,
+    fd: libc::c_int,
+) -> *mut u8 {
+    // SAFETY: a fresh mapping at an address the kernel chooses cannot alias Rust memory.
+    let p = unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, fd, 0) };
+    if p == libc::MAP_FAILED {
+        os_fail(action);
+    }
+    p.cast()
+}
+
+/// Reads the first byte of every page of `[base, base+len)`.
+fn read_touch(base: *mut u8, len: usize, page: usize) {
+    let mut off = 0;
+    while off < len {
+        // SAFETY: base..base+len is a live readable mapping that this program never unmaps.
+        unsafe { ptr::read_volatile(base.add(off)) };
+        off += page;
+    }
+}
+
+/// Writes the first byte of every page of `[base, base+len)` (with its current value).
+fn write_touch(base: *mut u8, len: usize, page: usize) {
+    let mut off = 0;
+    while off < len {
+        // SAFETY: base..base+len is a live writable mapping that this program never unmaps.
+        unsafe {
+            let p = base.add(off);
+            ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(1));
+        }
+        off += page;
+    }
+}
+
+fn file_len(action: &str, f: &File) -> usize {
+    let len = f.metadata().unwrap_or_else(|e| fail(action, e)).len();
+    if len == 0 {
+        fail(action, "file is empty (cannot map 0 bytes)");
+    }
+    usize::try_from(len).unwrap_or_else(|_| fail(action, "file too large"))
+}
+
+fn open_path(action: &str, path: &OsStr, write: bool) -> File {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .unwrap_or_else(|e| fail(action, format!("{}: {e}", path.to_string_lossy())))
+}
+
+struct State {
+    page: usize,
+    /// The most recent anonymous private mapping (address, length), for `--anon-name`.
+    last_anon: Option<(*mut u8, usize)>,
+    wait_stdin: bool,
+}
+
+impl State {
+    fn comm(&mut self, name: &OsStr) {
+        let c = cstring("--comm", name.as_bytes());
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string (at most 16 bytes).
+        if unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) } != 0 {
+            os_fail("--comm");
+        }
+    }
+
+    fn map_file(&mut self, action: &str, path: &OsStr) {
+        let (file, prot, flags) = match action {
+            "--map-shared" => (
+                open_path(action, path, false),
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+            ),
+            "--map-private" => {
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(path)
+                    .unwrap_or_else(|_| open_path(action, path, false));
+                (f, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
+            }
+            _ => (
+                open_path(action, path, false),
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+            ),
+        };
+        let len = file_len(action, &file);
+        let base = mmap(action, len, prot, flags, file.as_raw_fd());
+        if prot & libc::PROT_WRITE != 0 {
+            write_touch(base, len, self.page);
+        } else {
+            read_touch(base, len, self.page);
+        }
+        // The file is closed here; the mapping keeps it referenced.
+    }
+
+    fn anon(&mut self, bytes: &OsStr) {
+        let len = round_up_pages(parse_bytes("--anon", bytes), self.page);
+        let base = mmap(
+            "--anon",
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+        );
+        write_touch(base, len, self.page);
+        self.last_anon = Some((base, len));
+    }
+
+    fn anon_name(&mut self, name: &OsStr) {
+        let Some((base, len)) = self.last_anon else {
+            fail("--anon-name", "no anonymous mapping before it");
+        };
+        let c = cstring("--anon-name", name.as_bytes());
+        // SAFETY: PR_SET_VMA_ANON_NAME reads a NUL-terminated string; base/len is our mapping.
+        let r = unsafe {
+            libc::prctl(
+                PR_SET_VMA,
+                PR_SET_VMA_ANON_NAME,
+                base as libc::c_ulong,
+                len as libc::c_ulong,
+                c.as_ptr() as libc::c_ulong,
+            )
+        };
+        if r != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINVAL) {
+                eprintln!(
+                    "maphelper: --anon-name: {err} (kernel without CONFIG_ANON_VMA_NAME, or a \
+                     refused name); continuing without a name"
+                );
+            } else {
+                fail("--anon-name", err);
+            }
+        }
+    }
+
+    fn shared_anon(&mut self, bytes: &OsStr) {
+        let len = round_up_pages(parse_bytes("--shared-anon", bytes), self.page);
+        let base = mmap(
+            "--shared-anon",
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+        );
+        write_touch(base, len, self.page);
+    }
+
+    fn sysv(&mut self, bytes: &OsStr) {
+        let len = round_up_pages(parse_bytes("--sysv", bytes), self.page);
+        // SAFETY: plain syscalls; the attached segment is never detached.
+        unsafe {
+            let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600);
+            if id < 0 {
+                os_fail("--sysv: shmget");
+            }
+            let base = libc::shmat(id, ptr::null(), 0);
+            if base as isize == -1 {
+                let err = io::Error::last_os_error();
+                libc::shmctl(id, libc::IPC_RMID, ptr::null_mut());
+                fail("--sysv: shmat", err);
+            }
+            write_touch(base.cast(), len, self.page);
+            if libc::shmctl(id, libc::IPC_RMID, ptr::null_mut()) != 0 {
+                os_fail("--sysv: shmctl(IPC_RMID)");
+            }
+        }
+    }
+
+    fn memfd(&mut self, spec: &OsStr) {
+        let b = spec.as_bytes();
+        let Some(colon) = b.iter().rposition(|&c| c == b':') else {
+            fail("--memfd", "expected NAME:BYTES");
+        };
+        let name = cstring("--memfd", &b[..colon]);
+        let len = round_up_pages(
+            parse_bytes("--memfd", OsStr::from_bytes(&b[colon + 1..])),
+            self.page,
+        );
+        // SAFETY: plain syscalls on a descriptor we own.
+        unsafe {
+            let fd = libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC);
+            if fd < 0 {
+                os_fail("--memfd: memfd_create");
+            }
+            let size = libc::off_t::try_from(len).unwrap_or_else(|_| fail("--memfd", "too large"));
+            if libc::ftruncate(fd, size) != 0 {
+                os_fail("--memfd: ftruncate");
+            }
+            let base = mmap(
+                "--memfd: mmap",
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+            );
+            write_touch(base, len, self.page);
+            libc::close(fd);
+        }
+    }
+
+    fn delete(&mut self, path: &OsStr) {
+        std::fs::remove_file(path)
+            .unwrap_or_else(|e| fail("--delete", format!("{}: {e}", path.to_string_lossy())));
+    }
+
+    fn many_maps(&mut self, n: &OsStr) {
+        let n: usize = n
+            .to_str()
+            .and_then(|s| s.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| fail("--many-maps", format!("bad count {n:?}")));
+        let page = self.page;
+        let len = n
+            .checked_mul(page)
+            .unwrap_or_else(|| fail("--many-maps", "count too large"));
+        let base = mmap(
+            "--many-maps: mmap",
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+        );
+        // Page i is RW when i is even, read-only when odd: no two neighbours can merge.
+        for i in 0..n {
+            // SAFETY: every address is inside the mapping created above.
+            let p = unsafe { base.add(i * page) };
+            if i % 2 == 0 {
+                write_touch(p, page, page);
+            } else {
+                // SAFETY: changes the protection of one page of our own mapping.
+                if unsafe { libc::mprotect(p.cast(), page, libc::PROT_READ) } != 0 {
+                    let err = io::Error::last_os_error();
+                    fail(
+                        "--many-maps: mprotect",
+                        format!("{err} after {i} pages (vm.max_map_count too low?)"),
+                    );
+                }
+            }
+        }
+        self.last_anon = Some((base, len));
+    }
+}
+
+fn print_ready() {
+    let pid = std::process::id();
+    let mut out = io::stdout().lock();
+    if let Err(e) = writeln!(out, "ready {pid}").and_then(|()| out.flush()) {
+        fail("stdout", e);
+    }
+}
+
+fn main() {
+    // SAFETY: plain prctl.
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    } != 0
+    {
+        os_fail("prctl(PR_SET_PDEATHSIG)");
+    }
+
+    let mut st = State {
+        page: page_size(),
+        last_anon: None,
+        wait_stdin: false,
+    };
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| OsString::from("maphelper"));
+
+    while let Some(flag) = args.next() {
+        let flag_str = flag.to_string_lossy().into_owned();
+        let flag_str = flag_str.as_str();
+        if flag_str == "--wait-stdin" {
+            st.wait_stdin = true;
+            continue;
+        }
+        if flag_str == "--nondumpable" {
+            // SAFETY: plain prctl.
+            if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+                os_fail("--nondumpable");
+            }
+            continue;
+        }
+        if flag_str == "--exec-after-ms" {
+            let ms = args
+                .next()
+                .and_then(|s| s.to_str().and_then(|s| s.parse::<u64>().ok()))
+                .unwrap_or_else(|| fail("--exec-after-ms", "expected a number of milliseconds"));
+            let rest: Vec<OsString> = args.collect();
+            exec_after(ms, argv0, rest);
+        }
+        const WITH_VALUE: &[&str] = &[
+            "--comm",
+            "--map-shared",
+            "--map-private",
+            "--map-private-ro",
+            "--anon",
+            "--anon-name",
+            "--shared-anon",
+            "--sysv",
+            "--memfd",
+            "--delete",
+            "--many-maps",
+            "--chdir",
+        ];
+        if !WITH_VALUE.contains(&flag_str) {
+            fail(flag_str, "unknown flag");
+        }
+        let Some(value) = args.next() else {
+            fail(flag_str, "missing argument");
+        };
+        match flag_str {
+            "--comm" => st.comm(&value),
+            "--map-shared" | "--map-private" | "--map-private-ro" => st.map_file(flag_str, &value),
+            "--anon" => st.anon(&value),
+            "--anon-name" => st.anon_name(&value),
+            "--shared-anon" => st.shared_anon(&value),
+            "--sysv" => st.sysv(&value),
+            "--memfd" => st.memfd(&value),
+            "--delete" => st.delete(&value),
+            "--many-maps" => st.many_maps(&value),
+            "--chdir" => std::env::set_current_dir(&value)
+                .unwrap_or_else(|e| fail("--chdir", format!("{}: {e}", value.to_string_lossy()))),
+            _ => fail(flag_str, "unknown flag"),
+        }
+    }
+
+    print_ready();
+    if st.wait_stdin {
+        let mut buf = [0u8; 4096];
+        let mut stdin = io::stdin().lock();
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => exit(0),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    eprintln!("maphelper: stdin: {e}");
+                    exit(1)
+                }
+            }
+        }
+    }
+    loop {
+        // SAFETY: pause only waits for a signal.
+        unsafe { libc::pause() };
+    }
+}
+
+fn exec_after(ms: u64, argv0: OsString, rest: Vec<OsString>) -> ! {
+    let mut argv: Vec<CString> = Vec::with_capacity(rest.len() + 1);
+    argv.push(cstring("--exec-after-ms", &argv0.into_vec()));
+    for a in rest {
+        argv.push(cstring("--exec-after-ms", &a.into_vec()));
+    }
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+    ptrs.push(ptr::null());
+    print_ready();
+    std::thread::sleep(Duration::from_millis(ms));
+    let exe = c"/proc/self/exe";
+    // SAFETY: exe and every argv entry are NUL-terminated and outlive the call; ptrs ends in NULL.
+    unsafe { libc::execv(exe.as_ptr(), ptrs.as_ptr()) };
+    fail("--exec-after-ms: execv", io::Error::last_os_error())
+}
