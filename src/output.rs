@@ -46,5 +46,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(fail)?;
     // rename(2) replaces whatever is at `path` (a symlink included) without following it.
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    // The rename itself is durable only once the directory is synced.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(fail)?;
     Ok(())
 }

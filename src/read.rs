@@ -422,6 +422,9 @@ impl Reader {
         }
         match parse::parse_stat(&self.small) {
             Ok(s) if same_process(&s, info, fingerprint) => Outcome::Read,
+            // Still alive with memory, but not the memory the read began on: an exec before
+            // the first byte cut the read to nothing. Not gone: incomplete.
+            Ok(s) if s.start_time == info.start_time && has_memory(&s) => Outcome::Incomplete,
             _ => cut,
         }
     }
@@ -502,10 +505,12 @@ impl Reader {
 /// reads all zero, and its smaps reads empty or short with no error. If that was already so
 /// before the read, "unchanged" would wrongly accept the empty read as complete.
 fn same_process(s: &Stat<'_>, info: &ProcInfo, fingerprint: [u64; 10]) -> bool {
-    s.start_time == info.start_time
-        && !matches!(s.state, b'Z' | b'X' | b'x')
-        && s.mm_fingerprint != [0; 10]
-        && s.mm_fingerprint == fingerprint
+    s.start_time == info.start_time && has_memory(s) && s.mm_fingerprint == fingerprint
+}
+
+/// Whether the process still has an address space: not a zombie, not exiting.
+fn has_memory(s: &Stat<'_>) -> bool {
+    !matches!(s.state, b'Z' | b'X' | b'x') && s.mm_fingerprint != [0; 10]
 }
 
 enum StreamError {

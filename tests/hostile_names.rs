@@ -1,0 +1,443 @@
+//! Hostile names: mapped files and process names chosen by another local user. Helpers map
+//! files named with spaces, a newline, a literal `\012`, tab, CR, terminal escape sequences,
+//! U+202E, C1 controls, DEL, bytes that are not UTF-8, `x (deleted)` (a live file), `[heap]`,
+//! spreadsheet formula starters (`=`, `+`, `-`, `@`) and a path longer than PATH_MAX, and each
+//! sets its own comm to one of those names.
+//!
+//! Expected: every distinct name (as the kernel prints it) is its own row; the table never
+//! emits raw control bytes or bidirectional overrides; CSV parses, is valid UTF-8 and no cell
+//! starts like a formula; JSON is valid and gives the exact bytes back; no panic, exit 0.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+use pmaps::render::escape::{display, formula_safe};
+use serde_json::Value;
+
+/// File names, each also used (cut to 15 bytes by the kernel) as a helper's comm.
+const NAMES: &[&[u8]] = &[
+    b"with spaces  in  name",
+    b"new\nline",
+    b"lit\\012eral",
+    b"tab\there",
+    b"cr\rhere",
+    b"esc\x1b[31mred\x1b[0m\x1b]0;title\x07",
+    "rlo\u{202E}gnp.exe".as_bytes(),
+    b"bad-\xff",
+    b"bad-\xfe\xfd",
+    // The ASCII text that `bad-\xff` is displayed as: a different name, its own row.
+    b"bad-\\xff",
+    b"x (deleted)",
+    b"[heap]",
+    b"=cmd|'-C calc'!A0",
+    b"+1+1",
+    b"-2+3",
+    b"@SUM(1+1)",
+    b"c1-\xc2\x85-\xc2\x9b-ctl",
+    b"del\x7fchar",
+];
+
+/// The comm of the helper that maps every file: an OSC sequence that would retitle a terminal.
+const MAIN_COMM: &[u8] = b"x\x1b]0;pwned\x07";
+/// A comm of 8 two-byte characters: the kernel keeps 15 bytes, cutting the last in half.
+const CUT_COMM: &[u8] = "ééééééééé".as_bytes();
+
+struct Scene {
+    dir: tempfile::TempDir,
+    helpers: Vec<Helper>,
+    /// The path of the long file (longer than PATH_MAX).
+    deep: Vec<u8>,
+}
+
+impl Scene {
+    fn pids(&self) -> String {
+        self.helpers
+            .iter()
+            .map(|h| h.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn prefix(&self) -> Vec<u8> {
+        let mut p = self.dir.path().as_os_str().as_bytes().to_vec();
+        p.push(b'/');
+        p
+    }
+
+    /// Paths under the scene's directory in the helpers' maps, as the kernel prints them,
+    /// with the number of processes mapping each.
+    fn kernel_paths(&self) -> BTreeMap<Vec<u8>, u64> {
+        let prefix = self.prefix();
+        let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for h in &self.helpers {
+            let maps = std::fs::read(format!("/proc/{}/maps", h.pid)).expect("read maps");
+            let mine: BTreeSet<Vec<u8>> = maps
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| path_of(l).to_vec())
+                .filter(|p| p.starts_with(&prefix))
+                .collect();
+            for p in mine {
+                *out.entry(p).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    fn comms(&self) -> BTreeSet<Vec<u8>> {
+        self.helpers
+            .iter()
+            .map(|h| {
+                let mut c = std::fs::read(format!("/proc/{}/comm", h.pid)).expect("comm");
+                assert_eq!(c.pop(), Some(b'\n'));
+                c
+            })
+            .collect()
+    }
+}
+
+/// The path field of a maps line: after five fields and the padding, verbatim.
+fn path_of(line: &[u8]) -> &[u8] {
+    let mut rest = line;
+    for _ in 0..5 {
+        let sp = rest.iter().position(|&c| c == b' ').expect("5 fields");
+        rest = &rest[sp + 1..];
+    }
+    let start = rest.iter().position(|&c| c != b' ').unwrap_or(rest.len());
+    &rest[start..]
+}
+
+fn cstr(b: &[u8]) -> CString {
+    CString::new(b).expect("no NUL")
+}
+
+/// Creates `<base>/deep/<component>/.../deep-file` through directory fds (the path is
+/// longer than PATH_MAX, so no single path-based call can reach it); returns the full path
+/// and the components, for `--chdir`.
+fn make_deep_file(base: &Path) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut full = base.as_os_str().as_bytes().to_vec();
+    let open_dir = |at: libc::c_int, name: &[u8]| -> OwnedFd {
+        let c = cstr(name);
+        // SAFETY: valid NUL-terminated name; mkdirat/openat have no other preconditions.
+        unsafe {
+            libc::mkdirat(at, c.as_ptr(), 0o755);
+            let fd = libc::openat(at, c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            assert!(fd >= 0, "openat: {}", std::io::Error::last_os_error());
+            OwnedFd::from_raw_fd(fd)
+        }
+    };
+    let base_c = cstr(base.as_os_str().as_bytes());
+    // SAFETY: valid path.
+    let base_fd = unsafe { libc::open(base_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
+    assert!(base_fd >= 0);
+    // SAFETY: fresh fd, owned here.
+    let mut dir = unsafe { OwnedFd::from_raw_fd(base_fd) };
+    let mut comps = vec![b"deep".to_vec()];
+    for i in 0..18 {
+        comps.push(format!("{i:02}{}", "d".repeat(238)).into_bytes());
+    }
+    for c in &comps {
+        dir = open_dir(dir.as_raw_fd(), c);
+        full.push(b'/');
+        full.extend_from_slice(c);
+    }
+    let name = cstr(b"deep-file");
+    // SAFETY: valid name; the fd is closed right after writing.
+    unsafe {
+        let fd = libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+            0o644,
+        );
+        assert!(fd >= 0);
+        let data = vec![7u8; 8192];
+        assert_eq!(libc::write(fd, data.as_ptr().cast(), data.len()), 8192);
+        libc::close(fd);
+    }
+    full.extend_from_slice(b"/deep-file");
+    assert!(full.len() > 4096, "deep path is only {} bytes", full.len());
+    (full, comps)
+}
+
+fn scene() -> Scene {
+    let dir = tempfile::Builder::new()
+        .prefix("hostile")
+        .tempdir()
+        .expect("tempdir");
+    for (i, name) in NAMES.iter().enumerate() {
+        let path = dir.path().join(OsStr::from_bytes(name));
+        std::fs::write(&path, vec![i as u8; 8192]).expect("create hostile file");
+    }
+    let (deep, comps) = make_deep_file(dir.path());
+    let mut helpers = Vec::new();
+    // One helper maps every file, the long one last (reached by relative chdirs).
+    let mut args: Vec<Vec<u8>> = vec![b"--comm".to_vec(), MAIN_COMM.to_vec()];
+    for name in NAMES {
+        let path = dir.path().join(OsStr::from_bytes(name));
+        args.push(b"--map-shared".to_vec());
+        args.push(path.as_os_str().as_bytes().to_vec());
+    }
+    args.push(b"--chdir".to_vec());
+    args.push(dir.path().as_os_str().as_bytes().to_vec());
+    for chunk in comps.chunks(6) {
+        args.push(b"--chdir".to_vec());
+        args.push(chunk.join(&b'/'));
+    }
+    args.push(b"--map-shared".to_vec());
+    args.push(b"deep-file".to_vec());
+    helpers.push(Helper::spawn(args.iter().map(|a| os(a))));
+    // One helper per name: that name as its comm, and that file mapped.
+    for name in NAMES {
+        let path = dir.path().join(OsStr::from_bytes(name));
+        helpers.push(Helper::spawn([
+            os(b"--comm"),
+            os(name),
+            os(b"--map-private-ro"),
+            path.as_os_str(),
+        ]));
+    }
+    helpers.push(Helper::spawn([
+        os(b"--comm"),
+        os(CUT_COMM),
+        os(b"--anon"),
+        os(b"4K"),
+    ]));
+    Scene { dir, helpers, deep }
+}
+
+fn run_ok(args: &[&str]) -> Output {
+    let out = run_pmaps(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "pmaps {args:?}: {err}");
+    assert!(
+        out.stderr.is_empty(),
+        "pmaps {args:?} wrote on stderr: {err}"
+    );
+    out
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2));
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// The exact bytes of a text column of a JSON row: `<col>_hex` when present, else the string.
+fn exact(row: &Value, col: &str) -> Vec<u8> {
+    match row.get(format!("{col}_hex")) {
+        Some(h) => unhex(h.as_str().expect("hex string")),
+        None => row[col]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {col} in {row}"))
+            .as_bytes()
+            .to_vec(),
+    }
+}
+
+#[test]
+fn json_gives_every_name_back_exactly_in_its_own_row() {
+    let s = scene();
+    let pids = s.pids();
+    let kernel = s.kernel_paths();
+    // Every hostile file and the long one, each mapped by the main helper and its own.
+    assert_eq!(kernel.len(), NAMES.len() + 1, "{kernel:?}");
+    assert_eq!(kernel.get(&s.deep), Some(&1));
+
+    let doc = json(&run_ok(&["-p", &pids, "-g", "file", "-f", "json"]));
+    let prefix = s.prefix();
+    let mut rows: Vec<(Vec<u8>, u64)> = Vec::new();
+    for row in doc["rows"].as_array().expect("rows") {
+        let path = exact(row, "path");
+        if path.starts_with(&prefix) {
+            rows.push((path, row["processes"].as_u64().expect("processes")));
+        }
+    }
+    let got: BTreeMap<Vec<u8>, u64> = rows.iter().cloned().collect();
+    assert_eq!(got.len(), rows.len(), "two rows for one name");
+    assert_eq!(got, kernel);
+    // A real file named `[heap]` is a file, not the heap.
+    let heap_file = [prefix.as_slice(), b"[heap]"].concat();
+    let row = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| exact(r, "path") == heap_file)
+        .expect("the [heap] file's row");
+    assert_eq!(row["kind"], "file");
+
+    // Process names: every comm exactly, in the command view.
+    let doc = json(&run_ok(&["-p", &pids, "-g", "command", "-f", "json"]));
+    let got: BTreeSet<Vec<u8>> = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| exact(r, "command"))
+        .collect();
+    assert_eq!(got, s.comms());
+    assert!(got.contains(&CUT_COMM[..15]));
+
+    // Command lines exactly (NUL separators shown as spaces), in the process view.
+    let doc = json(&run_ok(&["-p", &pids, "-g", "process", "-f", "json"]));
+    for row in doc["rows"].as_array().expect("rows") {
+        let pid = row["pid"].as_u64().expect("pid");
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        let end = raw.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let expected: Vec<u8> = raw[..end]
+            .iter()
+            .map(|&b| if b == 0 { b' ' } else { b })
+            .collect();
+        assert_eq!(exact(row, "command"), expected, "pid {pid}");
+    }
+}
+
+/// Characters a terminal would act on or that reorder text: C0 (other than the newline
+/// ending each line), DEL, C1, bidirectional controls.
+fn assert_no_raw_controls(what: &str, bytes: &[u8]) {
+    let s = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
+    for (i, c) in s.char_indices() {
+        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}');
+        let control = c.is_control() && c != '\n';
+        assert!(
+            !control && !bidi,
+            "{what}: raw {c:?} at byte {i}: {:?}",
+            &s[i.saturating_sub(60)..(i + 20).min(s.len())]
+        );
+    }
+}
+
+#[test]
+fn table_never_emits_raw_control_bytes_and_keeps_one_line_per_row() {
+    let s = scene();
+    let pids = s.pids();
+    for view in ["file", "process", "command", "user", "kind", "file,process"] {
+        let table = run_ok(&["-p", &pids, "-g", view]).stdout;
+        assert_no_raw_controls(&format!("-g {view}"), &table);
+        // Rows from the JSON of the same view: one table line each, plus the header, its
+        // rule, the TOTAL line and the coverage line.
+        let doc = json(&run_ok(&["-p", &pids, "-g", view, "-f", "json"]));
+        let rows = doc["rows"].as_array().expect("rows");
+        let children: usize = rows
+            .iter()
+            .map(|r| r["by_process"].as_array().map_or(0, Vec::len))
+            .sum();
+        let lines = table
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        assert_eq!(lines, rows.len() + children + 4, "-g {view}");
+    }
+    // Each name shows escaped, on exactly as many lines as there are names shown that way.
+    let table = String::from_utf8(run_ok(&["-p", &pids, "-g", "file"]).stdout).expect("UTF-8");
+    let mut shown: BTreeMap<String, usize> = BTreeMap::new();
+    for path in s.kernel_paths().keys() {
+        *shown.entry(display(path).into_owned()).or_default() += 1;
+    }
+    for (text, n) in shown {
+        let lines = table.lines().filter(|l| l.contains(&text)).count();
+        assert_eq!(lines, n, "{text}");
+    }
+}
+
+#[test]
+fn csv_is_valid_utf8_quoted_and_formula_safe() {
+    let s = scene();
+    let pids = s.pids();
+    for view in ["file", "process", "command", "user", "kind", "file,process"] {
+        let out = run_ok(&["-p", &pids, "-g", view, "-f", "csv"]).stdout;
+        let text = std::str::from_utf8(&out).unwrap_or_else(|e| panic!("-g {view}: {e}"));
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let width = reader.headers().expect("header").len();
+        let mut records = Vec::new();
+        for rec in reader.records() {
+            let rec = rec.unwrap_or_else(|e| panic!("-g {view}: {e}"));
+            assert_eq!(rec.len(), width, "-g {view}");
+            for cell in rec.iter() {
+                assert!(
+                    !matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@')),
+                    "-g {view}: formula cell {cell:?}"
+                );
+                assert_no_raw_controls(&format!("-g {view} cell"), cell.as_bytes());
+            }
+            records.push(rec);
+        }
+        let doc = json(&run_ok(&["-p", &pids, "-g", view, "-f", "json"]));
+        let rows = doc["rows"].as_array().expect("rows");
+        let expected = if view == "file,process" {
+            rows.iter()
+                .map(|r| r["by_process"].as_array().map_or(0, Vec::len))
+                .sum()
+        } else {
+            rows.len()
+        };
+        assert_eq!(records.len(), expected, "-g {view}");
+        if view == "file" {
+            let cells: BTreeSet<String> = records.iter().map(|r| r[0].to_string()).collect();
+            for path in s.kernel_paths().keys() {
+                let want = formula_safe(display(path)).into_owned();
+                assert!(cells.contains(&want), "no CSV row {want:?}");
+            }
+        }
+        if view == "command" {
+            let cells: BTreeSet<String> = records.iter().map(|r| r[0].to_string()).collect();
+            for comm in s.comms() {
+                let want = formula_safe(display(&comm)).into_owned();
+                assert!(cells.contains(&want), "no CSV row {want:?}");
+            }
+            assert!(cells.contains("'=cmd|'-C calc'!"), "{cells:?}");
+            assert!(cells.contains("'-2+3"), "{cells:?}");
+        }
+    }
+}
+
+/// The kernel prints a newline in a file name as the four bytes `\012` and does not escape
+/// a backslash, so a file named `amb<newline>x` and one named `amb\012x` reach pmaps as the
+/// same bytes: that is one row (two mappings), the only merge pmaps cannot avoid. Different
+/// bytes, however alike they look once escaped, stay apart (`bad-\xff` above).
+#[test]
+fn names_the_kernel_prints_alike_are_one_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join(OsStr::from_bytes(b"amb\nx"));
+    let b = dir.path().join(OsStr::from_bytes(b"amb\\012x"));
+    std::fs::write(&a, vec![1u8; 4096]).expect("write");
+    std::fs::write(&b, vec![2u8; 4096]).expect("write");
+    let h = Helper::spawn([
+        OsStr::new("--map-shared"),
+        a.as_os_str(),
+        OsStr::new("--map-shared"),
+        b.as_os_str(),
+    ]);
+    let doc = json(&run_ok(&[
+        "-p",
+        &h.pid.to_string(),
+        "-g",
+        "file",
+        "-f",
+        "json",
+    ]));
+    let printed = [dir.path().as_os_str().as_bytes(), b"/amb\\012x"].concat();
+    let rows: Vec<&Value> = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| exact(r, "path").starts_with(dir.path().as_os_str().as_bytes()))
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(exact(rows[0], "path"), printed);
+    assert_eq!(rows[0]["mappings"], 2);
+    assert_eq!(rows[0]["processes"], 1);
+}
