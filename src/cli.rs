@@ -12,7 +12,7 @@ use regex::bytes::Regex;
 use crate::columns::Column;
 use crate::config::{Config, Filters, Format, GroupBy, SourceChoice};
 use crate::model::{MapKind, Source};
-use crate::output;
+use crate::output::{self, eprint_line};
 use crate::render::{self, Terminal};
 use crate::{Progress, exit};
 
@@ -364,10 +364,6 @@ fn terminal_size() -> Option<Terminal> {
     })
 }
 
-fn eprint_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "pmaps: {line}");
-}
-
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
 fn scan_with_progress(cfg: &Config) -> anyhow::Result<crate::Report> {
     if !std::io::stderr().is_terminal() {
@@ -416,16 +412,8 @@ pub fn run_report(cfg: &Config) -> u8 {
         None
     };
     let rendered = render::render(&report, cfg.format, fit);
-    let written = rendered.and_then(|bytes| match &cfg.output {
-        Some(path) => output::write_atomic(path, &bytes),
-        None => output::write_stdout(&bytes),
-    });
-    if let Err(e) = written {
-        if output::is_broken_pipe(&e) {
-            return exit::OK;
-        }
-        eprint_line(&format!("error: {e:#}"));
-        return exit::FATAL;
+    if let Some(code) = output::deliver(rendered, cfg.output.as_deref()) {
+        return code;
     }
     let partial = render::partial_summary(&report);
     // The table carries its coverage line; for the machine formats it goes to stderr, where

@@ -19,6 +19,29 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// One line on stderr, prefixed with `pmaps: ` (a closed stderr is ignored).
+pub fn eprint_line(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "pmaps: {line}");
+}
+
+/// Writes a rendered document to `path` (atomically) or to stdout, and returns the exit
+/// status when the run must end here: `OK` for a reader that closed the pipe (nothing more to
+/// say to anyone), `FATAL` after one line on stderr for a failed write. `None`: written.
+pub fn deliver(rendered: anyhow::Result<Vec<u8>>, path: Option<&Path>) -> Option<u8> {
+    let written = rendered.and_then(|bytes| match path {
+        Some(path) => write_atomic(path, &bytes),
+        None => write_stdout(&bytes),
+    });
+    match written {
+        Ok(()) => None,
+        Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            Some(crate::exit::FATAL)
+        }
+    }
+}
+
 /// Writes all of `bytes` to stdout and flushes.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();

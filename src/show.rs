@@ -32,7 +32,6 @@
 
 use std::borrow::Cow;
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -42,7 +41,7 @@ use crate::config::Format;
 use crate::enumerate;
 use crate::exit;
 use crate::model::{Counters, FieldKeys, FieldValue, Mapping, Outcome, ProcInfo, Source, field};
-use crate::output;
+use crate::output::{self, eprint_line};
 use crate::parse::classify;
 use crate::read::{Needs, ReadResult, Reader};
 use crate::render;
@@ -759,10 +758,6 @@ impl Tally {
     }
 }
 
-fn eprint_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "pmaps: {line}");
-}
-
 /// Runs `pmaps show` and returns the exit status.
 pub fn run(cfg: &ShowConfig) -> u8 {
     let report = match collect(cfg) {
@@ -777,16 +772,8 @@ pub fn run(cfg: &ShowConfig) -> u8 {
     // With no process at all there is nothing to render; say so and stop.
     if !nothing {
         let rendered = render::show::render(&report, cfg.format);
-        let written = rendered.and_then(|bytes| match &cfg.output {
-            Some(path) => output::write_atomic(path, &bytes),
-            None => output::write_stdout(&bytes),
-        });
-        if let Err(e) = written {
-            if output::is_broken_pipe(&e) {
-                return exit::OK;
-            }
-            eprint_line(&format!("error: {e:#}"));
-            return exit::FATAL;
+        if let Some(code) = output::deliver(rendered, cfg.output.as_deref()) {
+            return code;
         }
     }
     for t in &report.unmatched {
