@@ -1495,28 +1495,6 @@ struct CoverageJson {
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-struct Outcomes {
-    read: u64,
-    vanished: u64,
-    zombie: u64,
-    kernel_thread: u64,
-    denied: u64,
-    incomplete: u64,
-    error: u64,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-struct ProblemJson {
-    pid: u32,
-    comm: String,
-    outcome: String,
-    path: Option<String>,
-    detail: Option<String>,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
 struct FileRow {
     #[serde(default)]
     path: String,

@@ -25,27 +25,7 @@ struct Coverage {
     processes: u64,
     outcomes: Outcomes,
     complete: bool,
-    problems: Vec<Problem>,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-struct Outcomes {
-    read: u64,
-    vanished: u64,
-    zombie: u64,
-    kernel_thread: u64,
-    denied: u64,
-    incomplete: u64,
-    error: u64,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-struct Problem {
-    pid: u32,
-    comm: String,
-    outcome: String,
-    path: Option<String>,
-    detail: Option<String>,
+    problems: Vec<ProblemJson>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -116,7 +96,7 @@ fn other_users_processes_are_denied_and_own_ones_read() {
     assert!(!c.complete);
     assert_eq!(
         c.problems,
-        [Problem {
+        [ProblemJson {
             pid: root_helper.pid,
             comm: "rootsecret".into(),
             outcome: "denied".into(),

@@ -1013,3 +1013,27 @@ pub fn open_tempdir() -> tempfile::TempDir {
     set_mode(dir.path(), 0o755);
     dir
 }
+
+/// JSON `meta.coverage.outcomes` of a report: one count per documented outcome, nothing else.
+#[derive(Debug, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Outcomes {
+    pub read: u64,
+    pub vanished: u64,
+    pub zombie: u64,
+    pub kernel_thread: u64,
+    pub denied: u64,
+    pub incomplete: u64,
+    pub error: u64,
+}
+
+/// One entry of JSON `meta.coverage.problems`.
+#[derive(Debug, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemJson {
+    pub pid: u32,
+    pub comm: String,
+    pub outcome: String,
+    pub path: Option<String>,
+    pub detail: Option<String>,
+}
