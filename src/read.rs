@@ -508,9 +508,13 @@ fn same_process(s: &Stat<'_>, info: &ProcInfo, fingerprint: [u64; 10]) -> bool {
     s.start_time == info.start_time && has_memory(s) && s.mm_fingerprint == fingerprint
 }
 
-/// Whether the process still has an address space: not a zombie, not exiting.
+/// Whether the process has a settled address space: not a zombie, not exiting, and not in
+/// the middle of `execve`. Exec installs the new mm first and sets `env_end` (stat field 51,
+/// the last of the fingerprint) last, once the arguments are in place; until then the maps
+/// are an image still being built and the command line reads empty. (Field 51 exists since
+/// Linux 3.5.)
 fn has_memory(s: &Stat<'_>) -> bool {
-    !matches!(s.state, b'Z' | b'X' | b'x') && s.mm_fingerprint != [0; 10]
+    !matches!(s.state, b'Z' | b'X' | b'x') && s.mm_fingerprint[9] != 0
 }
 
 enum StreamError {
@@ -650,5 +654,17 @@ mod tests {
         let execd = stat_line('S', 500, 0x6666_0000);
         let execd = parse::parse_stat(&execd).expect("stat");
         assert!(!same_process(&execd, &info, alive.mm_fingerprint));
+        // Mid-exec: the new mm is in place but its arguments are not (env_end still 0), and
+        // stays so across a quick read: unchanged, yet not a settled image.
+        let mut mid_exec = stat_line('R', 500, 0x7777_0000);
+        let at = mid_exec.len() - 1;
+        let line = String::from_utf8(mid_exec[..at].to_vec()).expect("ascii");
+        let mut fields: Vec<&str> = line.split(' ').collect();
+        let env_end = fields.len() - 2; // field 51 (the last is 52, exit_code)
+        fields[env_end] = "0";
+        mid_exec = format!("{}\n", fields.join(" ")).into_bytes();
+        let mid_exec = parse::parse_stat(&mid_exec).expect("stat");
+        assert_eq!(mid_exec.mm_fingerprint[9], 0);
+        assert!(!same_process(&mid_exec, &info, mid_exec.mm_fingerprint));
     }
 }
