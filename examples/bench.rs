@@ -281,7 +281,7 @@ fn max_map_count() -> Res<u64> {
 }
 
 fn utc_now() -> String {
-    pmaps::render::utc_timestamp(SystemTime::now())
+    pmaps::text::utc_timestamp(SystemTime::now())
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {

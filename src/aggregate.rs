@@ -4,16 +4,19 @@
 //! by path) and its own [`Acc`]. Only when a process's outcome is `read` does its scratch
 //! enter the accumulator, so a read found incomplete afterwards leaves no trace in the
 //! figures. Accumulators of different workers are merged at the end; a process is read by
-//! exactly one worker, so per-file process counts simply add.
+//! exactly one worker, so per-file process counts simply add. The rows come out in no
+//! particular order: sorting and `--top` belong to the view.
 
 use std::collections::HashMap;
 
 use regex::bytes::Regex;
 
-use crate::columns::{Cell, Column};
-use crate::config::{Config, Filters, GroupBy};
-use crate::model::{Counters, MapHeader, MapKind, Outcome, OutcomeKind, ProcInfo, Source};
-use crate::parse::classify;
+use crate::model::{
+    Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Outcome, ProcDesc, ProcInfo, Query,
+    Row, RowKey, Source,
+};
+use crate::parse::kind_of;
+use crate::source::{ProcSource, UserNames};
 
 /// What the rows of the report need from each mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +87,7 @@ impl Scratch {
     pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {
         let needs_kind = self.detail == Detail::Kinds || !self.kinds_filter.is_empty();
         let kind = if needs_kind {
-            classify(h.path)
+            kind_of(h.path)
         } else {
             MapKind::Anon
         };
@@ -126,78 +129,6 @@ impl Scratch {
     }
 }
 
-/// A process that was read, as rows show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcDesc {
-    pub pid: u32,
-    pub uid: Option<u32>,
-    /// User name, or the uid in digits when it has no name, or `?` when unknown.
-    pub user: String,
-    /// `comm`, raw.
-    pub comm: Vec<u8>,
-    /// The command line, or `[comm]` when it is empty (kernel threads, some daemons).
-    pub command: Vec<u8>,
-}
-
-/// A process that did not read fully, for the coverage details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub pid: u32,
-    pub comm: Vec<u8>,
-    pub outcome: Outcome,
-}
-
-/// Who was read and who was not: part of every report.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Coverage {
-    counts: [u64; 7],
-    /// Mappings read (of processes whose outcome is `read`).
-    pub mappings: u64,
-    /// Processes left out by `--pid/--user/--command` (not part of the counts).
-    pub filtered: u64,
-    /// pmaps' own PID, left out of the scan.
-    pub self_pid: Option<u32>,
-    /// Details of denied, incomplete and failed processes.
-    pub problems: Vec<Problem>,
-    /// Processes the proc mount hides (hidepid), when that can be told.
-    pub hidden: Option<String>,
-}
-
-impl Coverage {
-    pub fn count(&self, kind: OutcomeKind) -> u64 {
-        self.counts[kind as usize]
-    }
-    /// Processes considered (every outcome).
-    pub fn processes(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-    /// Whether the report covers every process it set out to read.
-    pub fn is_complete(&self) -> bool {
-        self.hidden.is_none()
-            && OutcomeKind::ALL
-                .iter()
-                .all(|k| !k.is_partial() || self.count(*k) == 0)
-    }
-    fn record(&mut self, info: &ProcInfo, outcome: Outcome) {
-        self.counts[outcome.kind() as usize] += 1;
-        if outcome.kind().is_partial() {
-            self.problems.push(Problem {
-                pid: info.pid,
-                comm: info.comm.clone(),
-                outcome,
-            });
-        }
-    }
-    fn merge(&mut self, other: Coverage) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            *a += b;
-        }
-        self.mappings += other.mappings;
-        self.filtered += other.filtered;
-        self.problems.extend(other.problems);
-    }
-}
-
 #[derive(Debug, Clone)]
 struct FileAcc {
     counters: Counters,
@@ -227,10 +158,10 @@ pub struct Acc {
 }
 
 impl Acc {
-    pub fn new(cfg: &Config) -> Acc {
+    pub fn new(query: &Query) -> Acc {
         Acc {
-            group_by: cfg.group_by,
-            mapping_filter: cfg.filters.filters_mappings(),
+            group_by: query.group_by,
+            mapping_filter: query.filters.filters_mappings(),
             coverage: Coverage::default(),
             files: HashMap::new(),
             kinds: [(Counters::default(), 0, 0); 9],
@@ -322,129 +253,11 @@ impl Acc {
     }
 }
 
-/// What a row stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowKey {
-    /// A mapped file or pseudo-mapping, by its exact path bytes (empty: anonymous).
-    File(Vec<u8>),
-    Process(ProcDesc),
-    User {
-        uid: Option<u32>,
-        name: String,
-    },
-    /// A command name (comm).
-    Command(Vec<u8>),
-    Kind(MapKind),
-    /// One process's share of one file (`--group-by file,process`).
-    FileProcess {
-        path: Vec<u8>,
-        proc: ProcDesc,
-    },
-    /// The totals of the whole report.
-    Total,
-}
-
-/// One row of a report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub key: RowKey,
-    /// Distinct processes that contribute.
-    pub processes: u64,
-    /// Mappings; unknown when read from `smaps_rollup`, which has one record per process.
-    pub mappings: Option<u64>,
-    pub counters: Counters,
-    /// With `--group-by file,process`: the processes mapping this file.
-    pub children: Vec<Row>,
-}
-
-/// The aggregated, sorted rows and totals.
-#[derive(Debug, Clone)]
-pub struct Rows {
-    pub rows: Vec<Row>,
-    /// How many rows there were before `--top` cut them.
-    pub total_rows: usize,
-    pub totals: Row,
-}
-
-/// uid → user name, through the system's user database, once per uid.
-#[derive(Debug, Default)]
-pub struct UserNames(HashMap<u32, String>);
-
-impl UserNames {
-    pub fn name(&mut self, uid: Option<u32>) -> String {
-        let Some(uid) = uid else {
-            return "?".to_string();
-        };
-        self.0
-            .entry(uid)
-            .or_insert_with(|| lookup_user(uid).unwrap_or_else(|| uid.to_string()))
-            .clone()
-    }
-}
-
-fn lookup_user(uid: u32) -> Option<String> {
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    loop {
-        // SAFETY: every pointer is valid for the call; `buf` outlives the use of `pwd`.
-        let rc =
-            unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        // SAFETY: getpwuid_r succeeded, so pw_name points to a NUL-terminated string in buf.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        return Some(name.to_string_lossy().into_owned());
-    }
-}
-
-/// The uid of a user given by name or number.
-pub fn lookup_uid(user: &str) -> Option<u32> {
-    if let Ok(n) = user.parse::<u32>() {
-        return Some(n);
-    }
-    let c = std::ffi::CString::new(user).ok()?;
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            c.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
-}
-
-fn desc(info: &ProcInfo, users: &mut UserNames) -> ProcDesc {
-    let command = if info.cmdline.is_empty() {
-        [b"[".as_slice(), &info.comm, b"]"].concat()
-    } else {
-        info.cmdline.clone()
-    };
-    ProcDesc {
-        pid: info.pid,
-        uid: info.uid,
-        user: users.name(info.uid),
-        comm: info.comm.clone(),
-        command,
-    }
-}
-
 /// Turns the merged accumulator into sorted rows and totals.
-pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
+pub fn finish(acc: Acc, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
     // The rollup is one record per process: it says nothing of how many mappings there are.
-    let counted = cfg.effective_source() != Source::Rollup;
+    let counted = query.effective_source() != Source::Rollup;
     let known = |n: u64| counted.then_some(n);
     let mut totals = Row {
         key: RowKey::Total,
@@ -459,9 +272,14 @@ pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
     let descs: HashMap<u32, ProcDesc> = acc
         .procs
         .iter()
-        .map(|p| (p.info.pid, desc(&p.info, &mut users)))
+        .map(|p| {
+            (
+                p.info.pid,
+                ProcDesc::of(&p.info, users.name(source, p.info.uid)),
+            )
+        })
         .collect();
-    let mut rows: Vec<Row> = match cfg.group_by {
+    let rows: Vec<Row> = match query.group_by {
         GroupBy::File | GroupBy::FileProcess => acc
             .files
             .into_iter()
@@ -474,6 +292,7 @@ pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
                             path: path.to_vec(),
                             proc: descs.get(&pid).cloned().unwrap_or_else(|| ProcDesc {
                                 pid,
+                                start_time: 0,
                                 uid: None,
                                 user: "?".into(),
                                 comm: Vec::new(),
@@ -521,10 +340,10 @@ pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
         GroupBy::User | GroupBy::Command => {
             let mut groups: HashMap<RowKey, Row> = HashMap::new();
             for p in &acc.procs {
-                let key = if cfg.group_by == GroupBy::User {
+                let key = if query.group_by == GroupBy::User {
                     RowKey::User {
                         uid: p.info.uid,
-                        name: users.name(p.info.uid),
+                        name: users.name(source, p.info.uid),
                     }
                 } else {
                     RowKey::Command(p.info.comm.clone())
@@ -543,76 +362,5 @@ pub fn finish(acc: Acc, cfg: &Config) -> (Rows, Coverage) {
             groups.into_values().collect()
         }
     };
-    sort_rows(&mut rows, cfg.sort, cfg.reverse);
-    for r in &mut rows {
-        sort_rows(&mut r.children, cfg.sort, cfg.reverse);
-    }
-    let total_rows = rows.len();
-    if let Some(n) = cfg.top {
-        rows.truncate(n);
-        // With --group-by file,process, N also caps the processes listed under each file
-        // (the file's `processes` still counts them all).
-        for r in &mut rows {
-            r.children.truncate(n);
-        }
-    }
-    (
-        Rows {
-            rows,
-            total_rows,
-            totals,
-        },
-        acc.coverage,
-    )
-}
-
-impl std::hash::Hash for RowKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match self {
-            RowKey::User { uid, name } => (0u8, uid, name).hash(state),
-            RowKey::Command(c) => (1u8, c).hash(state),
-            RowKey::File(p) => (2u8, p).hash(state),
-            RowKey::Kind(k) => (3u8, k).hash(state),
-            RowKey::Process(p) => (4u8, p.pid).hash(state),
-            RowKey::FileProcess { path, proc } => (5u8, path, proc.pid).hash(state),
-            RowKey::Total => 6u8.hash(state),
-        }
-    }
-}
-
-/// A total order on cells: unknown bytes sort below every known value.
-fn cell_key(c: &Cell<'_>) -> (u8, u64, Vec<u8>) {
-    match c {
-        Cell::Empty | Cell::Unknown => (0, 0, Vec::new()),
-        Cell::Bytes(None) => (1, 0, Vec::new()),
-        Cell::Bytes(Some(v)) | Cell::Count(v) => (2, *v, Vec::new()),
-        Cell::Text(t) => (2, 0, t.to_vec()),
-    }
-}
-
-/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips), then by the row's key
-/// columns so that the order is the same on every run.
-pub fn sort_rows(rows: &mut [Row], col: Column, reverse: bool) {
-    let tie = [
-        Column::Path,
-        Column::Pid,
-        Column::User,
-        Column::Command,
-        Column::Kind,
-    ];
-    rows.sort_by(|a, b| {
-        let primary = cell_key(&col.cell(a)).cmp(&cell_key(&col.cell(b)));
-        let primary = if col.is_text() {
-            primary
-        } else {
-            primary.reverse()
-        };
-        let primary = if reverse { primary.reverse() } else { primary };
-        primary.then_with(|| {
-            tie.iter()
-                .map(|t| cell_key(&t.cell(a)).cmp(&cell_key(&t.cell(b))))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-    });
+    (rows, totals, acc.coverage)
 }

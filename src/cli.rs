@@ -1,20 +1,14 @@
-//! The command line: clap types, their conversion to a plain [`Config`], and the run that
-//! maps every result to an exit status ([`crate::exit`]).
+//! The command line: clap types only (the commands, their options and value parsers, the
+//! help text). Turning them into a question and running it is the app's.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use regex::bytes::Regex;
 
-use crate::columns::Column;
-use crate::config::{Config, Filters, Format, GroupBy, SourceChoice};
-use crate::model::{MapKind, Source};
-use crate::output::{self, eprint_line};
-use crate::render::{self, Terminal};
-use crate::{Progress, exit};
+use crate::model::MapKind;
+use crate::view::report::Column;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -181,37 +175,6 @@ pub struct ShowArgs {
     pub targets: Vec<std::ffi::OsString>,
 }
 
-impl ShowArgs {
-    /// The plain configuration of `pmaps show`, or a usage error.
-    pub fn to_config(&self, cli: &Cli) -> Result<crate::show::ShowConfig, String> {
-        let report_only = cli.report_options_used();
-        if !report_only.is_empty() {
-            return Err(format!(
-                "{} applies to the report, not to `pmaps show` (which takes --merge, \
-                 --all-fields, --format, --output and --proc-root)",
-                report_only.join(", ")
-            ));
-        }
-        let targets = self
-            .targets
-            .iter()
-            .map(crate::show::Target::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(crate::show::ShowConfig {
-            proc_root: cli.proc_root.clone(),
-            targets,
-            merge: self.merge,
-            all_fields: self.all_fields,
-            format: match cli.format {
-                FormatArg::Table => Format::Table,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Json => Format::Json,
-            },
-            output: cli.output.clone(),
-        })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GroupArg {
     /// One row per mapped file or pseudo-mapping ([heap], [anon], SysV shm, memfd…).
@@ -258,8 +221,23 @@ fn parse_column(s: &str) -> Result<Column, String> {
     })
 }
 
+/// The most a filter regex may compile to: a pattern that needs more (thousands of groups,
+/// nested counted repetitions) is refused instead of costing seconds and gigabytes per
+/// process.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// The longest filter pattern accepted.
+const REGEX_LEN_LIMIT: usize = 4096;
+
 fn parse_regex(s: &str) -> Result<Regex, String> {
-    Regex::new(s).map_err(|e| e.to_string())
+    if s.len() > REGEX_LEN_LIMIT {
+        return Err(format!("longer than {REGEX_LEN_LIMIT} bytes"));
+    }
+    regex::bytes::RegexBuilder::new(s)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn parse_kind(s: &str) -> Result<MapKind, String> {
@@ -269,203 +247,42 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
     })
 }
 
-impl Cli {
-    /// The report's own options that were set (they mean nothing to a subcommand; options
-    /// given with their default value cannot be told apart and are let through).
-    fn report_options_used(&self) -> Vec<&'static str> {
-        let set = [
-            (self.group_by != GroupArg::File, "--group-by"),
-            (self.sort != Column::Pss, "--sort"),
-            (self.reverse, "--reverse"),
-            (self.top.is_some(), "--top"),
-            (!self.pids.is_empty(), "--pid"),
-            (!self.users.is_empty(), "--user"),
-            (self.command.is_some(), "--command"),
-            (self.map.is_some(), "--map"),
-            (!self.kinds.is_empty(), "--kind"),
-            (self.source != SourceArg::Auto, "--source"),
-            (self.vsz, "--vsz"),
-            (self.threads.is_some(), "--threads"),
-        ];
-        set.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect()
-    }
+/// The report's own options: they mean nothing to a subcommand.
+pub const REPORT_OPTIONS: [(&str, &str); 12] = [
+    ("group_by", "--group-by"),
+    ("sort", "--sort"),
+    ("reverse", "--reverse"),
+    ("top", "--top"),
+    ("pids", "--pid"),
+    ("users", "--user"),
+    ("command", "--command"),
+    ("map", "--map"),
+    ("kinds", "--kind"),
+    ("source", "--source"),
+    ("vsz", "--vsz"),
+    ("threads", "--threads"),
+];
 
-    /// The plain configuration, or a usage error.
-    pub fn to_config(&self) -> Result<Config, String> {
-        let group_by = match self.group_by {
-            GroupArg::File => GroupBy::File,
-            GroupArg::Process => GroupBy::Process,
-            GroupArg::User => GroupBy::User,
-            GroupArg::Command => GroupBy::Command,
-            GroupArg::Kind => GroupBy::Kind,
-            GroupArg::FileProcess => GroupBy::FileProcess,
-        };
-        let mut uids = Vec::new();
-        for u in &self.users {
-            uids.push(crate::aggregate::lookup_uid(u).ok_or_else(|| format!("unknown user: {u}"))?);
-        }
-        let source = match (self.source, self.vsz) {
-            (SourceArg::Auto, true) => SourceChoice::Fixed(Source::Maps),
-            (SourceArg::Auto, false) => SourceChoice::Auto,
-            (SourceArg::Smaps, _) => SourceChoice::Fixed(Source::Smaps),
-            (SourceArg::Rollup, _) => SourceChoice::Fixed(Source::Rollup),
-            (SourceArg::Maps, _) => SourceChoice::Fixed(Source::Maps),
-        };
-        let cfg = Config {
-            proc_root: self.proc_root.clone(),
-            threads: self.threads.map(usize::from),
-            source,
-            group_by,
-            sort: self.sort,
-            reverse: self.reverse,
-            // `-n 0` is every row, on a terminal too (where no -n means what fits).
-            top: self.top.map(|n| if n == 0 { usize::MAX } else { n }),
-            filters: Filters {
-                pids: self.pids.clone(),
-                uids,
-                command: self.command.clone(),
-                map: self.map.clone(),
-                kinds: self.kinds.clone(),
-            },
-            format: match self.format {
-                FormatArg::Table => Format::Table,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Json => Format::Json,
-            },
-            output: self.output.clone(),
-        };
-        if cfg.effective_source() == Source::Rollup
-            && (group_by.needs_mappings() || cfg.filters.filters_mappings())
-        {
-            return Err(
-                "--source rollup has per-process totals only: use it with --group-by \
-                        process, user or command and without --map/--kind"
-                    .into(),
-            );
-        }
-        if !Column::for_view(group_by).contains(&cfg.sort) {
-            return Err(format!(
-                "--sort {}: no such column when grouping by {}",
-                cfg.sort.name(),
-                group_by.as_str()
-            ));
-        }
-        Ok(cfg)
-    }
+/// Parses the command line: the typed options and the matches (which tell an option given
+/// on the command line from its default).
+pub fn parse() -> Result<(Cli, ArgMatches), clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
 }
 
-fn terminal_size() -> Option<Terminal> {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass.
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (rc == 0 && ws.ws_row > 0).then(|| Terminal {
-        rows: usize::from(ws.ws_row),
-        cols: usize::from(ws.ws_col.max(40)),
-    })
-}
-
-/// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
-fn scan_with_progress(cfg: &Config) -> anyhow::Result<crate::Report> {
-    if !std::io::stderr().is_terminal() {
-        return crate::scan(cfg, None);
-    }
-    let progress = Progress::default();
-    let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut shown = false;
-            let mut waited = Duration::ZERO;
-            let tick = Duration::from_millis(100);
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                waited += tick;
-                if waited >= Duration::from_secs(1) && waited.as_millis().is_multiple_of(250) {
-                    let n = progress.done.load(Ordering::Relaxed);
-                    let total = progress.total.load(Ordering::Relaxed);
-                    let _ = write!(std::io::stderr(), "\rpmaps: read {n}/{total} processes");
-                    shown = true;
-                }
-            }
-            if shown {
-                let _ = write!(std::io::stderr(), "\r\x1b[K");
-            }
-        });
-        let result = crate::scan(cfg, Some(&progress));
-        done.store(true, Ordering::Relaxed);
-        result
-    })
-}
-
-/// Runs the report and returns the exit status.
-pub fn run_report(cfg: &Config) -> u8 {
-    let report = match scan_with_progress(cfg) {
-        Ok(r) => r,
-        Err(e) => {
-            eprint_line(&format!("error: {e:#}"));
-            return exit::FATAL;
-        }
-    };
-    let to_terminal = cfg.output.is_none() && std::io::stdout().is_terminal();
-    let fit = if to_terminal && cfg.top.is_none() {
-        terminal_size()
-    } else {
-        None
-    };
-    let rendered = render::render(&report, cfg.format, fit);
-    if let Some(code) = output::deliver(rendered, cfg.output.as_deref()) {
-        return code;
-    }
-    let partial = render::partial_summary(&report);
-    // The table carries its coverage line; for the machine formats it goes to stderr, where
-    // a cron job sees it only when there is something to say.
-    if cfg.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        eprint_line(&render::coverage_line(&report));
-    }
-    match partial {
-        Some(line) => {
-            eprint_line(&line);
-            exit::PARTIAL
-        }
-        None => exit::OK,
-    }
-}
-
-/// Parses the command line and runs it.
-pub fn main() -> u8 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return code;
-        }
-    };
-    if let Some(Subcommand::Show(args)) = &cli.subcommand {
-        return match args.to_config(&cli) {
-            Ok(cfg) => crate::show::run(&cfg),
-            Err(msg) => {
-                eprint_line(&msg);
-                exit::USAGE
-            }
-        };
-    }
-    match cli.to_config() {
-        Ok(cfg) => run_report(&cfg),
-        Err(msg) => {
-            eprint_line(&msg);
-            exit::USAGE
-        }
-    }
+/// The report options given on the command line (even at their default value).
+pub fn report_options_given(matches: &ArgMatches) -> Vec<&'static str> {
+    REPORT_OPTIONS
+        .iter()
+        .filter(|(id, _)| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|(_, flag)| *flag)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {
@@ -473,26 +290,11 @@ mod tests {
     }
 
     #[test]
-    fn rollup_cannot_answer_per_file_questions() {
-        let cli = Cli::parse_from(["pmaps", "--source", "rollup"]);
-        assert!(cli.to_config().is_err());
-        let cli = Cli::parse_from(["pmaps", "--source", "rollup", "-g", "process"]);
-        assert!(cli.to_config().is_ok());
-    }
-
-    #[test]
-    fn auto_source_is_the_cheapest_that_answers() {
-        let src = |args: &[&str]| {
-            let mut all = vec!["pmaps"];
-            all.extend_from_slice(args);
-            Cli::parse_from(all)
-                .to_config()
-                .map(|c| c.effective_source())
-        };
-        assert_eq!(src(&[]), Ok(Source::Smaps));
-        assert_eq!(src(&["-g", "process"]), Ok(Source::Rollup));
-        assert_eq!(src(&["-g", "user", "-m", "libc"]), Ok(Source::Smaps));
-        assert_eq!(src(&["-g", "process", "--vsz"]), Ok(Source::Maps));
-        assert_eq!(src(&["-g", "file,process"]), Ok(Source::Smaps));
+    fn a_regex_that_would_compile_to_gigabytes_is_a_usage_error() {
+        let groups = "(a)".repeat(20_000);
+        assert!(parse_regex(&groups).is_err());
+        let huge = "a{1000}{1000}";
+        assert!(parse_regex(huge).is_err());
+        assert!(parse_regex(r"libc\.so").is_ok());
     }
 }

@@ -1,7 +1,7 @@
-//! The `pmaps` binary: all the work is in the library; see `pmaps::cli`.
+//! The `pmaps` binary: all the work is in the library; see `pmaps::app`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::from(pmaps::cli::main())
+    ExitCode::from(pmaps::app::main())
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::*;
-use pmaps::render::escape::{display, formula_safe};
+use pmaps::text::escape::{display, formula_safe};
 use serde_json::Value;
 
 /// File names, each also used (cut to 15 bytes by the kernel) as a helper's comm.

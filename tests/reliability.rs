@@ -676,7 +676,8 @@ fn pid_reuse_inside_a_pid_namespace() {
         }
         true
     };
-    let mut reader = Reader::new(Path::new("/proc"), Source::Smaps);
+    let proc_root = pmaps::source::ProcRoot::new(Path::new("/proc"));
+    let mut reader = Reader::new(&proc_root, Source::Smaps);
     let mut paths: Vec<Vec<u8>> = Vec::new();
     let result = reader.read_process(pid, &replace, &mut |h, _| paths.push(h.path.to_vec()));
     match result {
@@ -766,7 +767,8 @@ fn a_replaced_pid_directory_is_read_whole_from_the_one_opened() {
         std::fs::rename(staging.root().join("7"), &live).expect("rename in");
         true
     };
-    let mut reader = Reader::new(fake.root(), Source::Smaps);
+    let proc_root = pmaps::source::ProcRoot::new(fake.root());
+    let mut reader = Reader::new(&proc_root, Source::Smaps);
     let mut paths = Vec::new();
     let result = reader.read_process(7, &swap, &mut |h, _| paths.push(h.path.to_vec()));
     let ReadResult::Done(info, outcome) = result else {

@@ -1459,6 +1459,7 @@ fn csv_reads_back_into_the_same_rows() {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
+    schema_version: u32,
     meta: Meta,
     totals: FileRow,
     rows: Vec<FileRow>,
@@ -1532,6 +1533,7 @@ struct ProcessRow {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProcessDoc {
+    schema_version: u32,
     meta: Meta,
     totals: ProcessRow,
     rows: Vec<ProcessRow>,
@@ -1569,6 +1571,7 @@ fn json_rows_meta_and_lossless_names() {
     let out = run(&fake, &["-p", GOOD, "-f", "json"]);
     let text = expect_exit(&out, 0);
     let doc: FileDoc = serde_json::from_str(&text).expect("JSON does not fit the schema");
+    assert_eq!(doc.schema_version, 1);
     let m = &doc.meta;
     assert_eq!(m.pmaps_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(m.source, "smaps");
@@ -1741,6 +1744,7 @@ fn json_process_view_from_the_rollup() {
     let fake = tree();
     let out = run(&fake, &["-p", "100,400", "-g", "process", "-f", "json"]);
     let doc: ProcessDoc = serde_json::from_str(&expect_exit(&out, 0)).expect("JSON schema");
+    assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.meta.source, "smaps_rollup");
     assert_eq!(doc.meta.group_by, "process");
     assert_eq!(doc.meta.coverage.mappings, None);

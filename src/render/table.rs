@@ -1,16 +1,15 @@
-//! The human view: aligned columns, one unit for every byte column of the table (so rows
-//! compare at a glance), a totals row and the coverage footer. Names are escaped (never raw
-//! control bytes); on a terminal, long names are shortened and only the rows that fit are
-//! shown, with a line saying how many more there are.
+//! The human format: aligned columns in human units, names escaped (never raw control
+//! bytes) and shortened to what a screen can show, over any view's [`Sheet`].
+//!
+//! Units: by default one unit for every byte column of the table (so rows compare at a
+//! glance), chosen by the largest value; `show` uses KiB, as the kernel counts and as
+//! `pmap -x` prints.
 
 use comfy_table::{CellAlignment, ContentLineStyle, LineStyle, Table, TableStyle};
 
-use super::escape::display;
-use super::{Terminal, coverage_line, thousands};
-use crate::Report;
-use crate::aggregate::Row;
-use crate::columns::{Cell, Column};
-use crate::config::GroupBy;
+use crate::text::escape::display;
+use crate::text::thousands;
+use crate::view::{Cell, ColumnSpec, Elide, Role, Sheet, Terminal, UnitRule};
 
 /// A byte unit: divisor, name, decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +20,6 @@ pub struct Unit {
 }
 
 const KIB: u64 = 1024;
-/// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
-const TERMINAL_CHILDREN: usize = 5;
-/// Widest command line shown when the table is not on a terminal.
-const COMMAND_WIDTH: usize = 80;
 
 /// The one unit of a table: the largest value decides, so that it shows with at most 5
 /// digits before the point.
@@ -86,40 +81,34 @@ fn shorten(s: &str, max: usize, keep_end: bool) -> String {
     }
 }
 
-fn text_cell(col: Column, row: &Row, term: Option<Terminal>) -> String {
-    let raw = match col.cell(row) {
-        Cell::Text(t) => t,
-        _ => return String::new(),
+fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
+    let shown = match spec.empty_text {
+        Some(empty) if raw.is_empty() => empty.into(),
+        _ => display(raw),
     };
-    let shown = if col == Column::Path && raw.is_empty() {
-        "[anon]".into()
-    } else {
-        display(raw)
+    let max = match term {
+        Some(t) if spec.elide.is_some() => Some((t.cols / 2).max(30)),
+        Some(_) => None,
+        None => spec.max_width,
     };
-    match (term, col) {
-        (Some(t), _) => shorten(&shown, (t.cols / 2).max(30), col == Column::Path),
-        // A command line can be thousands of bytes: the table shows its start; CSV and JSON
-        // carry it whole.
-        (None, Column::Command) => shorten(&shown, COMMAND_WIDTH, false),
-        (None, _) => shown.into_owned(),
+    match max {
+        Some(max) => shorten(&shown, max, spec.elide == Some(Elide::KeepEnd)),
+        None => shown.into_owned(),
     }
 }
 
-fn cell_text(col: Column, row: &Row, unit: Unit, term: Option<Terminal>) -> String {
-    match col.cell(row) {
+fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Terminal>) -> String {
+    match cell {
         Cell::Empty => String::new(),
-        Cell::Text(_) => text_cell(col, row, term),
-        // A PID is a name to copy into `kill` or `pmaps show`, not a quantity.
-        Cell::Count(n) if col == Column::Pid => n.to_string(),
-        Cell::Count(n) => thousands(n),
+        Cell::Text(t) => text_cell(spec, t, term),
+        Cell::Code(s) => s.to_string(),
+        Cell::Hex(n) => format!("{n:08x}"),
+        // A PID or inode is a name to copy into `kill` or `pmaps show`, not a quantity.
+        Cell::Id(n) => n.to_string(),
+        Cell::Count(n) => thousands(*n),
         Cell::Unknown => "-".to_string(),
-        Cell::Bytes(v) => format_bytes(v, unit),
+        Cell::Bytes(v) => format_bytes(*v, unit),
     }
-}
-
-fn plural_processes(n: u64) -> String {
-    let noun = if n == 1 { "process" } else { "processes" };
-    format!("{} more {noun}", thousands(n))
 }
 
 fn style() -> TableStyle {
@@ -129,206 +118,90 @@ fn style() -> TableStyle {
         .content_lines(ContentLineStyle::none().junction(' '))
 }
 
-/// Renders the table, the totals row and the coverage footer.
-pub fn render(report: &Report, term: Option<Terminal>) -> String {
-    let view = report.meta.group_by;
-    let cols = Column::for_view(view);
-    let rows = &report.rows;
-    let fit = term.map(|t| t.rows.saturating_sub(7).max(5));
-    // On a terminal, a file mapped by a thousand processes lists its first few only.
-    let child_cap = if fit.is_some() {
-        TERMINAL_CHILDREN
-    } else {
-        usize::MAX
-    };
-    let children_of = |r: &Row| r.children.len().min(child_cap);
-    // A file's processes beyond those listed (`-n` or the terminal cut them).
-    let more_of = |r: &Row| {
-        if view == GroupBy::FileProcess {
-            r.processes.saturating_sub(children_of(r) as u64)
-        } else {
-            0
-        }
-    };
-    let shown: &[Row] = match fit {
-        Some(budget) => {
-            let (mut used, mut n) = (0, 0);
-            for r in &rows.rows {
-                let lines = 1 + children_of(r) + usize::from(more_of(r) > 0);
-                if n > 0 && used + lines > budget {
-                    break;
-                }
-                used += lines;
-                n += 1;
-            }
-            &rows.rows[..n]
-        }
-        None => &rows.rows,
-    };
-    let max = cols
-        .iter()
-        .filter(|c| c.is_bytes())
-        .flat_map(|c| {
-            std::iter::once(&rows.totals)
-                .chain(shown.iter())
-                .map(move |r| match c.cell(r) {
-                    Cell::Bytes(Some(v)) => v,
+/// Renders the sheet: each section's title, its table (or its note), then the footer.
+/// `term`: the terminal it is shown on (names are shortened to fit it).
+pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
+    let shown: Vec<usize> = (0..sheet.columns.len())
+        .filter(|&i| sheet.columns[i].in_table)
+        .collect();
+    let unit = match sheet.unit {
+        UnitRule::Kib => unit_for(0),
+        UnitRule::PerTable => {
+            let max = sheet
+                .sections
+                .iter()
+                .flat_map(|s| &s.lines)
+                .flat_map(|l| l.cells.iter().zip(&sheet.columns))
+                .filter(|(_, spec)| spec.bytes)
+                .map(|(c, _)| match c {
+                    Cell::Bytes(Some(v)) => *v,
                     _ => 0,
                 })
-        })
-        .max()
-        .unwrap_or(0);
-    let unit = unit_for(max);
-
-    let mut table = Table::new();
-    table.load_style(style());
-    table.set_header(cols.iter().map(|c| {
-        if c.is_bytes() {
-            format!("{} {}", c.header(), unit.name)
-        } else {
-            c.header().to_string()
+                .max()
+                .unwrap_or(0);
+            unit_for(max)
         }
-    }));
-    let line =
-        |r: &Row| -> Vec<String> { cols.iter().map(|c| cell_text(*c, r, unit, term)).collect() };
-    let command_col = cols.iter().position(|c| *c == Column::Command);
-    for r in shown {
-        table.add_row(line(r));
-        for child in &r.children[..children_of(r)] {
-            let mut cells = line(child);
-            // The file is named on its own row; its processes are indented under it.
-            cells[0] = String::new();
-            cells[1] = String::new();
-            table.add_row(cells);
+    };
+    let mut out = String::new();
+    for (n, section) in sheet.sections.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
         }
-        let more = more_of(r);
-        if let (true, Some(i)) = (more > 0, command_col) {
-            let mut cells = vec![String::new(); cols.len()];
-            cells[i] = format!("... {}", plural_processes(more));
-            table.add_row(cells);
+        if let Some(title) = &section.title {
+            out.push_str(title);
+            out.push('\n');
         }
-    }
-    let mut total = line(&rows.totals);
-    total[0] = "TOTAL".to_string();
-    if view == GroupBy::FileProcess || view == GroupBy::Process {
-        // Distinct processes read, in the first numeric key column.
-        if let Some(i) = cols.iter().position(|c| *c == Column::Processes) {
-            total[i] = thousands(rows.totals.processes);
+        if let Some(note) = &section.note {
+            out.push_str(note);
+            out.push('\n');
+            continue;
         }
-    }
-    table.add_row(total);
-    for (i, c) in cols.iter().enumerate() {
-        if let Some(col) = table.column_mut(i) {
-            col.set_padding((0, 1));
-            if !c.is_text() {
-                col.set_cell_alignment(CellAlignment::Right);
+        let mut table = Table::new();
+        table.load_style(style());
+        table.set_header(shown.iter().map(|&i| {
+            let c = &sheet.columns[i];
+            if c.bytes {
+                format!("{} {}", c.header, unit.name)
+            } else {
+                c.header.to_string()
+            }
+        }));
+        for line in &section.lines {
+            let blank = match line.role {
+                Role::Data { blank } => blank,
+                Role::TableOnly => 0,
+            };
+            table.add_row(shown.iter().enumerate().map(|(k, &i)| {
+                if k < blank {
+                    String::new()
+                } else {
+                    cell_text(&sheet.columns[i], &line.cells[i], unit, term)
+                }
+            }));
+        }
+        for (k, &i) in shown.iter().enumerate() {
+            if let Some(col) = table.column_mut(k) {
+                col.set_padding((0, 1));
+                if !sheet.columns[i].left {
+                    col.set_cell_alignment(CellAlignment::Right);
+                }
             }
         }
+        for l in table.lines() {
+            out.push_str(l.trim_end());
+            out.push('\n');
+        }
     }
-    let mut out = String::new();
-    for l in table.lines() {
-        out.push_str(l.trim_end());
+    for line in &sheet.footer {
+        out.push_str(line);
         out.push('\n');
     }
-    if shown.len() < rows.total_rows {
-        out.push_str(&format!(
-            "... {} more rows (-n 0 shows all)\n",
-            thousands((rows.total_rows - shown.len()) as u64)
-        ));
-    }
-    out.push_str(&coverage_line(report));
-    out.push('\n');
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{Coverage, ProcDesc, RowKey, Rows};
-    use crate::model::{Counters, Source};
-
-    fn file_process_report(files: usize, procs: u32) -> Report {
-        let row = |key: RowKey, processes: u64, pss: u64, children: Vec<Row>| Row {
-            key,
-            processes,
-            mappings: Some(processes),
-            counters: Counters {
-                pss,
-                ..Counters::default()
-            },
-            children,
-        };
-        let rows: Vec<Row> = (0..files)
-            .map(|f| {
-                let path = format!("/lib/f{f}.so").into_bytes();
-                let children = (0..procs)
-                    .map(|p| {
-                        let proc = ProcDesc {
-                            pid: 1000 + p,
-                            uid: Some(0),
-                            user: "root".into(),
-                            comm: b"x".to_vec(),
-                            command: format!("cmd{p}").into_bytes(),
-                        };
-                        let key = RowKey::FileProcess {
-                            path: path.clone(),
-                            proc,
-                        };
-                        row(key, 1, 4096, Vec::new())
-                    })
-                    .collect();
-                row(RowKey::File(path), u64::from(procs), 4096, children)
-            })
-            .collect();
-        Report {
-            meta: crate::Meta {
-                host: None,
-                kernel: None,
-                time: std::time::SystemTime::UNIX_EPOCH,
-                source: Source::Smaps,
-                group_by: GroupBy::FileProcess,
-                proc_root: "/proc".into(),
-                threads: 1,
-                duration: std::time::Duration::ZERO,
-            },
-            rows: Rows {
-                total_rows: rows.len(),
-                rows,
-                totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
-            },
-            coverage: Coverage::default(),
-        }
-    }
-
-    #[test]
-    fn a_terminal_lists_five_processes_per_file_and_fits_the_files() {
-        let report = file_process_report(10, 8);
-        // 30 rows: 23 lines for the body; each file takes 1 + 5 + 1 lines.
-        let out = render(
-            &report,
-            Some(Terminal {
-                rows: 30,
-                cols: 200,
-            }),
-        );
-        let lines: Vec<&str> = out.lines().collect();
-        let files = lines.iter().filter(|l| l.starts_with("/lib/")).count();
-        assert_eq!(files, 3, "{out}");
-        let pids = lines.iter().filter(|l| l.contains(" cmd")).count();
-        assert_eq!(pids, 15, "{out}");
-        let more = lines
-            .iter()
-            .filter(|l| l.trim() == "... 3 more processes")
-            .count();
-        assert_eq!(more, 3, "{out}");
-        assert!(out.contains("... 7 more rows (-n 0 shows all)"), "{out}");
-        // PIDs are printed as plain numbers.
-        assert!(out.contains(" 1000 "), "{out}");
-        // Not on a terminal: every process of every file.
-        let all = render(&report, None);
-        assert_eq!(all.lines().filter(|l| l.contains(" cmd")).count(), 80);
-        assert!(!all.contains("more processes"));
-    }
 
     #[test]
     fn one_unit_rule() {

@@ -1,0 +1,99 @@
+//! `pmaps show PID|NAME…`: resolve the targets, read each match in full, print them through
+//! the same renderers as the report, and say on stderr what could not be shown.
+
+use clap::ArgMatches;
+
+use super::report::format_of;
+use crate::cli::{self, Cli, ShowArgs};
+use crate::exit;
+use crate::output::{self, eprint_line};
+use crate::render::{self, Format};
+use crate::schema::show::ShowDoc;
+use crate::show::{ShowConfig, ShowReport, Tally, Target, collect, outcome_message};
+use crate::source::ProcRoot;
+use crate::view::show::ShowView;
+
+/// The configuration of `pmaps show`, or a usage error.
+pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, String> {
+    let report_only = cli::report_options_given(matches);
+    if !report_only.is_empty() {
+        return Err(format!(
+            "{} applies to the report, not to `pmaps show` (which takes --merge, \
+             --all-fields, --format, --output and --proc-root)",
+            report_only.join(", ")
+        ));
+    }
+    let targets = args
+        .targets
+        .iter()
+        .map(Target::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ShowConfig {
+        targets,
+        merge: args.merge,
+        all_fields: args.all_fields,
+    })
+}
+
+/// Renders a finished `show` in `format`.
+pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
+    let view = ShowView::of(report);
+    match format {
+        Format::Table => Ok(render::table::render(&view.sheet(report), None).into_bytes()),
+        Format::Csv => render::csv::render(&view.sheet(report)),
+        Format::Json => render::json::render(&ShowDoc::of(report, &view)),
+    }
+}
+
+/// Runs `pmaps show` and returns the exit status.
+pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
+    let cfg = match config_of(matches, args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprint_line(&msg);
+            return exit::USAGE;
+        }
+    };
+    let src = ProcRoot::new(&cli.proc_root);
+    let format = format_of(cli.format);
+    let report = match collect(&src, &cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            return exit::FATAL;
+        }
+    };
+    let tally = Tally::of(&report);
+    let nothing = tally.shown == 0 && tally.failed == 0;
+    // With no process at all there is nothing to render; say so and stop.
+    if !nothing {
+        let rendered = render(&report, format);
+        if let Some(code) = output::deliver(rendered, cli.output.as_deref()) {
+            return code;
+        }
+    }
+    for t in &report.unmatched {
+        match t {
+            Target::Name(_) => eprint_line(&format!(
+                "no process matches {} (neither its command name nor its command line)",
+                t.describe()
+            )),
+            Target::Pid(p) => eprint_line(&format!("no process {p}")),
+        }
+    }
+    for p in &report.processes {
+        let given = report.given_pids.contains(&p.info.pid);
+        if let Some(msg) = outcome_message(p, given) {
+            eprint_line(&msg);
+        }
+    }
+    let code = tally.exit_code();
+    if code == exit::PARTIAL && tally.failed > 0 {
+        eprint_line(&format!(
+            "partial: {} of {} matched processes not shown",
+            tally.failed,
+            tally.failed + tally.shown
+        ));
+    }
+    code
+}

@@ -1,0 +1,170 @@
+//! Mappings: their kinds, their header line (borrowed while streaming, owned for `show`),
+//! the raw smaps fields `show --all-fields` keeps, and which `/proc/PID/*` file they came from.
+
+use serde::{Deserialize, Serialize};
+
+use super::Counters;
+
+/// What a mapping is, decided from its path field alone (never by `stat()`ing the path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapKind {
+    /// A regular file on disk.
+    File,
+    /// A file that was unlinked while mapped (` (deleted)` suffix).
+    Deleted,
+    /// `[heap]`.
+    Heap,
+    /// `[stack]` (and old kernels' `[stack:TID]`).
+    Stack,
+    /// Anonymous memory: empty path.
+    Anon,
+    /// SysV shared memory (`/SYSV%08x (deleted)`).
+    Shm,
+    /// memfd (`/memfd:NAME (deleted)`).
+    Memfd,
+    /// `[vdso]`, `[vvar]`, `[vvar_vclock]`, `[vsyscall]`.
+    Vdso,
+    /// Any other pseudo name: `[anon:NAME]`, `[anon_shmem:NAME]`, `anon_inode:…`,
+    /// `/dev/zero (deleted)`, unknown bracketed names.
+    Other,
+}
+
+impl MapKind {
+    pub const ALL: [MapKind; 9] = [
+        MapKind::File,
+        MapKind::Deleted,
+        MapKind::Heap,
+        MapKind::Stack,
+        MapKind::Anon,
+        MapKind::Shm,
+        MapKind::Memfd,
+        MapKind::Vdso,
+        MapKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapKind::File => "file",
+            MapKind::Deleted => "deleted",
+            MapKind::Heap => "heap",
+            MapKind::Stack => "stack",
+            MapKind::Anon => "anon",
+            MapKind::Shm => "shm",
+            MapKind::Memfd => "memfd",
+            MapKind::Vdso => "vdso",
+            MapKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MapKind> {
+        MapKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The header line of one mapping, as `/proc/PID/maps` prints it. Borrowed from the read
+/// buffer: the path is the raw bytes after the inode field, untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapHeader<'a> {
+    pub start: u64,
+    pub end: u64,
+    /// `rwxp` / `rwxs` as printed.
+    pub perms: [u8; 4],
+    pub offset: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    pub path: &'a [u8],
+}
+
+/// Which `/proc/PID/*` file the mapping data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// `smaps`: one record per mapping with residency.
+    Smaps,
+    /// `smaps_rollup`: the process's totals in one record (no `Size:`).
+    #[serde(rename = "smaps_rollup")]
+    Rollup,
+    /// `maps`: address ranges only, no residency.
+    Maps,
+}
+
+impl Source {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Source::Smaps => "smaps",
+            Source::Rollup => "smaps_rollup",
+            Source::Maps => "maps",
+        }
+    }
+}
+
+/// The value of one smaps `Key: value` line, owned (`pmaps show --all-fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// `N kB`, in bytes.
+    Bytes(u64),
+    /// A number without a unit (`THPeligible:`, `ProtectionKey:`).
+    Number(u64),
+    /// Anything else, raw (`VmFlags: rd wr mr mw me ac`), without the padding.
+    Text(Vec<u8>),
+}
+
+/// The smaps keys seen so far, in the order the kernel first printed them. A mapping's
+/// fields refer to a key by its index here, so 65,530 mappings do not each own 25 key names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldKeys {
+    pub names: Vec<String>,
+}
+
+impl FieldKeys {
+    /// The index of `key`, added at the end when it is new.
+    pub fn intern(&mut self, key: &[u8], hint: usize) -> usize {
+        // Every record prints its keys in the same order: the hint (the field's position in
+        // its record) is almost always right.
+        if self.names.get(hint).is_some_and(|n| n.as_bytes() == key) {
+            return hint;
+        }
+        if let Some(i) = self.names.iter().position(|n| n.as_bytes() == key) {
+            return i;
+        }
+        self.names.push(String::from_utf8_lossy(key).into_owned());
+        self.names.len() - 1
+    }
+}
+
+/// One mapping of one process with its header owned (`pmaps show`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub perms: [u8; 4],
+    pub offset: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    /// Raw, as the kernel printed it (` (deleted)` included).
+    pub path: Vec<u8>,
+    pub counters: Counters,
+    /// Every `Key: value` line of the record, in the kernel's order, as (index in the
+    /// [`FieldKeys`] of the read, value). Empty unless every field was asked for.
+    pub fields: Vec<(usize, FieldValue)>,
+}
+
+impl Mapping {
+    pub fn new(h: &MapHeader<'_>, counters: &Counters) -> Mapping {
+        Mapping {
+            start: h.start,
+            end: h.end,
+            perms: h.perms,
+            offset: h.offset,
+            dev_major: h.dev_major,
+            dev_minor: h.dev_minor,
+            inode: h.inode,
+            path: h.path.to_vec(),
+            counters: *counters,
+            fields: Vec::new(),
+        }
+    }
+}

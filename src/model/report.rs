@@ -1,0 +1,131 @@
+//! A finished report: every row of the question asked (unsorted, uncut: sorting and `--top`
+//! belong to the view), the totals, the coverage and the facts of the run.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Counters, Coverage, MapKind, ProcDesc, Source};
+
+/// What one row of the report stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// One row per mapped file or pseudo-mapping.
+    #[default]
+    File,
+    /// One row per process.
+    Process,
+    /// One row per user (effective uid).
+    User,
+    /// One row per command name (comm).
+    Command,
+    /// One row per mapping kind.
+    Kind,
+    /// One row per file, each followed by one row per process mapping it.
+    #[serde(rename = "file,process")]
+    FileProcess,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 6] = [
+        GroupBy::File,
+        GroupBy::Process,
+        GroupBy::User,
+        GroupBy::Command,
+        GroupBy::Kind,
+        GroupBy::FileProcess,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::File => "file",
+            GroupBy::Process => "process",
+            GroupBy::User => "user",
+            GroupBy::Command => "command",
+            GroupBy::Kind => "kind",
+            GroupBy::FileProcess => "file,process",
+        }
+    }
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+    /// Whether rows need each mapping's path or kind (so `smaps`, not the rollup).
+    pub fn needs_mappings(self) -> bool {
+        matches!(self, GroupBy::File | GroupBy::Kind | GroupBy::FileProcess)
+    }
+}
+
+/// What a row stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowKey {
+    /// A mapped file or pseudo-mapping, by its exact path bytes (empty: anonymous).
+    File(Vec<u8>),
+    Process(ProcDesc),
+    User {
+        uid: Option<u32>,
+        name: String,
+    },
+    /// A command name (comm).
+    Command(Vec<u8>),
+    Kind(MapKind),
+    /// One process's share of one file (`--group-by file,process`).
+    FileProcess {
+        path: Vec<u8>,
+        proc: ProcDesc,
+    },
+    /// The totals of the whole report.
+    Total,
+}
+
+impl std::hash::Hash for RowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            RowKey::User { uid, name } => (0u8, uid, name).hash(state),
+            RowKey::Command(c) => (1u8, c).hash(state),
+            RowKey::File(p) => (2u8, p).hash(state),
+            RowKey::Kind(k) => (3u8, k).hash(state),
+            RowKey::Process(p) => (4u8, p.pid, p.start_time).hash(state),
+            RowKey::FileProcess { path, proc } => {
+                (5u8, path, proc.pid, proc.start_time).hash(state)
+            }
+            RowKey::Total => 6u8.hash(state),
+        }
+    }
+}
+
+/// One row of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub key: RowKey,
+    /// Distinct processes that contribute.
+    pub processes: u64,
+    /// Mappings; unknown when read from `smaps_rollup`, which has one record per process.
+    pub mappings: Option<u64>,
+    pub counters: Counters,
+    /// With `--group-by file,process`: the processes mapping this file.
+    pub children: Vec<Row>,
+}
+
+/// Facts about the run, for the JSON `meta` object and the footers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub host: Option<String>,
+    pub kernel: Option<String>,
+    pub time: SystemTime,
+    pub source: Source,
+    pub group_by: GroupBy,
+    pub proc_root: PathBuf,
+    pub threads: usize,
+    pub duration: Duration,
+}
+
+/// A finished report: every row, totals, coverage and facts about the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub meta: Meta,
+    /// Every row, in no particular order (the view sorts and cuts).
+    pub rows: Vec<Row>,
+    pub totals: Row,
+    pub coverage: Coverage,
+}

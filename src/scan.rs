@@ -1,0 +1,144 @@
+//! The scan: lists the processes of a proc source, reads them in parallel (one [`Reader`] and
+//! one accumulator per rayon worker) and folds them into a [`Report`].
+//!
+//! Fails only when the source itself cannot be listed; every per-process failure is an
+//! outcome. When no worker thread can be started (`ulimit -u`, a low `ulimit -v`), the scan
+//! runs on the calling thread instead of failing.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use crate::aggregate::{self, Acc, Detail, Scratch};
+use crate::model::{GroupBy, Meta, ProcInfo, Query, Report};
+use crate::read::{Needs, ReadResult, Reader};
+use crate::source::{self, ProcSource};
+
+/// Progress of a running scan, for a progress line on a terminal.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: AtomicUsize,
+    pub total: AtomicUsize,
+}
+
+/// One worker's state: its reader, the scratch of the process being read, its accumulator.
+struct Worker<'s> {
+    reader: Reader<'s>,
+    scratch: Scratch,
+    acc: Acc,
+}
+
+/// Scans `src` for `query` and builds the report.
+pub fn scan<'s>(
+    src: &'s dyn ProcSource,
+    query: &Query,
+    progress: Option<&Progress>,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let time = SystemTime::now();
+    let (mut pids, own) = src
+        .list_pids()
+        .with_context(|| format!("cannot list processes in {}", src.describe()))?;
+    pids.retain(|p| Some(*p) != own);
+    let mut filtered_by_pid = 0u64;
+    if !query.filters.pids.is_empty() {
+        let before = pids.len();
+        pids.retain(|p| query.filters.pids.contains(p));
+        filtered_by_pid = (before - pids.len()) as u64;
+    }
+    if let Some(p) = progress {
+        p.total.store(pids.len(), Ordering::Relaxed);
+    }
+    let file = query.effective_source();
+    let detail = Detail::for_group(query.group_by);
+    let needs = Needs {
+        uid: !query.filters.uids.is_empty()
+            || matches!(
+                query.group_by,
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+            ),
+        cmdline: query.filters.command.is_some()
+            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+    };
+    let want = |info: &ProcInfo| wanted(query, info);
+    let new_worker = || Worker {
+        reader: Reader::new(src, file).with_needs(needs),
+        scratch: Scratch::new(detail, &query.filters),
+        acc: Acc::new(query),
+    };
+    let step = |mut w: Worker<'s>, pid: u32| -> Worker<'s> {
+        w.scratch.clear();
+        let scratch = &mut w.scratch;
+        let result = w
+            .reader
+            .read_process(pid, &want, &mut |h, c| scratch.add(h, c));
+        match result {
+            ReadResult::Filtered(_) => w.acc.add_filtered(),
+            ReadResult::Done(info, outcome) => w.acc.add(info, outcome, &w.scratch),
+        }
+        if let Some(p) = progress {
+            p.done.fetch_add(1, Ordering::Relaxed);
+        }
+        w
+    };
+    let threads = query
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(source::max_workers())
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+    let (acc, threads) = match pool {
+        Ok(pool) => {
+            let acc = pool.install(|| {
+                pids.par_iter()
+                    .with_min_len(4)
+                    .fold(new_worker, |w, &pid| step(w, pid))
+                    .map(|w| w.acc)
+                    .reduce(|| Acc::new(query), Acc::merge)
+            });
+            (acc, threads)
+        }
+        // No thread could be started: read every process on this one.
+        Err(_) => (
+            pids.iter().fold(new_worker(), |w, &pid| step(w, pid)).acc,
+            1,
+        ),
+    };
+    let (rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    coverage.filtered += filtered_by_pid;
+    coverage.self_pid = own;
+    coverage.hidden = src.hidden_processes();
+    coverage.problems.sort_by_key(|p| p.pid);
+    Ok(Report {
+        meta: Meta {
+            host: source::read_trimmed(src, "sys/kernel/hostname"),
+            kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
+            time,
+            source: file,
+            group_by: query.group_by,
+            proc_root: src.describe().into(),
+            threads,
+            duration: started.elapsed(),
+        },
+        rows,
+        totals,
+        coverage,
+    })
+}
+
+/// The per-process filters (`--user`, `--command`), applied before the maps are read.
+fn wanted(query: &Query, info: &ProcInfo) -> bool {
+    let f = &query.filters;
+    if !f.uids.is_empty() && !info.uid.is_some_and(|u| f.uids.contains(&u)) {
+        return false;
+    }
+    if let Some(re) = &f.command
+        && !re.is_match(&info.comm)
+        && !re.is_match(&info.cmdline)
+    {
+        return false;
+    }
+    true
+}

@@ -1,0 +1,293 @@
+//! The rows of `pmaps show`: one per mapping, `--merge` folding each run of one file into
+//! one row, and a process's totals.
+
+use std::borrow::Cow;
+
+use crate::model::{Counters, FieldKeys, FieldValue, Mapping, Outcome, ProcInfo};
+
+/// One row of the view: a mapping, a run of folded mappings, or a process's totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowRow {
+    /// The first mapping of the row (its header; for `--merge`, `end` and `perms` cover the
+    /// whole run). Zero for a totals row.
+    pub map: Mapping,
+    /// Whether this is a totals row (no address, perms, device…).
+    pub total: bool,
+    /// Mappings in the row: 1, more with `--merge`, all of them in a totals row.
+    pub mappings: u64,
+    /// With `--all-fields`: the value of each key of [`ShowView::keys`], `None` when the
+    /// kernel did not print it for this mapping or it cannot be summed or folded.
+    pub values: Vec<Option<FieldValue>>,
+}
+
+/// Keys whose value is not an amount of memory but a property (a page size): folding or
+/// totalling keeps them only when every mapping agrees.
+fn additive(key: &str) -> bool {
+    !key.ends_with("PageSize")
+}
+
+impl ShowRow {
+    pub fn from_mapping(mut m: Mapping, nkeys: usize) -> ShowRow {
+        let mut values = vec![None; if m.fields.is_empty() { 0 } else { nkeys }];
+        for (k, v) in m.fields.drain(..) {
+            if let Some(slot) = values.get_mut(k) {
+                *slot = Some(v);
+            }
+        }
+        ShowRow {
+            map: m,
+            total: false,
+            mappings: 1,
+            values,
+        }
+    }
+
+    /// Whether `next` continues this row's file (see the module docs for the rule).
+    fn same_file(&self, next: &ShowRow) -> bool {
+        let (a, b) = (&self.map, &next.map);
+        !self.total
+            && !a.path.is_empty()
+            && a.path == b.path
+            && (a.dev_major, a.dev_minor, a.inode) == (b.dev_major, b.dev_minor, b.inode)
+    }
+
+    /// Adds `other` into this row. `fold`: the same file continued (perms and properties
+    /// are kept where they agree); otherwise a total (properties are dropped).
+    fn absorb(&mut self, other: &ShowRow, keys: &FieldKeys, fold: bool) {
+        if fold {
+            self.map.end = other.map.end;
+            for (a, b) in self.map.perms.iter_mut().zip(other.map.perms) {
+                if *a != b {
+                    *a = b'*';
+                }
+            }
+        }
+        self.map.counters += &other.map.counters;
+        self.mappings += other.mappings;
+        if self.values.len() < other.values.len() {
+            self.values.resize(other.values.len(), None);
+        }
+        for (i, slot) in self.values.iter_mut().enumerate() {
+            let theirs = other.values.get(i).cloned().flatten();
+            let is_additive = keys.names.get(i).is_some_and(|k| additive(k));
+            *slot = match (slot.take(), theirs) {
+                (Some(FieldValue::Bytes(a)), Some(FieldValue::Bytes(b))) if is_additive => {
+                    Some(FieldValue::Bytes(a + b))
+                }
+                (Some(a), Some(b)) if fold && a == b => Some(a),
+                _ => None,
+            };
+        }
+    }
+}
+
+/// `--merge`: folds each run of consecutive mappings of the same file into one row.
+pub fn merge_rows(rows: Vec<ShowRow>, keys: &FieldKeys) -> Vec<ShowRow> {
+    let mut out: Vec<ShowRow> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match out.last_mut() {
+            Some(last) if last.same_file(&r) => last.absorb(&r, keys, true),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The totals row of `rows`.
+pub fn totals(rows: &[ShowRow], keys: &FieldKeys) -> ShowRow {
+    let nkeys = if rows.iter().any(|r| !r.values.is_empty()) {
+        keys.names.len()
+    } else {
+        0
+    };
+    let mut t = ShowRow {
+        map: Mapping::new(
+            &crate::model::MapHeader {
+                start: 0,
+                end: 0,
+                perms: *b"----",
+                offset: 0,
+                dev_major: 0,
+                dev_minor: 0,
+                inode: 0,
+                path: b"",
+            },
+            &Counters::default(),
+        ),
+        total: true,
+        mappings: 0,
+        // Start from zero for every key: the identity of the sum.
+        values: (0..nkeys)
+            .map(|i| {
+                let is_bytes = rows
+                    .iter()
+                    .any(|r| matches!(r.values.get(i), Some(Some(FieldValue::Bytes(_)))));
+                is_bytes.then_some(FieldValue::Bytes(0))
+            })
+            .collect(),
+    };
+    for r in rows {
+        t.absorb(r, keys, false);
+    }
+    t
+}
+
+/// One process as the view shows it.
+#[derive(Debug, Clone)]
+pub struct ShownProcess {
+    pub info: ProcInfo,
+    /// User name (or uid digits, or `?`).
+    pub user: String,
+    pub outcome: Outcome,
+    pub rows: Vec<ShowRow>,
+    pub totals: ShowRow,
+}
+
+impl ShownProcess {
+    /// The command line, or `[comm]` when it is empty (kernel threads, zombies).
+    pub fn command(&self) -> Cow<'_, [u8]> {
+        if self.info.cmdline.is_empty() {
+            Cow::Owned([b"[".as_slice(), &self.info.comm, b"]"].concat())
+        } else {
+            Cow::Borrowed(&self.info.cmdline)
+        }
+    }
+
+    /// Whether the view has its map to show (possibly empty: kernel thread, zombie).
+    pub fn is_shown(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::Read | Outcome::KernelThread | Outcome::Zombie
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MapHeader, field};
+
+    fn row(start: u64, end: u64, perms: &[u8; 4], path: &[u8], inode: u64, rss_kb: u64) -> ShowRow {
+        let h = MapHeader {
+            start,
+            end,
+            perms: *perms,
+            offset: start - 0x1000,
+            dev_major: 0xfe,
+            dev_minor: 0,
+            inode,
+            path,
+        };
+        let c = Counters {
+            size: end - start,
+            rss: rss_kb * 1024,
+            pss: rss_kb * 512,
+            private_dirty: rss_kb * 1024,
+            ..Counters::default()
+        };
+        ShowRow::from_mapping(Mapping::new(&h, &c), 0)
+    }
+
+    /// (start, end, perms, offset, mappings, rss in kB)
+    type Summary<'a> = (u64, u64, &'a [u8], u64, u64, u64);
+
+    #[test]
+    fn merge_folds_runs_of_the_same_file_only() {
+        let lib = b"/usr/lib/libc.so.6";
+        let rows = vec![
+            row(0x1000, 0x2000, b"r--p", lib, 7, 4),
+            row(0x2000, 0x5000, b"r-xp", lib, 7, 8),
+            row(0x5000, 0x6000, b"rw-p", lib, 7, 4),
+            // Anonymous mappings are never folded, even when adjacent.
+            row(0x6000, 0x7000, b"rw-p", b"", 0, 4),
+            row(0x7000, 0x8000, b"rw-p", b"", 0, 4),
+            // Same path, other inode (the file was replaced): another file.
+            row(0x8000, 0x9000, b"r--p", lib, 8, 0),
+            // Same file again after another: a new row.
+            row(0x9000, 0xa000, b"r--p", b"/bin/x", 9, 0),
+            row(0xa000, 0xb000, b"r--p", lib, 7, 0),
+        ];
+        let merged = merge_rows(rows, &FieldKeys::default());
+        let summary: Vec<Summary<'_>> = merged
+            .iter()
+            .map(|r| {
+                (
+                    r.map.start,
+                    r.map.end,
+                    &r.map.perms[..],
+                    r.map.offset,
+                    r.mappings,
+                    r.map.counters.rss / 1024,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (0x1000, 0x6000, &b"r**p"[..], 0, 3, 16),
+                (0x6000, 0x7000, &b"rw-p"[..], 0x5000, 1, 4),
+                (0x7000, 0x8000, &b"rw-p"[..], 0x6000, 1, 4),
+                (0x8000, 0x9000, &b"r--p"[..], 0x7000, 1, 0),
+                (0x9000, 0xa000, &b"r--p"[..], 0x8000, 1, 0),
+                (0xa000, 0xb000, &b"r--p"[..], 0x9000, 1, 0),
+            ]
+        );
+        assert_eq!(merged[0].map.counters.size, 0x5000);
+        assert_eq!(merged[0].map.counters.pss, 8 * 1024);
+        assert_eq!(merged[0].map.counters.dirty(), 16 * 1024);
+    }
+
+    #[test]
+    fn folding_and_totals_sum_amounts_but_not_properties() {
+        let mut keys = FieldKeys::default();
+        let size = keys.intern(b"KernelPageSize", 0);
+        let rss = keys.intern(b"Rss", 1);
+        let thp = keys.intern(b"THPeligible", 2);
+        let flags = keys.intern(b"VmFlags", 3);
+        let with = |r: ShowRow, vals: [FieldValue; 4]| ShowRow {
+            values: vals.into_iter().map(Some).collect(),
+            ..r
+        };
+        let lib = b"/lib/x.so";
+        let a = with(
+            row(0x1000, 0x2000, b"r--p", lib, 1, 4),
+            [
+                FieldValue::Bytes(4096),
+                FieldValue::Bytes(4096),
+                FieldValue::Number(0),
+                FieldValue::Text(b"rd mr".to_vec()),
+            ],
+        );
+        let b = with(
+            row(0x2000, 0x3000, b"r-xp", lib, 1, 4),
+            [
+                FieldValue::Bytes(4096),
+                FieldValue::Bytes(8192),
+                FieldValue::Number(0),
+                FieldValue::Text(b"rd ex mr".to_vec()),
+            ],
+        );
+        let merged = merge_rows(vec![a.clone(), b.clone()], &keys);
+        assert_eq!(merged.len(), 1);
+        let v = &merged[0].values;
+        assert_eq!(
+            v[size],
+            Some(FieldValue::Bytes(4096)),
+            "a page size is not summed"
+        );
+        assert_eq!(v[rss], Some(FieldValue::Bytes(12288)));
+        assert_eq!(
+            v[thp],
+            Some(FieldValue::Number(0)),
+            "equal properties are kept"
+        );
+        assert_eq!(v[flags], None, "differing properties are dropped");
+        let t = totals(&[a, b], &keys);
+        assert_eq!(t.mappings, 2);
+        assert_eq!(t.values[size], None);
+        assert_eq!(t.values[rss], Some(FieldValue::Bytes(12288)));
+        assert_eq!(t.values[thp], None);
+        assert_eq!(t.map.counters.rss, 8 * 1024);
+        assert!(t.map.counters.is_known(field::ALL));
+    }
+}
