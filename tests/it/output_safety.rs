@@ -5,20 +5,15 @@
 //!
 //! Reports come from fake proc roots, so they are complete and the same on every run.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::*;
 use serde_json::Value;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::*;
 
 /// A fake proc root with `procs` processes, each mapping `files` shared files and one of its
 /// own: `procs * files` (file, process) rows in `-g file,process`.
@@ -45,15 +40,14 @@ fn big_tree(procs: u32, files: u32) -> FakeProc {
                     1000 + u64::from(f),
                     path.as_bytes(),
                 ),
-                kb,
-                kb,
-                kb / 2,
-                kb / 2,
-                0,
-                kb / 2,
-                0,
-                0,
-                0,
+                SmapsKb {
+                    size: kb,
+                    rss: kb,
+                    pss: kb / 2,
+                    shared_clean: kb / 2,
+                    private_clean: kb / 2,
+                    ..SmapsKb::default()
+                },
             ));
             addr += kb * 1024 + 0x1000;
         }
@@ -64,17 +58,6 @@ fn big_tree(procs: u32, files: u32) -> FakeProc {
             .write();
     }
     fake
-}
-
-fn pmaps_on(root: &Path) -> Command {
-    let mut c = Command::new(pmaps_bin());
-    c.arg("--proc-root").arg(root).stdin(Stdio::null());
-    c
-}
-
-fn output(mut cmd: Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Files in `dir` other than those named in `keep`.
@@ -332,29 +315,6 @@ fn a_full_stdout_is_one_line_and_a_failure() {
     }
 }
 
-/// Blanks the values that change from run to run (the time and the duration), leaving every
-/// other byte: the table's `; 0.01 s` at the end of its coverage line, JSON's `time_utc` and
-/// `duration_seconds` lines. CSV has neither and is compared whole.
-fn mask_run_facts(format: &str, out: &[u8]) -> String {
-    let s = String::from_utf8(out.to_vec()).expect("UTF-8 output");
-    let mut lines: Vec<String> = Vec::new();
-    for line in s.split_inclusive('\n') {
-        let masked = match format {
-            "json" if line.trim_start().starts_with("\"time_utc\":") => "<time_utc>\n".to_string(),
-            "json" if line.trim_start().starts_with("\"duration_seconds\":") => {
-                "<duration>\n".to_string()
-            }
-            "table" if line.ends_with(" s\n") && line.contains(" processes: ") => {
-                let cut = line.rfind("; ").expect("coverage line has a duration");
-                format!("{}; <duration>\n", &line[..cut])
-            }
-            _ => line.to_string(),
-        };
-        lines.push(masked);
-    }
-    lines.concat()
-}
-
 /// A cron-like run (`env -i PATH=/usr/bin:/bin`, no terminal, `LC_ALL=C` or no locale at
 /// all) prints byte for byte the data of a run from this environment, nothing on stderr when
 /// the report is complete, and no escape sequence anywhere. Only the time and the duration of
@@ -375,15 +335,7 @@ fn a_cron_like_run_prints_the_same_bytes_and_nothing_else() {
                 9,
                 b"/tmp/\x1b]0;owned\x07.so",
             ),
-            4,
-            4,
-            4,
-            0,
-            0,
-            4,
-            0,
-            0,
-            0,
+            SmapsKb::private_clean(4),
         ))
         .write();
     let env_bin = PathBuf::from("/usr/bin/env");

@@ -8,18 +8,16 @@
 //! emits raw control bytes or bidirectional overrides; CSV parses, is valid UTF-8 and no cell
 //! starts like a formula; JSON is valid and gives the exact bytes back; no panic, exit 0.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Output;
 
-use common::*;
-use pmaps::text::escape::{display, formula_safe};
 use serde_json::Value;
+
+use crate::support::internals::{display, formula_safe};
+use crate::support::*;
 
 /// File names, each also used (cut to 15 bytes by the kernel) as a helper's comm.
 const NAMES: &[&[u8]] = &[
@@ -58,11 +56,7 @@ struct Scene {
 
 impl Scene {
     fn pids(&self) -> String {
-        self.helpers
-            .iter()
-            .map(|h| h.pid.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        pid_list(self.helpers.iter().map(|h| h.pid))
     }
 
     fn prefix(&self) -> Vec<u8> {
@@ -77,11 +71,8 @@ impl Scene {
         let prefix = self.prefix();
         let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for h in &self.helpers {
-            let maps = std::fs::read(format!("/proc/{}/maps", h.pid)).expect("read maps");
-            let mine: BTreeSet<Vec<u8>> = maps
-                .split(|&b| b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(|l| path_of(l).to_vec())
+            let mine: BTreeSet<Vec<u8>> = maps_paths(h.pid)
+                .into_iter()
                 .filter(|p| p.starts_with(&prefix))
                 .collect();
             for p in mine {
@@ -101,17 +92,6 @@ impl Scene {
             })
             .collect()
     }
-}
-
-/// The path field of a maps line: after five fields and the padding, verbatim.
-fn path_of(line: &[u8]) -> &[u8] {
-    let mut rest = line;
-    for _ in 0..5 {
-        let sp = rest.iter().position(|&c| c == b' ').expect("5 fields");
-        rest = &rest[sp + 1..];
-    }
-    let start = rest.iter().position(|&c| c != b' ').unwrap_or(rest.len());
-    &rest[start..]
 }
 
 fn cstr(b: &[u8]) -> CString {
@@ -213,41 +193,6 @@ fn scene() -> Scene {
     Scene { dir, helpers, deep }
 }
 
-fn run_ok(args: &[&str]) -> Output {
-    let out = run_pmaps(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "pmaps {args:?}: {err}");
-    assert!(
-        out.stderr.is_empty(),
-        "pmaps {args:?} wrote on stderr: {err}"
-    );
-    out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2));
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-/// The exact bytes of a text column of a JSON row: `<col>_hex` when present, else the string.
-fn exact(row: &Value, col: &str) -> Vec<u8> {
-    match row.get(format!("{col}_hex")) {
-        Some(h) => unhex(h.as_str().expect("hex string")),
-        None => row[col]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {col} in {row}"))
-            .as_bytes()
-            .to_vec(),
-    }
-}
-
 #[test]
 fn json_gives_every_name_back_exactly_in_its_own_row() {
     let s = scene();
@@ -257,7 +202,7 @@ fn json_gives_every_name_back_exactly_in_its_own_row() {
     assert_eq!(kernel.len(), NAMES.len() + 1, "{kernel:?}");
     assert_eq!(kernel.get(&s.deep), Some(&1));
 
-    let doc = json(&run_ok(&["-p", &pids, "-g", "file", "-f", "json"]));
+    let doc = parse_json(&run_clean(["-p", &pids, "-g", "file", "-f", "json"]));
     let prefix = s.prefix();
     let mut rows: Vec<(Vec<u8>, u64)> = Vec::new();
     for row in doc["rows"].as_array().expect("rows") {
@@ -280,7 +225,7 @@ fn json_gives_every_name_back_exactly_in_its_own_row() {
     assert_eq!(row["kind"], "file");
 
     // Process names: every comm exactly, in the command view.
-    let doc = json(&run_ok(&["-p", &pids, "-g", "command", "-f", "json"]));
+    let doc = parse_json(&run_clean(["-p", &pids, "-g", "command", "-f", "json"]));
     let got: BTreeSet<Vec<u8>> = doc["rows"]
         .as_array()
         .expect("rows")
@@ -291,7 +236,7 @@ fn json_gives_every_name_back_exactly_in_its_own_row() {
     assert!(got.contains(&CUT_COMM[..15]));
 
     // Command lines exactly (NUL separators shown as spaces), in the process view.
-    let doc = json(&run_ok(&["-p", &pids, "-g", "process", "-f", "json"]));
+    let doc = parse_json(&run_clean(["-p", &pids, "-g", "process", "-f", "json"]));
     for row in doc["rows"].as_array().expect("rows") {
         let pid = row["pid"].as_u64().expect("pid");
         let raw = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
@@ -325,11 +270,11 @@ fn table_never_emits_raw_control_bytes_and_keeps_one_line_per_row() {
     let s = scene();
     let pids = s.pids();
     for view in ["file", "process", "command", "user", "kind", "file,process"] {
-        let table = run_ok(&["-p", &pids, "-g", view]).stdout;
+        let table = run_clean(["-p", &pids, "-g", view]).stdout;
         assert_no_raw_controls(&format!("-g {view}"), &table);
         // Rows from the JSON of the same view: one table line each, plus the header, its
         // rule, the TOTAL line and the coverage line.
-        let doc = json(&run_ok(&["-p", &pids, "-g", view, "-f", "json"]));
+        let doc = parse_json(&run_clean(["-p", &pids, "-g", view, "-f", "json"]));
         let rows = doc["rows"].as_array().expect("rows");
         let children: usize = rows
             .iter()
@@ -342,7 +287,7 @@ fn table_never_emits_raw_control_bytes_and_keeps_one_line_per_row() {
         assert_eq!(lines, rows.len() + children + 4, "-g {view}");
     }
     // Each name shows escaped, on exactly as many lines as there are names shown that way.
-    let table = String::from_utf8(run_ok(&["-p", &pids, "-g", "file"]).stdout).expect("UTF-8");
+    let table = String::from_utf8(run_clean(["-p", &pids, "-g", "file"]).stdout).expect("UTF-8");
     let mut shown: BTreeMap<String, usize> = BTreeMap::new();
     for path in s.kernel_paths().keys() {
         *shown.entry(display(path).into_owned()).or_default() += 1;
@@ -358,7 +303,7 @@ fn csv_is_valid_utf8_quoted_and_formula_safe() {
     let s = scene();
     let pids = s.pids();
     for view in ["file", "process", "command", "user", "kind", "file,process"] {
-        let out = run_ok(&["-p", &pids, "-g", view, "-f", "csv"]).stdout;
+        let out = run_clean(["-p", &pids, "-g", view, "-f", "csv"]).stdout;
         let text = std::str::from_utf8(&out).unwrap_or_else(|e| panic!("-g {view}: {e}"));
         let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
         let width = reader.headers().expect("header").len();
@@ -375,7 +320,7 @@ fn csv_is_valid_utf8_quoted_and_formula_safe() {
             }
             records.push(rec);
         }
-        let doc = json(&run_ok(&["-p", &pids, "-g", view, "-f", "json"]));
+        let doc = parse_json(&run_clean(["-p", &pids, "-g", view, "-f", "json"]));
         let rows = doc["rows"].as_array().expect("rows");
         let expected = if view == "file,process" {
             rows.iter()
@@ -421,7 +366,7 @@ fn names_the_kernel_prints_alike_are_one_row() {
         OsStr::new("--map-shared"),
         b.as_os_str(),
     ]);
-    let doc = json(&run_ok(&[
+    let doc = parse_json(&run_clean([
         "-p",
         &h.pid.to_string(),
         "-g",

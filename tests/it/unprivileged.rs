@@ -1,45 +1,9 @@
 //! pmaps run as `nobody` (through setpriv; the tests run as root): other users' processes are
 //! `denied`, the report is partial (exit 3), and nobody's own process is read fully.
 
-mod common;
-
 use std::ffi::OsStr;
 
-use common::*;
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-struct Doc {
-    meta: Meta,
-    totals: Row,
-    rows: Vec<Row>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Meta {
-    coverage: Coverage,
-}
-
-#[derive(Debug, Deserialize)]
-struct Coverage {
-    processes: u64,
-    outcomes: Outcomes,
-    complete: bool,
-    problems: Vec<ProblemJson>,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-struct Row {
-    path: Option<String>,
-    kind: Option<String>,
-    processes: u64,
-    mappings: Option<u64>,
-    size_bytes: Option<u64>,
-    rss_bytes: Option<u64>,
-    pss_bytes: Option<u64>,
-    uss_bytes: Option<u64>,
-    shared_bytes: Option<u64>,
-}
+use crate::support::*;
 
 #[test]
 fn other_users_processes_are_denied_and_own_ones_read() {
@@ -51,15 +15,15 @@ fn other_users_processes_are_denied_and_own_ones_read() {
     );
     const SIZE: u64 = 128 * 1024;
     let dir = open_tempdir();
-    let path = data_file(dir.path(), "both.bin", SIZE as usize);
+    let path = synced_file(dir.path(), "both.bin", SIZE as usize);
     let map = [OsStr::new("--map-shared"), path.as_os_str()];
     let root_helper = Helper::spawn(
         [OsStr::new("--comm"), OsStr::new("rootsecret")]
             .iter()
             .chain(&map),
     );
-    let nobody_helper = spawn_helper_as_nobody(map);
-    let pids = format!("{},{}", root_helper.pid, nobody_helper.pid);
+    let nobody_helper = Helper::spawn_as_nobody(map);
+    let pids = pid_list([root_helper.pid, nobody_helper.pid]);
 
     let out = run_pmaps_as_nobody(["-p", &pids, "-f", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -78,7 +42,7 @@ fn other_users_processes_are_denied_and_own_ones_read() {
             .any(|l| l.starts_with("pmaps: partial report: 1 process denied")),
         "{stderr}"
     );
-    let doc: Doc = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let doc: FileDoc = serde_json::from_slice(&out.stdout).expect("JSON report");
     let c = &doc.meta.coverage;
     assert_eq!(
         c.outcomes,
@@ -109,12 +73,13 @@ fn other_users_processes_are_denied_and_own_ones_read() {
     let file = doc
         .rows
         .iter()
-        .find(|r| r.path.as_deref() == path.to_str())
+        .find(|r| Some(r.path.as_str()) == path.to_str())
         .unwrap_or_else(|| panic!("no row for {} in {:?}", path.display(), doc.rows));
     assert_eq!(
         *file,
-        Row {
-            path: path.to_str().map(str::to_string),
+        FileRow {
+            path: path.to_str().expect("UTF-8 temp path").to_string(),
+            path_hex: None,
             kind: Some("file".into()),
             processes: 1,
             mappings: Some(1),
@@ -123,6 +88,8 @@ fn other_users_processes_are_denied_and_own_ones_read() {
             pss_bytes: Some(SIZE / 2),
             uss_bytes: Some(0),
             shared_bytes: Some(SIZE),
+            swap_bytes: Some(0),
+            swap_pss_bytes: Some(0),
         }
     );
     assert_eq!(doc.totals.processes, 1);
@@ -148,8 +115,8 @@ fn other_users_processes_are_denied_and_own_ones_read() {
 #[test]
 fn nobody_alone_gets_a_complete_report() {
     let dir = open_tempdir();
-    let path = data_file(dir.path(), "mine.bin", 64 * 1024);
-    let helper = spawn_helper_as_nobody([OsStr::new("--map-shared"), path.as_os_str()]);
+    let path = synced_file(dir.path(), "mine.bin", 64 * 1024);
+    let helper = Helper::spawn_as_nobody([OsStr::new("--map-shared"), path.as_os_str()]);
     let re = format!("^{}$", regex::escape(path.to_str().expect("UTF-8 path")));
     let out = run_pmaps_as_nobody(["-p", &helper.pid.to_string(), "-f", "csv", "-m", &re]);
     assert_eq!(

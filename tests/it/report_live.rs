@@ -1,55 +1,28 @@
 //! Reports over live helper processes (`examples/maphelper.rs`) with memory of known size.
 //! Every report is filtered to the helpers' PIDs, so nothing else on the machine matters.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::support::*;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
-fn pid_list(helpers: &[&Helper]) -> String {
-    helpers
-        .iter()
-        .map(|h| h.pid.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Runs pmaps, expects exit 0 and an empty stderr, returns the CSV records.
 fn csv_report(args: &[&str]) -> Vec<BTreeMap<String, String>> {
-    let out = run_pmaps(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "pmaps {args:?}: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "pmaps {args:?}");
-    csv_records(&out.stdout)
-}
-
-fn num(row: &BTreeMap<String, String>, col: &str) -> u64 {
-    let v = row
-        .get(col)
-        .unwrap_or_else(|| panic!("no column {col} in {row:?}"));
-    v.parse()
-        .unwrap_or_else(|e| panic!("{col} = {v:?} is not a number ({e}) in {row:?}"))
+    csv_records(&run_clean(args).stdout)
 }
 
 #[test]
 fn two_helpers_sharing_a_file_split_its_pss() {
     const SIZE: usize = 256 * 1024;
     let dir = open_tempdir();
-    let path = data_file(dir.path(), "shared.bin", SIZE);
+    let path = synced_file(dir.path(), "shared.bin", SIZE);
     let a = Helper::spawn([std::ffi::OsStr::new("--map-shared"), path.as_os_str()]);
     let b = Helper::spawn([std::ffi::OsStr::new("--map-shared"), path.as_os_str()]);
     let path_str = path.to_str().expect("temp path is UTF-8");
     let re = format!("^{}$", regex::escape(path_str));
-    let pids = pid_list(&[&a, &b]);
+    let pids = pid_list([a.pid, b.pid]);
     let out = run_pmaps(["-g", "file", "-p", &pids, "-f", "csv", "-m", &re]);
     assert_eq!(
         out.status.code(),
@@ -63,8 +36,7 @@ fn two_helpers_sharing_a_file_split_its_pss() {
     assert_eq!(
         String::from_utf8(out.stdout).expect("UTF-8"),
         format!(
-            "path,kind,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes\r\n\
-             {path_str},file,2,2,{},{},{size},0,{},0,0\r\n",
+            "{FILE_HEADER}\r\n{path_str},file,2,2,{},{},{size},0,{},0,0\r\n",
             2 * size,
             2 * size,
             2 * size
@@ -131,7 +103,7 @@ fn rollup_and_smaps_agree_up_to_per_mapping_truncation() {
     // Three one-page files mapped by three helpers: each page's PSS is 4096/3 bytes, which
     // smaps shows as 1 kB per mapping (1.33 truncated) while the rollup truncates once.
     let files: Vec<_> = (0..3)
-        .map(|i| data_file(dir.path(), &format!("page{i}"), 4096))
+        .map(|i| synced_file(dir.path(), &format!("page{i}"), 4096))
         .collect();
     let mut args: Vec<std::ffi::OsString> = Vec::new();
     for f in &files {
@@ -179,16 +151,13 @@ fn a_helper_that_exits_is_not_reported_and_not_partial() {
     h.kill();
     let out = run_pmaps(["-p", &pid.to_string(), "-f", "csv"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "path,kind,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes\r\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), csv(FILE_HEADER, &[]));
 }
 
 #[test]
 fn the_kernels_own_names_get_their_kinds() {
     let dir = open_tempdir();
-    let doomed = data_file(dir.path(), "doomed.bin", 48 * 1024);
+    let doomed = synced_file(dir.path(), "doomed.bin", 48 * 1024);
     let h = Helper::spawn([
         std::ffi::OsStr::new("--sysv"),
         "64K".as_ref(),

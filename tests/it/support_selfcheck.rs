@@ -1,25 +1,11 @@
-//! Checks of the test support itself (tests/common, examples/maphelper.rs), independent of
-//! what the pmaps binary does.
-
-mod common;
+//! Checks of the test support itself (`support/`, `examples/maphelper.rs`), independent of
+//! what the pmaps binary does: the fake files are byte-exact with the kernel's, the oracle
+//! reads the live files right, and the helper does what its flags say.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::*;
-
-/// (header line, key/value lines) of each record of an smaps file.
-fn smaps_records(text: &[u8]) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
-    let mut out: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
-    for line in text.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-        if maps_line_path(line).is_some() {
-            out.push((line.to_vec(), Vec::new()));
-        } else if let Some(last) = out.last_mut() {
-            last.1.push(line.to_vec());
-        }
-    }
-    out
-}
+use crate::support::*;
 
 /// The path column of a maps line.
 fn path_of(line: &[u8]) -> &[u8] {
@@ -75,6 +61,12 @@ fn fake_stat_parses_at_last_paren() {
         let rest = std::str::from_utf8(&stat[close + 2..stat.len() - 1]).expect("ascii fields");
         let fields: Vec<&str> = rest.split(' ').collect();
         assert_eq!(fields.len() + 2, 52, "{rest}");
+        // The oracle's reading of the same line.
+        let oracle = stat_fields(&stat).expect("stat fields");
+        assert_eq!(
+            oracle,
+            fields.iter().map(|f| f.as_bytes()).collect::<Vec<_>>()
+        );
         assert_eq!(fields[0].as_bytes(), [want_state]);
         assert_eq!(fields[22 - 3], (1000 + pid).to_string(), "starttime");
         let flags: u64 = fields[9 - 3].parse().expect("flags");
@@ -157,65 +149,72 @@ fn map_header_matches_real_maps_byte_for_byte() {
 #[test]
 fn smaps_record_matches_real_smaps_byte_for_byte() {
     let smaps = std::fs::read("/proc/self/smaps").expect("read /proc/self/smaps");
-    let records = smaps_records(&smaps);
+    let records = parse_smaps(&smaps);
     assert!(!records.is_empty());
-    for (header, lines) in records.iter().take(5) {
-        let mut kv = Vec::new();
-        let mut tail = Vec::new();
-        for l in lines {
-            let s = String::from_utf8_lossy(l);
-            let (k, v) = s.split_once(':').expect("key: value");
-            if k == "VmFlags" {
-                tail.extend_from_slice(l);
-                tail.push(b'\n');
-                continue;
-            }
-            let v: u64 = v
-                .trim()
-                .trim_end_matches(" kB")
-                .trim()
-                .parse()
-                .expect("number");
-            kv.push((k.to_string(), v));
-        }
-        let kv_ref: Vec<(&str, u64)> = kv.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let mut got = smaps_record(header, &kv_ref);
-        got.extend_from_slice(&tail);
-        let mut want = header.clone();
-        want.push(b'\n');
-        for l in lines {
-            want.extend_from_slice(l);
-            want.push(b'\n');
+    for record in records.iter().take(5) {
+        let kv: Vec<(&str, u64)> = record
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        let mut got = smaps_record(&record.header, &kv);
+        if let Some(flags) = &record.vm_flags {
+            got.extend_from_slice(flags);
+            got.push(b'\n');
         }
         assert_eq!(
             String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(&want)
+            String::from_utf8_lossy(&record.raw)
         );
-        let keys: Vec<&str> = kv_ref.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<&str> = kv.iter().map(|(k, _)| *k).collect();
         // full_smaps_record prints the same keys in the same order (this kernel has no
         // ProtectionKey line).
-        let full = full_smaps_record(header, 1, 2, 3, 4, 5, 6, 7, 8, 9);
-        let full_keys: Vec<String> = smaps_records(&full)[0]
-            .1
-            .iter()
-            .map(|l| {
-                String::from_utf8_lossy(l)
-                    .split(':')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .filter(|k| k != "VmFlags")
-            .collect();
+        let kb = SmapsKb {
+            size: 1,
+            rss: 2,
+            pss: 3,
+            shared_clean: 4,
+            shared_dirty: 5,
+            private_clean: 6,
+            private_dirty: 7,
+            swap: 8,
+            swap_pss: 9,
+        };
+        let full = parse_smaps(&full_smaps_record(&record.header, kb));
+        let full_keys: Vec<&str> = full[0].fields.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(full_keys, keys);
+        assert!(full[0].vm_flags.is_some(), "no VmFlags line");
     }
+    // The oracle's sum over records, on text of known values.
+    let header =
+        |start: u64, path: &[u8]| map_header(start, start + 0x2000, "r--p", 0, "fe:00", 7, path);
+    let mut text = full_smaps_record(header(0x1000, b"/x"), SmapsKb::private_clean(8));
+    text.extend(full_smaps_record(
+        header(0x4000, b"/y"),
+        SmapsKb::private_clean(4),
+    ));
+    text.extend(full_smaps_record(
+        header(0x8000, b"/x"),
+        SmapsKb::private_clean(2),
+    ));
+    let records = parse_smaps(&text);
+    let rss_of_x: u64 = records
+        .iter()
+        .filter(|r| r.path == b"/x")
+        .filter_map(|r| r.kb("Rss"))
+        .sum();
+    assert_eq!(rss_of_x, 10);
+    assert_eq!(records[1].kb("THPeligible"), Some(0));
+    assert_eq!(
+        records.iter().map(|r| r.raw.len()).sum::<usize>(),
+        text.len()
+    );
 }
 
 #[test]
 fn many_maps_yields_separate_mappings() {
     let helper = Helper::spawn(["--many-maps", "1000"]);
-    let maps = std::fs::read(format!("/proc/{}/maps", helper.pid)).expect("read helper maps");
-    let n = maps.iter().filter(|&&c| c == b'\n').count();
+    let n = maps_count(helper.pid);
     assert!(n >= 1000, "only {n} mappings");
 }
 
@@ -257,12 +256,7 @@ fn helper_variants_nobody_stdin_exec() {
     ]);
     let comm = std::fs::read(format!("/proc/{}/comm", h.pid)).expect("comm");
     assert_eq!(comm, b"na\xffme\n");
-    let maps = std::fs::read(format!("/proc/{}/maps", h.pid)).expect("maps");
-    let paths: Vec<Vec<u8>> = maps
-        .split(|&c| c == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| path_of(l).to_vec())
-        .collect();
+    let paths = maps_paths(h.pid);
     let mut deleted = path.as_os_str().as_encoded_bytes().to_vec();
     deleted.extend_from_slice(b" (deleted)");
     assert!(paths.contains(&deleted));

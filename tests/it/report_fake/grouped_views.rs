@@ -1,0 +1,236 @@
+//! The grouped views of the fake tree: per process (from smaps and from the rollup), per
+//! user, command and kind, and the file → process breakdown in CSV, table and JSON.
+
+use super::expected::*;
+use super::tree::*;
+use crate::support::*;
+
+#[test]
+fn process_view_from_smaps_and_from_the_rollup() {
+    let fake = tree();
+    let out = run(
+        &fake,
+        &[
+            "-p", GOOD, "-g", "process", "--source", "smaps", "-f", "csv",
+        ],
+    );
+    assert_eq!(expect_exit(&out, 0), process_csv(true));
+    // auto = the rollup for per-process totals: no mapping count, VSZ from stat's vsize,
+    // PSS as the rollup has it (1 kB above the smaps sum for 100 and 300).
+    for source in ["auto", "rollup"] {
+        let out = run(
+            &fake,
+            &["-p", GOOD, "-g", "process", "--source", source, "-f", "csv"],
+        );
+        assert_eq!(
+            expect_exit(&out, 0),
+            process_csv(false),
+            "--source {source}"
+        );
+    }
+}
+
+#[test]
+fn process_table_from_the_rollup() {
+    let fake = tree();
+    let out = run(&fake, &["-p", GOOD, "-g", "process"]);
+    let text = expect_exit(&out, 0);
+    // (The first line starts with spaces: it cannot follow a `\` line continuation.)
+    let want = "  PID  User    Command           Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
+------ ------- ----------------- ----- -------- -------- -------- -------- ----------- --------- ------------
+  100  root    alpha --serve        -    4,424    1,980    1,481    1,104         876         8            8
+  200  nobody  /usr/bin/beta -x     -    2,944    1,572    1,072      696         876         0            0
+  300  root    -bash                -    1,760      660      421      300         360         0            0
+  400  root    [@old]               -       96       20       20       20           0         0            -
+TOTAL                               -    9,224    4,232    2,994    2,120       2,112         8            -
+";
+    let want = format!("{want}{}", good_coverage("totals from smaps_rollup"));
+    assert_eq!(without_duration(&text), want, "got:\n{text}");
+}
+
+#[test]
+fn user_command_and_kind_views() {
+    let fake = tree();
+    let out = run(&fake, &["-p", GOOD, "-g", "user", "-f", "csv"]);
+    // root owns 100, 300 and 400: their rollup amounts added up, and 400's unknown SwapPss
+    // makes the sum unknown; nobody owns 200 alone.
+    let root: [u64; 6] =
+        std::array::from_fn(|i| FROM_ROLLUP[0].0[i] + FROM_ROLLUP[2].0[i] + FROM_ROLLUP[3].0[i]);
+    assert_eq!(
+        expect_exit(&out, 0),
+        csv(
+            &group_header("user"),
+            &[
+                &format!("root,3,{}", amounts_csv(None, (root, None))),
+                &format!("nobody,1,{}", amounts_csv(None, FROM_ROLLUP[1])),
+            ]
+        )
+    );
+    // Per command name (comm); `@old` would run as a formula in a spreadsheet.
+    let out = run(
+        &fake,
+        &[
+            "-p", GOOD, "-g", "command", "-f", "csv", "--source", "smaps",
+        ],
+    );
+    let rows: Vec<String> = PROCS
+        .iter()
+        .zip(FROM_SMAPS)
+        .map(|(p, (maps, amounts))| {
+            format!("{},1,{}", p.comm_csv, amounts_csv(Some(maps), amounts))
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(expect_exit(&out, 0), csv(&group_header("command"), &rows));
+    let out = run(&fake, &["-p", GOOD, "-g", "kind", "-f", "csv"]);
+    // Every kind but `file` is one file of the file view, under the kind's name.
+    let one_file = |path: &str| {
+        let s = spec_of(path);
+        format!("{},{}", s.kind, s.counts_and_amounts_csv())
+    };
+    assert_eq!(
+        expect_exit(&out, 0),
+        csv(
+            &group_header("kind"),
+            &[
+                &one_file(""),
+                &one_file("/memfd:cache (deleted)"),
+                &one_file("/SYSV0000abcd (deleted)"),
+                &format!(
+                    "file,4,9,{},{},{},{},{},0,",
+                    k(3412),
+                    k(1148),
+                    k(428),
+                    k(68),
+                    k(1080)
+                ),
+                &one_file("[heap]"),
+                &one_file("/var/tmp/old.log (deleted)"),
+                &one_file("[stack]"),
+                &one_file("[vdso]"),
+            ]
+        )
+    );
+    let out = run(
+        &fake,
+        &["-p", GOOD, "-g", "kind", "-f", "csv", "-s", "kind"],
+    );
+    let text = expect_exit(&out, 0);
+    let kinds: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "anon", "deleted", "file", "heap", "memfd", "shm", "stack", "vdso"
+        ]
+    );
+}
+
+#[test]
+fn file_process_view() {
+    let fake = tree();
+    let out = run(
+        &fake,
+        &[
+            "-p",
+            GOOD,
+            "-g",
+            "file,process",
+            "-m",
+            "libshared|SYSV",
+            "-f",
+            "csv",
+        ],
+    );
+    // pid,user,command of the process at `i` in PROCS.
+    let who = |i: usize| {
+        let p = &PROCS[i];
+        format!("{},{},{}", p.pid, p.user, p.command_csv)
+    };
+    // Every process maps SysV once (1 MiB, half of its pages resident, shared with the
+    // other), libshared twice (text and data).
+    let sysv = |i: usize| {
+        format!(
+            "/SYSV0000abcd (deleted),shm,{},,1,{},{},{},0,{},0,0",
+            who(i),
+            k(1024),
+            k(512),
+            k(256),
+            k(512)
+        )
+    };
+    let lib = |i: usize| {
+        format!(
+            "/usr/lib/libshared.so.1,file,{},,2,{},{},{},0,{},0,0",
+            who(i),
+            k(1088),
+            k(360),
+            k(120),
+            k(360)
+        )
+    };
+    assert_eq!(
+        expect_exit(&out, 0),
+        csv(
+            "path,kind,pid,user,command,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes",
+            &[&sysv(0), &sysv(1), &lib(0), &lib(1), &lib(2)]
+        )
+    );
+    let out = run(
+        &fake,
+        &["-p", GOOD, "-g", "file,process", "-m", "libshared|SYSV"],
+    );
+    let text = expect_exit(&out, 0);
+    let want = "\
+Mapping                  Kind  PID  User    Command           Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
+------------------------ ----- ---- ------- ----------------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
+/SYSV0000abcd (deleted)  shm                                      2     2    2,048    1,024      512        0       1,024         0            0
+                               100  root    alpha --serve               1    1,024      512      256        0         512         0            0
+                               200  nobody  /usr/bin/beta -x            1    1,024      512      256        0         512         0            0
+/usr/lib/libshared.so.1  file                                     3     6    3,264    1,080      360        0       1,080         0            0
+                               100  root    alpha --serve               2    1,088      360      120        0         360         0            0
+                               200  nobody  /usr/bin/beta -x            2    1,088      360      120        0         360         0            0
+                               300  root    -bash                       2    1,088      360      120        0         360         0            0
+TOTAL                                                             3     8    5,312    2,104      872        0       2,104         0            0
+";
+    let want = format!("{want}{}", good_coverage("8 mappings from smaps"));
+    assert_eq!(without_duration(&text), want, "got:\n{text}");
+}
+
+#[test]
+fn json_file_process_view_nests_the_processes() {
+    let fake = tree();
+    let out = run(
+        &fake,
+        &["-p", GOOD, "-g", "file,process", "-m", "SYSV", "-f", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&expect_exit(&out, 0)).expect("json");
+    assert_eq!(v["meta"]["group_by"], "file,process");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["path"], "/SYSV0000abcd (deleted)");
+    assert_eq!(rows[0]["processes"], 2);
+    assert_eq!(rows[0]["pss_bytes"], k(512));
+    let children = rows[0]["by_process"].as_array().expect("by_process");
+    let got: Vec<(u64, &str, &str, u64)> = children
+        .iter()
+        .map(|c| {
+            (
+                c["pid"].as_u64().expect("pid"),
+                c["user"].as_str().expect("user"),
+                c["command"].as_str().expect("command"),
+                c["pss_bytes"].as_u64().expect("pss"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (100, "root", "alpha --serve", k(256)),
+            (200, "nobody", "/usr/bin/beta -x", k(256))
+        ]
+    );
+}
