@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use regex::bytes::Regex;
 
 use crate::model::{
-    Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Outcome, ProcDesc, ProcInfo, Query,
-    Row, RowKey, Source,
+    Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object, Outcome, ProcDesc, ProcInfo,
+    Query, Row, RowKey, Source,
 };
 use crate::parse::kind_of;
 use crate::source::{ProcSource, UserNames};
@@ -39,10 +39,11 @@ impl Detail {
     }
 }
 
-/// One distinct path of the process being read.
+/// One distinct file (object and path) of the process being read.
 #[derive(Debug, Clone)]
 struct Entry {
     path: std::ops::Range<usize>,
+    object: Object,
     counters: Counters,
     mappings: u64,
 }
@@ -58,6 +59,8 @@ pub struct Scratch {
     kinds: [(Counters, u64); 9],
     totals: Counters,
     mappings: u64,
+    /// A sum of this process's values passed 2^64: its file is not a real smaps.
+    overflow: bool,
 }
 
 impl Scratch {
@@ -71,6 +74,7 @@ impl Scratch {
             kinds: [(Counters::default(), 0); 9],
             totals: Counters::default(),
             mappings: 0,
+            overflow: false,
         }
     }
 
@@ -80,6 +84,7 @@ impl Scratch {
         self.kinds = [(Counters::default(), 0); 9];
         self.totals = Counters::default();
         self.mappings = 0;
+        self.overflow = false;
     }
 
     /// Takes one mapping, if it passes the per-mapping filters.
@@ -99,7 +104,11 @@ impl Scratch {
         {
             return;
         }
-        self.totals += c;
+        // Every other sum of this process is part of its totals: checking these is enough.
+        if self.overflow || !self.totals.checked_absorb(c) {
+            self.overflow = true;
+            return;
+        }
         self.mappings += 1;
         match self.detail {
             Detail::Totals => {}
@@ -110,7 +119,9 @@ impl Scratch {
             }
             Detail::Files => {
                 // Mappings of one file are usually adjacent (a library's 4-5 segments).
+                let object = Object::of(h);
                 if let Some(last) = self.entries.last_mut()
+                    && last.object == object
                     && &self.arena[last.path.clone()] == h.path
                 {
                     last.counters += c;
@@ -121,6 +132,7 @@ impl Scratch {
                 self.arena.extend_from_slice(h.path);
                 self.entries.push(Entry {
                     path: start..self.arena.len(),
+                    object,
                     counters: *c,
                     mappings: 1,
                 });
@@ -129,7 +141,7 @@ impl Scratch {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct FileAcc {
     counters: Counters,
     mappings: u64,
@@ -146,22 +158,29 @@ struct ProcAcc {
     mappings: u64,
 }
 
+/// The sum of every process read so far, shared by the workers: a process whose values
+/// would carry it past 2^64 is in error, so no row, total or merge of workers can wrap.
+pub type Grand = std::sync::Mutex<Counters>;
+
 /// One worker's share of the report.
 #[derive(Debug)]
-pub struct Acc {
+pub struct Acc<'g> {
     group_by: GroupBy,
     mapping_filter: bool,
+    grand: &'g Grand,
     pub coverage: Coverage,
-    files: HashMap<Box<[u8]>, FileAcc>,
+    /// Per path, each object mapped under it (almost always one).
+    files: HashMap<Box<[u8]>, Vec<(Object, FileAcc)>>,
     kinds: [(Counters, u64, u64); 9],
     procs: Vec<ProcAcc>,
 }
 
-impl Acc {
-    pub fn new(query: &Query) -> Acc {
+impl<'g> Acc<'g> {
+    pub fn new(query: &Query, grand: &'g Grand) -> Acc<'g> {
         Acc {
             group_by: query.group_by,
             mapping_filter: query.filters.filters_mappings(),
+            grand,
             coverage: Coverage::default(),
             files: HashMap::new(),
             kinds: [(Counters::default(), 0, 0); 9],
@@ -186,15 +205,16 @@ impl Acc {
         let per_process = self.group_by == GroupBy::FileProcess;
         for e in &s.entries {
             let path = &s.arena[e.path.clone()];
-            let f = match self.files.get_mut(path) {
-                Some(f) => f,
-                None => self.files.entry(path.into()).or_insert(FileAcc {
-                    counters: Counters::default(),
-                    mappings: 0,
-                    processes: 0,
-                    last_pid: 0,
-                    per_process: Vec::new(),
-                }),
+            let objects = match self.files.get_mut(path) {
+                Some(o) => o,
+                None => self.files.entry(path.into()).or_default(),
+            };
+            let f = match objects.iter().position(|(o, _)| *o == e.object) {
+                Some(i) => &mut objects[i].1,
+                None => {
+                    objects.push((e.object, FileAcc::default()));
+                    &mut objects.last_mut().expect("just pushed").1
+                }
             };
             f.counters += &e.counters;
             f.mappings += e.mappings;
@@ -227,19 +247,41 @@ impl Acc {
         });
     }
 
+    /// Whether a process read in full has possible values: its own sums stayed under 2^64,
+    /// and so does the grand total with it (which then counts it). A process that fails is
+    /// an error, and its mappings stay out of every row.
+    pub fn admit(&self, s: &Scratch) -> bool {
+        if s.overflow {
+            return false;
+        }
+        let totals = &s.totals;
+        // A poisoned lock only means another worker panicked; the sum it guards is whole.
+        let mut grand = self.grand.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = *grand;
+        let fits = next.checked_absorb(totals)
+            && next.private_clean.checked_add(next.private_dirty).is_some()
+            && next.shared_clean.checked_add(next.shared_dirty).is_some()
+            && next.shared_dirty.checked_add(next.private_dirty).is_some();
+        if fits {
+            *grand = next;
+        }
+        fits
+    }
+
     /// Merges another worker's accumulator into this one.
-    pub fn merge(mut self, other: Acc) -> Acc {
+    pub fn merge(mut self, other: Acc<'g>) -> Acc<'g> {
         self.coverage.merge(other.coverage);
-        for (path, f) in other.files {
-            match self.files.get_mut(&path) {
-                Some(mine) => {
-                    mine.counters += &f.counters;
-                    mine.mappings += f.mappings;
-                    mine.processes += f.processes;
-                    mine.per_process.extend(f.per_process);
-                }
-                None => {
-                    self.files.insert(path, f);
+        for (path, theirs) in other.files {
+            let mine = self.files.entry(path).or_default();
+            for (object, f) in theirs {
+                match mine.iter_mut().find(|(o, _)| *o == object) {
+                    Some((_, m)) => {
+                        m.counters += &f.counters;
+                        m.mappings += f.mappings;
+                        m.processes += f.processes;
+                        m.per_process.extend(f.per_process);
+                    }
+                    None => mine.push((object, f)),
                 }
             }
         }
@@ -254,7 +296,7 @@ impl Acc {
 }
 
 /// Turns the merged accumulator into sorted rows and totals.
-pub fn finish(acc: Acc, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
+pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
     // The rollup is one record per process: it says nothing of how many mappings there are.
     let counted = query.effective_source() != Source::Rollup;
@@ -283,13 +325,15 @@ pub fn finish(acc: Acc, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Ro
         GroupBy::File | GroupBy::FileProcess => acc
             .files
             .into_iter()
-            .map(|(path, f)| {
+            .flat_map(|(path, objects)| objects.into_iter().map(move |(o, f)| (path.clone(), o, f)))
+            .map(|(path, object, f)| {
                 let children = f
                     .per_process
                     .into_iter()
                     .map(|(pid, counters, mappings)| Row {
                         key: RowKey::FileProcess {
                             path: path.to_vec(),
+                            object,
                             proc: descs.get(&pid).cloned().unwrap_or_else(|| ProcDesc {
                                 pid,
                                 start_time: 0,
@@ -306,7 +350,10 @@ pub fn finish(acc: Acc, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Ro
                     })
                     .collect();
                 Row {
-                    key: RowKey::File(path.into_vec()),
+                    key: RowKey::File {
+                        path: path.into_vec(),
+                        object,
+                    },
                     processes: f.processes,
                     mappings: known(f.mappings),
                     counters: f.counters,

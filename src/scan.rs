@@ -11,8 +11,8 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::aggregate::{self, Acc, Detail, Scratch};
-use crate::model::{GroupBy, Meta, ProcInfo, Query, Report};
+use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
+use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource};
 
@@ -27,12 +27,12 @@ pub struct Progress {
 struct Worker<'s> {
     reader: Reader<'s>,
     scratch: Scratch,
-    acc: Acc,
+    acc: Acc<'s>,
 }
 
 /// Scans `src` for `query` and builds the report.
-pub fn scan<'s>(
-    src: &'s dyn ProcSource,
+pub fn scan(
+    src: &dyn ProcSource,
     query: &Query,
     progress: Option<&Progress>,
 ) -> anyhow::Result<Report> {
@@ -63,12 +63,13 @@ pub fn scan<'s>(
             || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
     };
     let want = |info: &ProcInfo| wanted(query, info);
+    let grand = Grand::default();
     let new_worker = || Worker {
         reader: Reader::new(src, file).with_needs(needs),
         scratch: Scratch::new(detail, &query.filters),
-        acc: Acc::new(query),
+        acc: Acc::new(query, &grand),
     };
-    let step = |mut w: Worker<'s>, pid: u32| -> Worker<'s> {
+    let step = for_each_worker(|mut w: Worker<'_>, pid: u32| {
         w.scratch.clear();
         let scratch = &mut w.scratch;
         let result = w
@@ -76,13 +77,22 @@ pub fn scan<'s>(
             .read_process(pid, &want, &mut |h, c| scratch.add(h, c));
         match result {
             ReadResult::Filtered(_) => w.acc.add_filtered(),
-            ReadResult::Done(info, outcome) => w.acc.add(info, outcome, &w.scratch),
+            ReadResult::Done(info, outcome) => {
+                let outcome = match outcome {
+                    Outcome::Read if !w.acc.admit(&w.scratch) => Outcome::Error {
+                        path: src.pid_path(pid, file.file_name()),
+                        message: "impossible values: its memory sums past 2^64 bytes".into(),
+                    },
+                    other => other,
+                };
+                w.acc.add(info, outcome, &w.scratch)
+            }
         }
         if let Some(p) = progress {
             p.done.fetch_add(1, Ordering::Relaxed);
         }
         w
-    };
+    });
     let threads = query
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -96,7 +106,7 @@ pub fn scan<'s>(
                     .with_min_len(4)
                     .fold(new_worker, |w, &pid| step(w, pid))
                     .map(|w| w.acc)
-                    .reduce(|| Acc::new(query), Acc::merge)
+                    .reduce(|| Acc::new(query, &grand), Acc::merge)
             });
             (acc, threads)
         }
@@ -126,6 +136,14 @@ pub fn scan<'s>(
         totals,
         coverage,
     })
+}
+
+/// Names the closure's type: one step of any worker, whatever its lifetime.
+fn for_each_worker<F>(f: F) -> F
+where
+    F: for<'a> Fn(Worker<'a>, u32) -> Worker<'a>,
+{
+    f
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.

@@ -76,34 +76,75 @@ impl Counters {
     }
     /// Unique set size: pages mapped by this process alone (Private_Clean + Private_Dirty).
     pub fn uss(&self) -> u64 {
-        self.private_clean + self.private_dirty
+        self.private_clean.saturating_add(self.private_dirty)
     }
     /// Shared_Clean + Shared_Dirty.
     pub fn shared(&self) -> u64 {
-        self.shared_clean + self.shared_dirty
+        self.shared_clean.saturating_add(self.shared_dirty)
     }
     /// Shared_Dirty + Private_Dirty (pmap's `Dirty` column).
     pub fn dirty(&self) -> u64 {
-        self.shared_dirty + self.private_dirty
+        self.shared_dirty.saturating_add(self.private_dirty)
     }
     pub fn is_known(&self, bits: u16) -> bool {
         self.known & bits == bits
     }
     /// Adds `other` into `self`, intersecting what is known (see the type's docs).
     pub fn absorb(&mut self, other: &Counters) {
-        self.known &= other.known;
-        self.size += other.size;
-        self.rss += other.rss;
-        self.pss += other.pss;
-        self.shared_clean += other.shared_clean;
-        self.shared_dirty += other.shared_dirty;
-        self.private_clean += other.private_clean;
-        self.private_dirty += other.private_dirty;
-        self.swap += other.swap;
-        self.swap_pss += other.swap_pss;
-        self.referenced += other.referenced;
-        self.anonymous += other.anonymous;
-        self.locked += other.locked;
+        // Saturating: a crafted value in a fake tree must not wrap a total below one of its
+        // parts, nor panic. Where it matters (the scan), `checked_absorb` comes first.
+        let sum = self.zip(other, u64::saturating_add);
+        *self = sum;
+    }
+
+    /// Adds `other` into `self` unless a value would pass 2^64 (an impossible amount of
+    /// memory, so a file that is not what it claims): then `self` is left as it was and the
+    /// result is `false`.
+    pub fn checked_absorb(&mut self, other: &Counters) -> bool {
+        let overflows = self
+            .values()
+            .iter()
+            .zip(other.values())
+            .any(|(a, b)| a.checked_add(b).is_none());
+        if !overflows {
+            self.absorb(other);
+        }
+        !overflows
+    }
+
+    fn values(&self) -> [u64; 12] {
+        [
+            self.size,
+            self.rss,
+            self.pss,
+            self.shared_clean,
+            self.shared_dirty,
+            self.private_clean,
+            self.private_dirty,
+            self.swap,
+            self.swap_pss,
+            self.referenced,
+            self.anonymous,
+            self.locked,
+        ]
+    }
+
+    fn zip(&self, other: &Counters, f: impl Fn(u64, u64) -> u64) -> Counters {
+        Counters {
+            size: f(self.size, other.size),
+            rss: f(self.rss, other.rss),
+            pss: f(self.pss, other.pss),
+            shared_clean: f(self.shared_clean, other.shared_clean),
+            shared_dirty: f(self.shared_dirty, other.shared_dirty),
+            private_clean: f(self.private_clean, other.private_clean),
+            private_dirty: f(self.private_dirty, other.private_dirty),
+            swap: f(self.swap, other.swap),
+            swap_pss: f(self.swap_pss, other.swap_pss),
+            referenced: f(self.referenced, other.referenced),
+            anonymous: f(self.anonymous, other.anonymous),
+            locked: f(self.locked, other.locked),
+            known: self.known & other.known,
+        }
     }
 }
 

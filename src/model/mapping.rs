@@ -77,6 +77,41 @@ pub struct MapHeader<'a> {
     pub path: &'a [u8],
 }
 
+/// The object a mapping maps: its device and inode, as `maps` prints them. Two mappings of
+/// one file share it whatever path each process sees (another mount namespace, a
+/// container's root); two different files with one path do not. Anonymous and pseudo
+/// mappings have device 00:00 and inode 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Object {
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+}
+
+impl Object {
+    pub fn of(h: &MapHeader<'_>) -> Object {
+        Object {
+            dev_major: h.dev_major,
+            dev_minor: h.dev_minor,
+            inode: h.inode,
+        }
+    }
+
+    /// The device in maps notation (`fe:00`).
+    pub fn device(&self) -> String {
+        format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
+    }
+
+    /// Parses maps notation (`fe:00`, `103:02`).
+    pub fn parse_device(s: &str) -> Option<(u32, u32)> {
+        let (major, minor) = s.split_once(':')?;
+        Some((
+            u32::from_str_radix(major, 16).ok()?,
+            u32::from_str_radix(minor, 16).ok()?,
+        ))
+    }
+}
+
 /// Which `/proc/PID/*` file the mapping data came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,7 @@ mod query;
 mod report;
 
 pub use counters::{Counters, field};
-pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Source};
+pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};
 pub use query::{Filters, Query, SourceChoice};
 pub use report::{GroupBy, Meta, Report, Row, RowKey};

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Counters, Coverage, MapKind, ProcDesc, Source};
+use super::{Counters, Coverage, MapKind, Object, ProcDesc, Source};
 
 /// What one row of the report stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -59,8 +59,12 @@ impl GroupBy {
 /// What a row stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowKey {
-    /// A mapped file or pseudo-mapping, by its exact path bytes (empty: anonymous).
-    File(Vec<u8>),
+    /// A mapped file or pseudo-mapping: the object it maps and the exact path bytes
+    /// (empty: anonymous).
+    File {
+        path: Vec<u8>,
+        object: Object,
+    },
     Process(ProcDesc),
     User {
         uid: Option<u32>,
@@ -72,6 +76,7 @@ pub enum RowKey {
     /// One process's share of one file (`--group-by file,process`).
     FileProcess {
         path: Vec<u8>,
+        object: Object,
         proc: ProcDesc,
     },
     /// The totals of the whole report.
@@ -83,11 +88,11 @@ impl std::hash::Hash for RowKey {
         match self {
             RowKey::User { uid, name } => (0u8, uid, name).hash(state),
             RowKey::Command(c) => (1u8, c).hash(state),
-            RowKey::File(p) => (2u8, p).hash(state),
+            RowKey::File { path, object } => (2u8, path, object).hash(state),
             RowKey::Kind(k) => (3u8, k).hash(state),
             RowKey::Process(p) => (4u8, p.pid, p.start_time).hash(state),
-            RowKey::FileProcess { path, proc } => {
-                (5u8, path, proc.pid, proc.start_time).hash(state)
+            RowKey::FileProcess { path, object, proc } => {
+                (5u8, path, object, proc.pid, proc.start_time).hash(state)
             }
             RowKey::Total => 6u8.hash(state),
         }

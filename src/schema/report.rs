@@ -99,8 +99,16 @@ pub struct RowDoc {
     pub path_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MapKind>,
+    /// The mapped object's device (`fe:00`) and inode: with the path, a file's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The process's start time in clock ticks since boot: with the PID, its identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,7 +145,10 @@ impl RowDoc {
             match (c, cell) {
                 (Column::Path, Cell::Text(t)) => (d.path, d.path_hex) = split(t),
                 (Column::Kind, Cell::Code(k)) => d.kind = MapKind::parse(&k),
+                (Column::Device, Cell::Code(s)) => d.device = Some(s.into_owned()),
+                (Column::Inode, Cell::Id(n)) => d.inode = Some(n),
                 (Column::Pid, Cell::Id(n)) => d.pid = u32::try_from(n).ok(),
+                (Column::StartTime, Cell::Id(n)) => d.start_time = Some(n),
                 (Column::User, Cell::Text(t)) => (d.user, d.user_hex) = split(t),
                 (Column::Command, Cell::Text(t)) => (d.command, d.command_hex) = split(t),
                 (Column::Processes, Cell::Count(n)) => d.processes = Some(n),

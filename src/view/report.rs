@@ -14,7 +14,12 @@ use crate::text::thousands;
 pub enum Column {
     Path,
     Kind,
+    /// The device of the mapped object (`fe:00`): with the inode, a file's identity.
+    Device,
+    Inode,
     Pid,
+    /// The process's start time (clock ticks since boot): with the PID, its identity.
+    StartTime,
     User,
     Command,
     Processes,
@@ -40,10 +45,13 @@ const METRICS: [Column; 8] = [
 ];
 
 impl Column {
-    pub const ALL: [Column; 14] = [
+    pub const ALL: [Column; 17] = [
         Column::Path,
         Column::Kind,
+        Column::Device,
+        Column::Inode,
         Column::Pid,
+        Column::StartTime,
         Column::User,
         Column::Command,
         Column::Processes,
@@ -62,7 +70,10 @@ impl Column {
         match self {
             Column::Path => "path",
             Column::Kind => "kind",
+            Column::Device => "device",
+            Column::Inode => "inode",
             Column::Pid => "pid",
+            Column::StartTime => "start_time",
             Column::User => "user",
             Column::Command => "command",
             Column::Processes => "processes",
@@ -91,7 +102,10 @@ impl Column {
         match self {
             Column::Path => "Mapping",
             Column::Kind => "Kind",
+            Column::Device => "Device",
+            Column::Inode => "Inode",
             Column::Pid => "PID",
+            Column::StartTime => "Start",
             Column::User => "User",
             Column::Command => "Command",
             Column::Processes => "Procs",
@@ -123,7 +137,7 @@ impl Column {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Column::Path | Column::Kind | Column::User | Column::Command
+            Column::Path | Column::Kind | Column::Device | Column::User | Column::Command
         )
     }
 
@@ -136,15 +150,29 @@ impl Column {
     /// The columns of a view, in order.
     pub fn for_view(group_by: GroupBy) -> Vec<Column> {
         let keys: &[Column] = match group_by {
-            GroupBy::File => &[Column::Path, Column::Kind, Column::Processes],
-            GroupBy::Process => &[Column::Pid, Column::User, Column::Command],
+            GroupBy::File => &[
+                Column::Path,
+                Column::Kind,
+                Column::Device,
+                Column::Inode,
+                Column::Processes,
+            ],
+            GroupBy::Process => &[
+                Column::Pid,
+                Column::StartTime,
+                Column::User,
+                Column::Command,
+            ],
             GroupBy::User => &[Column::User, Column::Processes],
             GroupBy::Command => &[Column::Command, Column::Processes],
             GroupBy::Kind => &[Column::Kind, Column::Processes],
             GroupBy::FileProcess => &[
                 Column::Path,
                 Column::Kind,
+                Column::Device,
+                Column::Inode,
                 Column::Pid,
+                Column::StartTime,
                 Column::User,
                 Column::Command,
                 Column::Processes,
@@ -160,14 +188,30 @@ impl Column {
         use crate::model::field as f;
         match self {
             Column::Path => match &row.key {
-                RowKey::File(p) | RowKey::FileProcess { path: p, .. } => Cell::Text(p),
+                RowKey::File { path: p, .. } | RowKey::FileProcess { path: p, .. } => Cell::Text(p),
                 _ => Cell::Empty,
             },
             Column::Kind => match &row.key {
-                RowKey::File(p) | RowKey::FileProcess { path: p, .. } => {
+                RowKey::File { path: p, .. } | RowKey::FileProcess { path: p, .. } => {
                     Cell::Code(Cow::Borrowed(kind_of(p).as_str()))
                 }
                 RowKey::Kind(k) => Cell::Code(Cow::Borrowed(k.as_str())),
+                _ => Cell::Empty,
+            },
+            Column::Device => match &row.key {
+                RowKey::File { object: o, .. } | RowKey::FileProcess { object: o, .. } => {
+                    Cell::Code(Cow::Owned(o.device()))
+                }
+                _ => Cell::Empty,
+            },
+            Column::Inode => match &row.key {
+                RowKey::File { object: o, .. } | RowKey::FileProcess { object: o, .. } => {
+                    Cell::Id(o.inode)
+                }
+                _ => Cell::Empty,
+            },
+            Column::StartTime => match &row.key {
+                RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => Cell::Id(p.start_time),
                 _ => Cell::Empty,
             },
             Column::Pid => match &row.key {
@@ -215,6 +259,10 @@ impl Column {
             // JSON carry it whole.
             Column::Command => spec.text().elide(Elide::KeepStart, Some(COMMAND_WIDTH)),
             Column::Kind | Column::User => spec.text().elide(Elide::KeepStart, None),
+            // Identity for programs; the table shows device and inode only where two rows
+            // share a path (see `ReportView::sheet`).
+            Column::Device => spec.text().not_in_table(),
+            Column::Inode | Column::StartTime => spec.not_in_table(),
             _ => spec,
         }
     }
@@ -332,6 +380,29 @@ impl<'a> ReportView<'a> {
             None => self.rows.len(),
         };
         let command_col = self.columns.iter().position(|c| *c == Column::Command);
+        let mut columns: Vec<ColumnSpec> = self.columns.iter().map(|c| c.spec()).collect();
+        // Two rows with one path are two different files (another mount namespace, a
+        // replaced file): the table then shows which is which.
+        if self.columns.contains(&Column::Device) && self.shares_a_path() {
+            for (spec, c) in columns.iter_mut().zip(&self.columns) {
+                if matches!(c, Column::Device | Column::Inode) {
+                    spec.in_table = true;
+                }
+            }
+        }
+        // Under its file, a process row leaves the file's key columns empty.
+        let file_keys = self
+            .columns
+            .iter()
+            .zip(&columns)
+            .take_while(|(c, _)| {
+                matches!(
+                    c,
+                    Column::Path | Column::Kind | Column::Device | Column::Inode
+                )
+            })
+            .filter(|(_, spec)| spec.in_table)
+            .count();
         let mut lines = Vec::new();
         for r in &self.rows[..shown] {
             if view == GroupBy::FileProcess {
@@ -342,7 +413,7 @@ impl<'a> ReportView<'a> {
                 for child in &r.children[..children_of(r)] {
                     // The file is named on its own row; its processes are indented under it.
                     lines.push(Line {
-                        role: Role::Data { blank: 2 },
+                        role: Role::Data { blank: file_keys },
                         cells: self.cells(child),
                     });
                 }
@@ -385,7 +456,7 @@ impl<'a> ReportView<'a> {
         }
         tail.extend(footer);
         Sheet {
-            columns: self.columns.iter().map(|c| c.spec()).collect(),
+            columns,
             sections: vec![Section {
                 title: None,
                 note: None,
@@ -394,6 +465,22 @@ impl<'a> ReportView<'a> {
             unit: UnitRule::PerTable,
             footer: tail,
         }
+    }
+}
+
+impl ReportView<'_> {
+    /// Whether two rows of the view name the same path (different objects).
+    fn shares_a_path(&self) -> bool {
+        let mut paths: Vec<&[u8]> = self
+            .rows
+            .iter()
+            .filter_map(|r| match &r.row.key {
+                RowKey::File { path, .. } => Some(path.as_slice()),
+                _ => None,
+            })
+            .collect();
+        paths.sort_unstable();
+        paths.windows(2).any(|w| w[0] == w[1])
     }
 }
 
@@ -413,7 +500,10 @@ fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
 pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
     let tie = [
         Column::Path,
+        Column::Device,
+        Column::Inode,
         Column::Pid,
+        Column::StartTime,
         Column::User,
         Column::Command,
         Column::Kind,
@@ -438,7 +528,7 @@ pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counters, Coverage, Meta, ProcDesc, Source};
+    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Source};
 
     fn render(report: &Report, term: Option<Terminal>) -> String {
         let view = ReportView::new(report, &ViewOptions::default());
@@ -471,12 +561,21 @@ mod tests {
                         };
                         let key = RowKey::FileProcess {
                             path: path.clone(),
+                            object: Object::default(),
                             proc,
                         };
                         row(key, 1, 4096, Vec::new())
                     })
                     .collect();
-                row(RowKey::File(path), u64::from(procs), 4096, children)
+                row(
+                    RowKey::File {
+                        path,
+                        object: Object::default(),
+                    },
+                    u64::from(procs),
+                    4096,
+                    children,
+                )
             })
             .collect();
         Report {
