@@ -104,7 +104,8 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
-    /// Write the report to FILE (replaced atomically) instead of standard output.
+    /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
+    /// atomically, a device node or FIFO is written in place.
     #[arg(
         short = 'o',
         long,
@@ -398,6 +399,11 @@ fn scan_with_progress(cfg: &Config) -> anyhow::Result<crate::Report> {
 
 /// Runs the report and returns the exit status.
 pub fn run_report(cfg: &Config) -> u8 {
+    // Before the scan: an unwritable destination fails now, not after the whole scan.
+    let out = match output::Output::prepare(cfg.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     let report = match scan_with_progress(cfg) {
         Ok(r) => r,
         Err(e) => {
@@ -405,14 +411,14 @@ pub fn run_report(cfg: &Config) -> u8 {
             return exit::FATAL;
         }
     };
-    let to_terminal = cfg.output.is_none() && std::io::stdout().is_terminal();
+    let to_terminal = out.is_stdout() && std::io::stdout().is_terminal();
     let fit = if to_terminal && cfg.top.is_none() {
         terminal_size()
     } else {
         None
     };
     let rendered = render::render(&report, cfg.format, fit);
-    if let Some(code) = output::deliver(rendered, cfg.output.as_deref()) {
+    if let Some(code) = out.deliver(rendered) {
         return code;
     }
     let partial = render::partial_summary(&report);

@@ -760,6 +760,11 @@ impl Tally {
 
 /// Runs `pmaps show` and returns the exit status.
 pub fn run(cfg: &ShowConfig) -> u8 {
+    // Before reading: an unwritable destination fails now.
+    let out = match output::Output::prepare(cfg.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     let report = match collect(cfg) {
         Ok(r) => r,
         Err(e) => {
@@ -772,7 +777,7 @@ pub fn run(cfg: &ShowConfig) -> u8 {
     // With no process at all there is nothing to render; say so and stop.
     if !nothing {
         let rendered = render::show::render(&report, cfg.format);
-        if let Some(code) = output::deliver(rendered, cfg.output.as_deref()) {
+        if let Some(code) = out.deliver(rendered) {
             return code;
         }
     }
