@@ -98,7 +98,8 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
-    /// Write the report to FILE (replaced atomically) instead of standard output.
+    /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
+    /// atomically, a device node or FIFO is written in place.
     #[arg(
         short = 'o',
         long,

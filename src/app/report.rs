@@ -170,6 +170,11 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::USAGE;
         }
     };
+    // Before the scan: an unwritable destination fails now, not after the whole scan.
+    let out = match output::Output::prepare(run.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     let report = match scan_with_progress(&src, &run.query) {
         Ok(r) => r,
         Err(e) => {
@@ -177,14 +182,14 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
-    let to_terminal = run.output.is_none() && std::io::stdout().is_terminal();
+    let to_terminal = out.is_stdout() && std::io::stdout().is_terminal();
     let fit = if to_terminal && run.view.top.is_none() {
         terminal_size()
     } else {
         None
     };
     let rendered = render(&report, &run, fit);
-    if let Some(code) = output::deliver(rendered, run.output.as_deref()) {
+    if let Some(code) = out.deliver(rendered) {
         return code;
     }
     let partial = partial_summary(&report);

@@ -54,6 +54,11 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
             return exit::USAGE;
         }
     };
+    // Before reading: an unwritable destination fails now.
+    let out = match output::Output::prepare(cli.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     let src = ProcRoot::new(&cli.proc_root);
     let format = format_of(cli.format);
     let report = match collect(&src, &cfg) {
@@ -68,7 +73,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
     // With no process at all there is nothing to render; say so and stop.
     if !nothing {
         let rendered = render(&report, format);
-        if let Some(code) = output::deliver(rendered, cli.output.as_deref()) {
+        if let Some(code) = out.deliver(rendered) {
             return code;
         }
     }

@@ -9,6 +9,7 @@ mod support;
 
 mod hostile_names;
 mod output_safety;
+mod output_trust;
 mod peer_pmap;
 mod reliability;
 mod report_fake;
