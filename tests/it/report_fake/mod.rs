@@ -30,4 +30,5 @@ mod file_view;
 mod grouped_views;
 mod json;
 mod layout;
+mod round_trip;
 mod tree;
