@@ -81,7 +81,7 @@ pub fn scan(
                 let outcome = match outcome {
                     Outcome::Read if !w.acc.admit(&w.scratch) => Outcome::Error {
                         path: src.pid_path(pid, file.file_name()),
-                        message: "impossible values: its memory sums past 2^64 bytes".into(),
+                        message: "impossible values: its memory, alone or with the rest of the report, sums past 2^64 bytes".into(),
                     },
                     other => other,
                 };

@@ -64,8 +64,9 @@ pub fn apply_field(c: &mut Counters, line: &[u8]) -> Result<(), ParseError> {
     let v = &v[lead..];
     let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
     match (dec(&v[..digits]), &v[digits..]) {
-        (Some(n), b" kB") => {
-            *slot = n.saturating_mul(1024);
+        // More kB than 2^64 bytes is no value a kernel prints: malformed, not saturated.
+        (Some(n), b" kB") if n <= u64::MAX / 1024 => {
+            *slot = n * 1024;
             c.known |= bit;
             Ok(())
         }
