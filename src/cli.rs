@@ -87,6 +87,31 @@ pub struct Cli {
     #[arg(short = 'k', long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = parse_kind, help_heading = "Filters")]
     pub kinds: Vec<MapKind>,
 
+    /// Only processes whose cgroup path matches REGEX (the memory controller's path on a
+    /// v1/hybrid host).
+    #[arg(long = "cgroup", value_name = "REGEX", value_parser = parse_regex, help_heading = "Filters")]
+    pub cgroup: Option<Regex>,
+
+    /// Only processes in these systemd units (nginx.service, session-3.scope; comma-separated
+    /// or repeated).
+    #[arg(
+        long = "unit",
+        value_name = "NAME",
+        value_delimiter = ',',
+        help_heading = "Filters"
+    )]
+    pub units: Vec<String>,
+
+    /// Only processes in a container whose ID (an LXC container's name) starts with PREFIX.
+    #[arg(long = "container", value_name = "ID-PREFIX", help_heading = "Filters")]
+    pub container: Option<String>,
+
+    /// The root of the cgroup file system whose counters are read for cgroup and unit rows
+    /// (default: found in the mount table; the v1 memory controller's mount on a v1/hybrid
+    /// host).
+    #[arg(long, value_name = "DIR", help_heading = "Scan")]
+    pub cgroup_root: Option<PathBuf>,
+
     /// Output format.
     #[arg(
         short = 'f',
@@ -191,6 +216,18 @@ pub enum GroupArg {
     /// Each file's row, then one row per process mapping it (librank's view).
     #[value(name = "file,process")]
     FileProcess,
+    /// One row per cgroup, with the cgroup's own memory counters.
+    Cgroup,
+    /// One row per systemd unit (service or scope), with its cgroup's own counters.
+    Unit,
+    /// One row per container (Docker, containerd/CRI, CRI-O, podman, LXC), `-` the host.
+    Container,
+    /// Each file's row, then one row per container mapping it.
+    #[value(name = "file,container")]
+    FileContainer,
+    /// Each container's row, then one row per file it maps.
+    #[value(name = "container,file")]
+    ContainerFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -249,7 +286,11 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 12] = [
+pub const REPORT_OPTIONS: [(&str, &str); 16] = [
+    ("cgroup", "--cgroup"),
+    ("units", "--unit"),
+    ("container", "--container"),
+    ("cgroup_root", "--cgroup-root"),
     ("group_by", "--group-by"),
     ("sort", "--sort"),
     ("reverse", "--reverse"),

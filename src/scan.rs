@@ -12,7 +12,8 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
+use crate::model::{GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
+use crate::parse;
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource};
 
@@ -61,6 +62,7 @@ pub fn scan(
             ),
         cmdline: query.filters.command.is_some()
             || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
     };
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
@@ -116,7 +118,8 @@ pub fn scan(
             1,
         ),
     };
-    let (rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    reconcile(&mut rows, src);
     coverage.filtered += filtered_by_pid;
     coverage.self_pid = own;
     coverage.hidden = src.hidden_processes();
@@ -138,6 +141,35 @@ pub fn scan(
     })
 }
 
+/// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
+fn reconcile(rows: &mut [Row], src: &dyn ProcSource) {
+    for row in rows {
+        let (Some(cgroup), charge) = (match &mut row.key {
+            RowKey::Cgroup { cgroup, charge } | RowKey::Unit { cgroup, charge } => {
+                (cgroup.as_ref(), charge)
+            }
+            _ => continue,
+        }) else {
+            continue;
+        };
+        let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
+        let (current, kmem) = match cgroup.hierarchy {
+            Hierarchy::V2 => (file("memory.current"), None),
+            Hierarchy::V1Memory => (
+                file("memory.usage_in_bytes"),
+                file("memory.kmem.usage_in_bytes"),
+            ),
+        };
+        let stat = file("memory.stat");
+        *charge = parse::parse_charge(
+            cgroup.hierarchy,
+            current.as_deref(),
+            stat.as_deref(),
+            kmem.as_deref(),
+        );
+    }
+}
+
 /// Names the closure's type: one step of any worker, whatever its lifetime.
 fn for_each_worker<F>(f: F) -> F
 where
@@ -157,6 +189,24 @@ fn wanted(query: &Query, info: &ProcInfo) -> bool {
         && !re.is_match(&info.cmdline)
     {
         return false;
+    }
+    if f.filters_cgroups() {
+        let path = info.cgroup.as_ref().map_or(&b""[..], |c| &c.path);
+        if let Some(re) = &f.cgroup
+            && !re.is_match(path)
+        {
+            return false;
+        }
+        if !f.units.is_empty()
+            && !parse::unit_of(path).is_some_and(|u| f.units.iter().any(|n| n == u))
+        {
+            return false;
+        }
+        if let Some(prefix) = &f.container
+            && !parse::container_of(path).is_some_and(|c| c.id.starts_with(prefix))
+        {
+            return false;
+        }
     }
     true
 }

@@ -44,6 +44,11 @@ fn group_of(arg: GroupArg) -> GroupBy {
         GroupArg::Command => GroupBy::Command,
         GroupArg::Kind => GroupBy::Kind,
         GroupArg::FileProcess => GroupBy::FileProcess,
+        GroupArg::Cgroup => GroupBy::Cgroup,
+        GroupArg::Unit => GroupBy::Unit,
+        GroupArg::Container => GroupBy::Container,
+        GroupArg::FileContainer => GroupBy::FileContainer,
+        GroupArg::ContainerFile => GroupBy::ContainerFile,
     }
 }
 
@@ -75,6 +80,9 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             command: cli.command.clone(),
             map: cli.map.clone(),
             kinds: cli.kinds.clone(),
+            cgroup: cli.cgroup.clone(),
+            units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
+            container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
     };
     if query.effective_source() == Source::Rollup
@@ -162,7 +170,7 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
 
 /// Runs the report and returns the exit status.
 pub fn run(cli: &Cli) -> u8 {
-    let src = ProcRoot::new(&cli.proc_root);
+    let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
     let run = match run_of(cli, &src) {
         Ok(r) => r,
         Err(msg) => {

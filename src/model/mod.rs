@@ -4,12 +4,14 @@
 //! Data only: raw integers and raw bytes. Human units and escaping belong to the renderers,
 //! reading to the proc source.
 
+mod cgroup;
 mod counters;
 mod mapping;
 mod process;
 mod query;
 mod report;
 
+pub use cgroup::{Cgroup, Charge, Container, Hierarchy, Runtime};
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Cgroup;
+
 /// What happened when one PID was read. Every PID listed gets exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -97,6 +99,8 @@ pub struct ProcInfo {
     pub kernel_thread: bool,
     /// The state letter of `stat` (`R`, `S`, `D`, `Z`…); 0 when `stat` was not read.
     pub state: u8,
+    /// The cgroup its memory is charged to, when it was asked for and could be read.
+    pub cgroup: Option<Cgroup>,
 }
 
 /// A process that was read, as rows show it.
@@ -112,6 +116,8 @@ pub struct ProcDesc {
     pub comm: Vec<u8>,
     /// The command line, or `[comm]` when it is empty (kernel threads, some daemons).
     pub command: Vec<u8>,
+    /// The cgroup its memory is charged to, when asked for.
+    pub cgroup: Option<Cgroup>,
 }
 
 impl ProcDesc {
@@ -124,6 +130,7 @@ impl ProcDesc {
             user,
             comm: info.comm.clone(),
             command: info.display_command().into_owned(),
+            cgroup: info.cgroup.clone(),
         }
     }
 }

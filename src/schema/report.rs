@@ -118,6 +118,23 @@ pub struct RowDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_hex: Option<String>,
+    /// The container runtime (`docker`, `containerd`, `crio`, `podman`, `lxc`), `-` the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<u64>,
     pub mappings: Option<u64>,
     pub size_bytes: Option<u64>,
@@ -127,6 +144,37 @@ pub struct RowDoc {
     pub shared_bytes: Option<u64>,
     pub swap_bytes: Option<u64>,
     pub swap_pss_bytes: Option<u64>,
+    /// Cgroup and unit rows: the cgroup's own counters (`null`: unreadable or absent).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub charge_bytes: Option<Option<u64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub charge_anon_bytes: Option<Option<u64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub charge_file_bytes: Option<Option<u64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub charge_shmem_bytes: Option<Option<u64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub charge_kernel_bytes: Option<Option<u64>>,
     /// With `file,process`: the processes mapping this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_process: Option<Vec<RowDoc>>,
@@ -151,6 +199,19 @@ impl RowDoc {
                 (Column::StartTime, Cell::Id(n)) => d.start_time = Some(n),
                 (Column::User, Cell::Text(t)) => (d.user, d.user_hex) = split(t),
                 (Column::Command, Cell::Text(t)) => (d.command, d.command_hex) = split(t),
+                (Column::Cgroup, Cell::Text(t)) => (d.cgroup, d.cgroup_hex) = split(t),
+                (Column::Cgroup, Cell::Code(s)) => d.cgroup = Some(s.into_owned()),
+                (Column::Unit, Cell::Text(t)) => (d.unit, d.unit_hex) = split(t),
+                (Column::Unit, Cell::Code(s)) => d.unit = Some(s.into_owned()),
+                (Column::Runtime, Cell::Code(s)) => d.runtime = Some(s.into_owned()),
+                (Column::Container, Cell::Text(t)) => (d.container, d.container_hex) = split(t),
+                (Column::Container, Cell::Code(s)) => d.container = Some(s.into_owned()),
+                (Column::Pod, Cell::Text(t)) => d.pod = split(t).0,
+                (Column::Charge, _) => d.charge_bytes = Some(bytes),
+                (Column::ChargeAnon, _) => d.charge_anon_bytes = Some(bytes),
+                (Column::ChargeFile, _) => d.charge_file_bytes = Some(bytes),
+                (Column::ChargeShmem, _) => d.charge_shmem_bytes = Some(bytes),
+                (Column::ChargeKernel, _) => d.charge_kernel_bytes = Some(bytes),
                 (Column::Processes, Cell::Count(n)) => d.processes = Some(n),
                 (Column::Mappings, Cell::Count(n)) => d.mappings = Some(n),
                 (Column::Size, _) => d.size_bytes = bytes,
@@ -175,6 +236,15 @@ impl RowDoc {
     pub fn command_bytes(&self) -> Option<Vec<u8>> {
         name_bytes(self.command.as_deref()?, self.command_hex.as_deref())
     }
+}
+
+/// A key that is present: its value, `null` included (`Some(None)`), as opposed to a key
+/// that is absent (`None`, by `default`).
+fn present<'de, D>(d: D) -> Result<Option<Option<u64>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 fn split(t: &[u8]) -> (Option<String>, Option<String>) {

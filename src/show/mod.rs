@@ -201,9 +201,13 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
     let mut matcher = Reader::new(src, Source::Smaps).with_needs(Needs {
         uid: false,
         cmdline: true,
+        cgroup: false,
     });
     let resolved = resolve(&mut matcher, src, &cfg.targets)?;
-    let mut reader = Reader::new(src, Source::Smaps);
+    let mut reader = Reader::new(src, Source::Smaps).with_needs(Needs {
+        cgroup: false,
+        ..Needs::ALL
+    });
     let mut keys = FieldKeys::default();
     let mut users = UserNames::default();
     let mut processes = Vec::new();

@@ -18,7 +18,7 @@ use std::io::{self, Read};
 pub use live::{ProcRoot, max_workers, parse_pid};
 pub use users::UserNames;
 
-use crate::model::Outcome;
+use crate::model::{Cgroup, Outcome};
 
 /// `stat`, `status` and system files are a few hundred bytes to a few KiB; anything larger
 /// is not procfs.
@@ -50,6 +50,12 @@ pub trait ProcSource: Send + Sync {
     fn lookup_uid(&self, name: &str) -> Option<u32>;
     /// How messages name a PID's file (`/proc/7/smaps`).
     fn pid_path(&self, pid: u32, file: &str) -> String;
+    /// Up to `cap` bytes of a file of a cgroup's directory (`memory.current`), in the
+    /// hierarchy the cgroup belongs to. A source without cgroup files says so.
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        let _ = (cgroup, name, cap);
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// One process's directory, open.
