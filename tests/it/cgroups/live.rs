@@ -111,15 +111,20 @@ fn a_helper_in_its_own_memory_cgroup_is_one_row_reconciled_with_the_charge() {
     let row = &rows[0];
     assert_eq!(row["cgroup"], cg.path.as_str());
     assert_eq!(row["processes"], 1);
-    // The row's PSS is the helper's own (from its rollup), and its anonymous memory is
-    // charged to the cgroup: the charge holds at least the 16 MiB it wrote.
+    // The row holds the helper's own memory (USS from its rollup: its private pages, which
+    // other processes starting or exiting do not move as they move PSS), and its anonymous
+    // memory is charged to the cgroup: the charge holds at least the 16 MiB it wrote.
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("rollup");
-    let pss_kb: u64 = rollup
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("Pss");
-    assert_eq!(row["pss_bytes"].as_u64(), Some(pss_kb * 1024));
+    let kb = |key: &str| -> u64 {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {rollup}"))
+    };
+    let uss_kb = kb("Private_Clean:") + kb("Private_Dirty:");
+    assert_eq!(row["uss_bytes"].as_u64(), Some(uss_kb * 1024));
+    assert!(row["pss_bytes"].as_u64().expect("pss") >= 16 << 20);
     let charge = row["charge_bytes"].as_u64().expect("charge read");
     let anon = row["charge_anon_bytes"].as_u64().expect("anon charge read");
     assert!(
