@@ -331,3 +331,32 @@ impl ReportDoc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's JSON example, dedented.
+    fn readme_example() -> String {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("  ```json\n").expect("a JSON example in the README") + 10;
+        let end = start + readme[start..].find("  ```\n").expect("its end");
+        readme[start..end]
+            .lines()
+            .map(|l| l.strip_prefix("  ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_readme_schema_is_the_typed_schema() {
+        let text = readme_example();
+        let doc: ReportDoc = serde_json::from_str(&text).expect("the README example reads back");
+        assert_eq!(doc.schema_version, SCHEMA_VERSION);
+        // Every key of the example is a field of the types, and every field is in the
+        // example: written again, it is the same JSON.
+        let example: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let again = serde_json::to_value(&doc).expect("serialize");
+        assert_eq!(again, example);
+    }
+}
