@@ -7,6 +7,7 @@
 
 mod support;
 
+mod diff;
 mod hostile_names;
 mod output_safety;
 mod output_trust;
