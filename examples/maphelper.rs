@@ -28,6 +28,20 @@
 //! * `--exec-after-ms MS ARGS…` (last; takes the rest of argv) print ready, sleep MS ms, then
 //!   execv `/proc/self/exe` with ARGS.
 //!
+//! Memory that changes over time (for `pmaps watch`). Each reserves one anonymous private RW
+//! mapping (`MAP_NORESERVE`, so the kernel never merges it with a neighbour: it keeps its
+//! address range), touches nothing before ready, and from ready on acts on a fixed schedule
+//! (the k-th step at ready + k × MS, so a late wake-up catches up and the average rate is
+//! exact), on a thread of its own:
+//!
+//! * `--grow-anon STEP:MS:MAX` a leak: every MS ms, writes the next STEP bytes of a MAX-byte
+//!   mapping, until all of it is written.
+//! * `--sawtooth STEP:MS:TEETH` allocate and free: every MS ms writes the next STEP bytes of a
+//!   STEP × TEETH mapping; on the step after the last, frees it all (`MADV_DONTNEED`) and
+//!   starts again.
+//! * `--step-after MS:BYTES` one step: MS ms after ready, writes all BYTES at once, then
+//!   nothing.
+//!
 //! BYTES is a decimal number with an optional binary suffix `K`, `M` or `G`; it is rounded up to
 //! whole pages. A failing syscall prints `maphelper: <action>: <error>` on stderr and exits 1,
 //! before ready is printed. The helper asks for SIGKILL when its parent thread dies.
@@ -100,8 +114,110 @@ fn open_path(action: &str, path: &OsStr, write: bool) -> File {
         .unwrap_or_else(|e| fail(action, format!("{}: {e}", path.to_string_lossy())))
 }
 
+/// Memory that changes on a schedule after ready (see the module documentation).
+#[derive(Clone, Copy)]
+enum Timed {
+    Grow {
+        base: Region,
+        step: usize,
+        ms: u64,
+        max: usize,
+    },
+    Saw {
+        base: Region,
+        step: usize,
+        ms: u64,
+        teeth: usize,
+    },
+    Step {
+        base: Region,
+        ms: u64,
+        len: usize,
+    },
+}
+
+// SAFETY: the regions are mappings this program never unmaps; only the timed thread
+// touches them after ready.
+unsafe impl Send for Timed {}
+
+/// `A:B[:C]` as numbers (B a number of milliseconds for every form; sizes take suffixes).
+fn parse_spec(action: &str, spec: &OsStr, parts: usize) -> Vec<usize> {
+    let fields: Vec<&[u8]> = spec.as_bytes().split(|&c| c == b':').collect();
+    if fields.len() != parts {
+        fail(action, format!("expected {parts} fields separated by ':'"));
+    }
+    fields
+        .iter()
+        .map(|f| parse_bytes(action, OsStr::from_bytes(f)))
+        .collect()
+}
+
+impl Timed {
+    /// Runs the schedule for ever.
+    fn run(self, page: usize) -> ! {
+        let start = std::time::Instant::now();
+        let mut k: u64 = 0;
+        loop {
+            k += 1;
+            let ms = match self {
+                Timed::Grow { ms, .. } | Timed::Saw { ms, .. } | Timed::Step { ms, .. } => ms,
+            };
+            let due = start + Duration::from_millis(ms.saturating_mul(k));
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            match self {
+                Timed::Grow {
+                    base, step, max, ..
+                } => {
+                    let from = (k as usize - 1).saturating_mul(step);
+                    if from < max {
+                        base.sub(from, step.min(max - from))
+                            .touch(page, Touch::Bump);
+                    }
+                }
+                Timed::Saw {
+                    base, step, teeth, ..
+                } => {
+                    let i = (k as usize - 1) % (teeth + 1);
+                    if i < teeth {
+                        base.sub(i * step, step).touch(page, Touch::Bump);
+                    } else {
+                        // SAFETY: frees our own mapping's pages; they read as zero afterwards.
+                        if unsafe {
+                            libc::madvise(base.base().cast(), step * teeth, libc::MADV_DONTNEED)
+                        } != 0
+                        {
+                            os_fail("--sawtooth: madvise");
+                        }
+                    }
+                }
+                Timed::Step { base, len, .. } => {
+                    if k == 1 {
+                        base.sub(0, len).touch(page, Touch::Bump);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An untouched anonymous private RW mapping that the kernel will not merge.
+fn reserve(action: &str, len: usize) -> Region {
+    Region::map(
+        len,
+        maps::RW,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+        -1,
+    )
+    .unwrap_or_else(|e| fail(action, e))
+}
+
 struct State {
     page: usize,
+    /// Memory that changes after ready.
+    timed: Vec<Timed>,
     /// The most recent anonymous private mapping, for `--anon-name`.
     last_anon: Option<Region>,
     wait_stdin: bool,
@@ -261,6 +377,7 @@ fn main() {
 
     let mut st = State {
         page: maps::page_size().unwrap_or_else(|e| fail("sysconf(_SC_PAGESIZE)", e)),
+        timed: Vec::new(),
         last_anon: None,
         wait_stdin: false,
     };
@@ -302,6 +419,9 @@ fn main() {
             "--delete",
             "--many-maps",
             "--chdir",
+            "--grow-anon",
+            "--sawtooth",
+            "--step-after",
         ];
         if !WITH_VALUE.contains(&flag_str) {
             fail(flag_str, "unknown flag");
@@ -319,6 +439,42 @@ fn main() {
             "--memfd" => st.memfd(&value),
             "--delete" => st.delete(&value),
             "--many-maps" => st.many_maps(&value),
+            "--grow-anon" => {
+                let v = parse_spec(flag_str, &value, 3);
+                let (step, max) = (round_up_pages(v[0], st.page), round_up_pages(v[2], st.page));
+                let base = reserve(flag_str, max);
+                st.timed.push(Timed::Grow {
+                    base,
+                    step,
+                    ms: v[1] as u64,
+                    max,
+                });
+            }
+            "--sawtooth" => {
+                let v = parse_spec(flag_str, &value, 3);
+                let step = round_up_pages(v[0], st.page);
+                let teeth = v[2].max(1);
+                let len = step
+                    .checked_mul(teeth)
+                    .unwrap_or_else(|| fail(flag_str, "too large"));
+                let base = reserve(flag_str, len);
+                st.timed.push(Timed::Saw {
+                    base,
+                    step,
+                    ms: v[1] as u64,
+                    teeth,
+                });
+            }
+            "--step-after" => {
+                let v = parse_spec(flag_str, &value, 2);
+                let len = round_up_pages(v[1], st.page);
+                let base = reserve(flag_str, len);
+                st.timed.push(Timed::Step {
+                    base,
+                    ms: v[0] as u64,
+                    len,
+                });
+            }
             "--chdir" => std::env::set_current_dir(&value)
                 .unwrap_or_else(|e| fail("--chdir", format!("{}: {e}", value.to_string_lossy()))),
             _ => fail(flag_str, "unknown flag"),
@@ -326,6 +482,10 @@ fn main() {
     }
 
     print_ready();
+    let page = st.page;
+    for t in st.timed.drain(..) {
+        std::thread::spawn(move || t.run(page));
+    }
     if st.wait_stdin {
         let mut buf = [0u8; 4096];
         let mut stdin = io::stdin().lock();

@@ -7,6 +7,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use regex::bytes::Regex;
 
+use crate::analyze::Metric;
+use crate::analyze::diff::MinChange;
 use crate::model::MapKind;
 use crate::view::report::Column;
 
@@ -172,6 +174,111 @@ pub enum Subcommand {
     /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
     #[command(after_help = SHOW_EXIT_CODES)]
     Show(ShowArgs),
+
+    /// What changed between two saved JSON reports, or between a saved report and now.
+    ///
+    /// OLD and NEW are JSON reports of pmaps (`pmaps -f json -o FILE`, every row: no -n).
+    /// With OLD alone, a scan is made now with the group-by, source and filters OLD was made
+    /// with. Rows are matched by identity: a process is (PID, start time), so a reused PID
+    /// is one row gone and one new; a file is (device, inode, path); users, commands and
+    /// kinds by name. Each row is new, gone, changed, same (hidden unless --all), or unread
+    /// (a process the other report could not read: not new memory).
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(DiffArgs),
+
+    /// Samples memory over time and names what grows steadily (leak suspects).
+    ///
+    /// With PID|NAME targets (matched like `pmaps show`): each target's mappings, matched
+    /// sample to sample by address range, path and inode (a mapping that grows, moves or
+    /// splits keeps its series), and each target's total. Without targets: every process
+    /// and every mapped file. On a terminal, a live view redrawn in place; otherwise one
+    /// record per sample (JSON Lines with -f json, CSV long format with -f csv), then the
+    /// suspects. Stops after --count samples, on Ctrl-C or SIGTERM (the suspects are still
+    /// given; a second signal ends pmaps at once), or when every target has exited.
+    #[command(after_help = WATCH_EXIT_CODES)]
+    Watch(WatchArgs),
+}
+
+const DIFF_EXIT_CODES: &str = "\
+Exit status:
+  0  no row changed beyond the thresholds
+  1  fatal error (a report unreadable or of another schema version, the scan failed, output
+     not written)
+  2  usage error, or reports that cannot be compared (other group-by; other host without
+     --force)
+  5  some row changed beyond the thresholds";
+
+const WATCH_EXIT_CODES: &str = "\
+Exit status:
+  0  watched to the end; no suspect
+  1  fatal error (proc root unreadable, output not written)
+  2  usage error
+  3  a target could not be watched (denied, or matched nothing) while others were
+  4  no process matched any target
+  5  suspects were found (whatever else happened)";
+
+/// `pmaps diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The older report (a JSON file; `-` is standard input).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The newer report; without it, a scan made now.
+    #[arg(value_name = "NEW")]
+    pub new: Option<PathBuf>,
+
+    /// Sort by the absolute change of this metric (largest first): size, rss, pss, uss,
+    /// shared, swap, swap_pss, mappings, processes. `--min-change` applies to it too.
+    #[arg(short = 's', long, default_value = "pss", value_parser = parse_metric)]
+    pub sort: Metric,
+
+    /// Show unchanged rows too.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Count a row as changed only when the sorted metric moved by at least this much:
+    /// bytes (`4096`, `512K`, `10M`, `1G`) or a percentage of the old value (`5%`).
+    #[arg(long, value_name = "BYTES|PERCENT", value_parser = parse_min_change)]
+    pub min_change: Option<MinChange>,
+
+    /// Compare reports of different hosts.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Show only the first N rows (0: all).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub top: Option<usize>,
+}
+
+/// `pmaps watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Seconds between samples (decimals allowed; at least 0.05).
+    #[arg(short = 'i', long, value_name = "SECONDS", default_value = "5", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+
+    /// Stop after N samples (default: until Ctrl-C, SIGTERM, or every target gone).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// The metric followed: size, rss, pss, uss, shared, swap, swap_pss (default: uss for
+    /// processes and mappings, pss for files; RSS moves with page cache and sharing).
+    #[arg(long, value_parser = parse_byte_metric)]
+    pub metric: Option<Metric>,
+
+    /// The least growth rate that makes a suspect, per hour (default 1M: 1 MiB per hour).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub min_rate: Option<u64>,
+
+    /// Rows of the live view and of the growers' table (default: what fits a terminal, 20
+    /// otherwise).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// PIDs and names; none: every process and every mapped file.
+    #[arg(value_name = "PID|NAME")]
+    pub targets: Vec<std::ffi::OsString>,
 }
 
 const SHOW_EXIT_CODES: &str = "\
@@ -266,7 +373,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// The longest filter pattern accepted.
 const REGEX_LEN_LIMIT: usize = 4096;
 
-fn parse_regex(s: &str) -> Result<Regex, String> {
+pub fn parse_regex(s: &str) -> Result<Regex, String> {
     if s.len() > REGEX_LEN_LIMIT {
         return Err(format!("longer than {REGEX_LEN_LIMIT} bytes"));
     }
@@ -283,6 +390,69 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
         let names: Vec<&str> = MapKind::ALL.iter().map(|k| k.as_str()).collect();
         format!("unknown kind; one of: {}", names.join(", "))
     })
+}
+
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    Metric::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown metric; one of: {}", names.join(", "))
+    })
+}
+
+fn parse_byte_metric(s: &str) -> Result<Metric, String> {
+    match Metric::parse(s) {
+        Some(m) if m.is_bytes() => Ok(m),
+        _ => {
+            let names: Vec<&str> = Metric::BYTES.iter().map(|m| m.name()).collect();
+            Err(format!("unknown metric; one of: {}", names.join(", ")))
+        }
+    }
+}
+
+/// Bytes: digits with an optional binary suffix `K`, `M`, `G`, `T` (`KiB`… and `KB`… read
+/// the same).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.as_bytes().last() {
+        Some(b'k' | b'K') => (&t[..t.len() - 1], 10),
+        Some(b'm' | b'M') => (&t[..t.len() - 1], 20),
+        Some(b'g' | b'G') => (&t[..t.len() - 1], 30),
+        Some(b't' | b'T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: expected bytes such as 4096, 512K, 10M or 1G"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
+fn parse_min_change(s: &str) -> Result<MinChange, String> {
+    match s.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(p) if p.is_finite() && p >= 0.0 => Ok(MinChange::Percent(p)),
+            _ => Err(format!("{s:?}: expected a percentage such as 5%")),
+        },
+        None => parse_size(s).map(MinChange::Bytes),
+    }
+}
+
+/// The longest interval accepted: a day.
+const MAX_INTERVAL: f64 = 86_400.0;
+
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if (0.05..=MAX_INTERVAL).contains(&secs) => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!(
+            "{s:?}: expected seconds from 0.05 to {MAX_INTERVAL}"
+        )),
+    }
 }
 
 /// The report's own options: they mean nothing to a subcommand.
@@ -338,5 +508,29 @@ mod tests {
         let huge = "a{1000}{1000}";
         assert!(parse_regex(huge).is_err());
         assert!(parse_regex(r"libc\.so").is_ok());
+    }
+
+    #[test]
+    fn sizes_thresholds_and_intervals() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("1.5M").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert!(parse_size("").is_err());
+        assert_eq!(parse_min_change("5%"), Ok(MinChange::Percent(5.0)));
+        assert_eq!(parse_min_change("1M"), Ok(MinChange::Bytes(1 << 20)));
+        assert!(parse_min_change("-5%").is_err());
+        assert!(parse_min_change("NaN%").is_err());
+        assert_eq!(
+            parse_interval("0.2"),
+            Ok(std::time::Duration::from_millis(200))
+        );
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("inf").is_err());
+        assert!(parse_interval("1e9").is_err());
+        assert_eq!(parse_byte_metric("uss"), Ok(Metric::Uss));
+        assert!(parse_byte_metric("mappings").is_err());
     }
 }

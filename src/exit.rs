@@ -10,3 +10,5 @@ pub const USAGE: u8 = 2;
 pub const PARTIAL: u8 = 3;
 /// `pmaps show`: no process matched.
 pub const NO_MATCH: u8 = 4;
+/// `pmaps diff`: some row changed beyond the thresholds; `pmaps watch`: suspects were found.
+pub const CHANGED: u8 = 5;

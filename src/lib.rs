@@ -11,12 +11,17 @@
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
 //!
+//! Over time: `analyze` (pure) matches two reports' rows by identity (`pmaps diff`) and
+//! holds the trend statistic that says what grows steadily; `watch` samples processes
+//! through `scan` and `read` and feeds that statistic (`pmaps watch`).
+//!
 //! # Outcomes
 //! Every PID gets exactly one [`model::Outcome`]: read, vanished, zombie, kernel thread,
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
 //! and error make it partial.
 
 pub mod aggregate;
+pub mod analyze;
 pub mod app;
 pub mod cli;
 pub mod exit;
@@ -31,3 +36,4 @@ pub mod show;
 pub mod source;
 pub mod text;
 pub mod view;
+pub mod watch;

@@ -2,8 +2,10 @@
 //! (cli → source → scan → view → render → output), and where results become exit statuses
 //! ([`crate::exit`]).
 
+pub mod diff;
 pub mod report;
 pub mod show;
+pub mod watch;
 
 use crate::cli::{self, Subcommand};
 use crate::exit;
@@ -24,6 +26,8 @@ pub fn main() -> u8 {
     };
     match &cli.subcommand {
         Some(Subcommand::Show(args)) => show::run(&cli, &matches, args),
+        Some(Subcommand::Diff(args)) => diff::run(&cli, &matches, args),
+        Some(Subcommand::Watch(args)) => watch::run(&cli, &matches, args),
         None => report::run(&cli),
     }
 }

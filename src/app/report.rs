@@ -12,7 +12,7 @@ use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
-use crate::schema::report::ReportDoc;
+use crate::schema::report::{FiltersDoc, ReportDoc};
 use crate::source::{ProcRoot, ProcSource};
 use crate::view::Terminal;
 use crate::view::coverage::{coverage_line, partial_summary};
@@ -124,7 +124,7 @@ pub fn terminal_size() -> Option<Terminal> {
 }
 
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
-fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
+pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
     if !std::io::stderr().is_terminal() {
         return scan::scan(src, query, None);
     }
@@ -164,7 +164,11 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
             Ok(render::table::render(&sheet, term).into_bytes())
         }
         Format::Csv => render::csv::render(&view.sheet(None, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view)),
+        Format::Json => {
+            let mut doc = ReportDoc::of(&view);
+            doc.meta.filters = FiltersDoc::of(&run.query.filters);
+            render::json::render(&doc)
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod replace;
 mod resolve;
 
 use replace::Replace;
+pub use replace::stop_on_signals;
 use resolve::resolve;
 
 use std::fs::File;

@@ -1,13 +1,15 @@
 //! Atomic replacement of a regular file: an unnamed `O_TMPFILE` (or a named temporary file
 //! where that is unsupported) in the target's directory, given the mode and owner the report
 //! must keep, synced, linked in and renamed; the signal cleanup that removes a visible
-//! temporary file on SIGINT, SIGTERM and SIGHUP.
+//! temporary file on SIGINT, SIGTERM and SIGHUP (or, for a run that stops itself, lets the
+//! first signal only ask it to stop).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
@@ -290,7 +292,12 @@ fn install_signal_cleanup() {
         let _ = std::thread::Builder::new()
             .name("pmaps-signals".into())
             .spawn(move || {
-                if let Some(sig) = signals.forever().next() {
+                for sig in signals.forever() {
+                    // A run that stops by itself is told of the first signal and goes on to
+                    // its end; the next one ends pmaps here.
+                    if GRACEFUL.load(Ordering::SeqCst) && !STOP.swap(true, Ordering::SeqCst) {
+                        continue;
+                    }
                     // Held until the process is gone: no rename or new file after this.
                     let mut guard = pending();
                     if let Some(p) = guard.take() {
@@ -301,6 +308,21 @@ fn install_signal_cleanup() {
                 }
             });
     });
+}
+
+/// Whether the first signal is left to the run (see [`stop_on_signals`]).
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+/// Set by the first SIGINT, SIGTERM or SIGHUP once [`stop_on_signals`] was called.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// For a run that ends itself cleanly on a signal (`pmaps watch`): from now on the first
+/// SIGINT, SIGTERM or SIGHUP only sets the flag returned, which the run polls; a second one
+/// removes the temporary file, if any, and ends pmaps as before. (A signal pmaps was started
+/// with ignored stays ignored.)
+pub fn stop_on_signals() -> &'static AtomicBool {
+    GRACEFUL.store(true, Ordering::SeqCst);
+    install_signal_cleanup();
+    &STOP
 }
 
 /// Whether `sig` is ignored (SIG_IGN inherited from the parent).

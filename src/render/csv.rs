@@ -8,21 +8,44 @@ use crate::view::{Cell, Role, Sheet};
 
 fn cell(c: &Cell<'_>) -> String {
     match c {
-        Cell::Empty | Cell::Unknown | Cell::Bytes(None) => String::new(),
+        Cell::Empty
+        | Cell::Unknown
+        | Cell::Bytes(None)
+        | Cell::Signed(None)
+        | Cell::Percent(None)
+        | Cell::Rate(None) => String::new(),
         Cell::Text(t) => formula_safe(display(t)).into_owned(),
         // pmaps' own notation (`---p` included) is data, not something a process wrote.
         Cell::Code(s) => s.to_string(),
         Cell::Hex(n) => format!("{n:08x}"),
         Cell::Id(n) | Cell::Count(n) | Cell::Bytes(Some(n)) => n.to_string(),
+        Cell::Signed(Some(n)) => n.to_string(),
+        Cell::Rate(Some(n)) => n.to_string(),
+        Cell::Percent(Some(h)) => percent(*h),
     }
+}
+
+/// Hundredths of a percent as a plain decimal: `1250` is `12.50`, `-5` is `-0.05`.
+fn percent(h: i64) -> String {
+    let sign = if h < 0 { "-" } else { "" };
+    let a = h.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
 /// The CSV document: the sheet's data rows, every column.
 pub fn render(sheet: &Sheet<'_>) -> anyhow::Result<Vec<u8>> {
+    render_rows(sheet, true)
+}
+
+/// The sheet's data rows, after the header row when `header` (a stream of records, such as
+/// `pmaps watch` writes, has the header once).
+pub fn render_rows(sheet: &Sheet<'_>, header: bool) -> anyhow::Result<Vec<u8>> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    w.write_record(sheet.columns.iter().map(|c| c.csv_name()))?;
+    if header {
+        w.write_record(sheet.columns.iter().map(|c| c.csv_name()))?;
+    }
     for line in sheet.sections.iter().flat_map(|s| &s.lines) {
         if let Role::Data { .. } = line.role {
             w.write_record(line.cells.iter().map(cell))?;

@@ -67,6 +67,87 @@ pub fn format_bytes(v: Option<u64>, unit: Unit) -> String {
     }
 }
 
+/// A signed change in `unit`: `+1.2`, `-0.5`, `0`, `+<0.1`; `-` unknown.
+pub fn format_signed_bytes(v: Option<i128>, unit: Unit) -> String {
+    match v {
+        None => "-".to_string(),
+        Some(0) => "0".to_string(),
+        Some(v) => {
+            let sign = if v < 0 { '-' } else { '+' };
+            let abs = u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX);
+            format!("{sign}{}", format_bytes(Some(abs), unit))
+        }
+    }
+}
+
+/// A signed count: `+3`, `-1,024`, `0`; `-` unknown.
+fn format_signed_count(v: Option<i128>) -> String {
+    match v {
+        None => "-".to_string(),
+        Some(0) => "0".to_string(),
+        Some(v) => {
+            let sign = if v < 0 { '-' } else { '+' };
+            let abs = u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX);
+            format!("{sign}{}", thousands(abs))
+        }
+    }
+}
+
+/// Hundredths of a percent as `+12.5%`, `-100.0%`; `-` when there is none.
+fn format_percent(h: Option<i64>) -> String {
+    match h {
+        None => "-".to_string(),
+        Some(0) => "0%".to_string(),
+        Some(h) => {
+            let sign = if h < 0 { '-' } else { '+' };
+            let tenths = h.unsigned_abs().saturating_add(5) / 10;
+            if tenths == 0 {
+                return format!("{sign}<0.1%");
+            }
+            format!("{sign}{}.{}%", thousands(tenths / 10), tenths % 10)
+        }
+    }
+}
+
+/// An amount of bytes in the unit that reads best, with one decimal past KiB: `512 B`,
+/// `12 KiB`, `1.2 MiB`.
+fn human_bytes(v: f64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if v < 1024.0 {
+        return format!("{v:.0} B");
+    }
+    let mut scaled = v / 1024.0;
+    let mut i = 0;
+    while scaled >= 1024.0 && i + 1 < units.len() {
+        scaled /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{scaled:.0} {}", units[i])
+    } else {
+        format!("{scaled:.1} {}", units[i])
+    }
+}
+
+/// A rate in bytes per hour, per second, minute or hour, whichever gives a figure of at
+/// least 1 MiB (or per hour): `+1.2 MiB/min`, `+2.5 MiB/s`, `-300 KiB/h`, `0`.
+pub fn format_rate(per_hour: i64) -> String {
+    if per_hour == 0 {
+        return "0".to_string();
+    }
+    let sign = if per_hour < 0 { '-' } else { '+' };
+    let h = per_hour.unsigned_abs() as f64;
+    let mib = 1024.0 * 1024.0;
+    let (v, per) = if h / 3600.0 >= mib {
+        (h / 3600.0, "s")
+    } else if h / 60.0 >= mib {
+        (h / 60.0, "min")
+    } else {
+        (h, "h")
+    };
+    format!("{sign}{}/{per}", human_bytes(v))
+}
+
 fn shorten(s: &str, max: usize, keep_end: bool) -> String {
     let n = s.chars().count();
     if n <= max || max < 8 {
@@ -108,6 +189,10 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Termin
         Cell::Count(n) => thousands(*n),
         Cell::Unknown => "-".to_string(),
         Cell::Bytes(v) => format_bytes(*v, unit),
+        Cell::Signed(v) if spec.bytes => format_signed_bytes(*v, unit),
+        Cell::Signed(v) => format_signed_count(*v),
+        Cell::Percent(h) => format_percent(*h),
+        Cell::Rate(r) => r.map_or_else(|| "-".to_string(), format_rate),
     }
 }
 
@@ -135,6 +220,7 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
                 .filter(|(_, spec)| spec.bytes)
                 .map(|(c, _)| match c {
                     Cell::Bytes(Some(v)) => *v,
+                    Cell::Signed(Some(v)) => u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX),
                     _ => 0,
                 })
                 .max()
@@ -216,5 +302,34 @@ mod tests {
         assert_eq!(format_bytes(None, mib), "-");
         assert_eq!(format_bytes(Some(7_000 * KIB * KIB), mib), "7,000.0");
         assert_eq!(format_bytes(Some(12 * KIB), unit_for(0)), "12");
+    }
+
+    #[test]
+    fn signed_changes_percentages_and_rates() {
+        let mib = unit_for(765 * KIB * KIB);
+        assert_eq!(format_signed_bytes(Some(2_202_010), mib), "+2.1");
+        assert_eq!(format_signed_bytes(Some(-2_202_010), mib), "-2.1");
+        assert_eq!(format_signed_bytes(Some(4096), mib), "+<0.1");
+        assert_eq!(format_signed_bytes(Some(0), mib), "0");
+        assert_eq!(format_signed_bytes(None, mib), "-");
+        assert_eq!(
+            format_signed_bytes(Some(-i128::from(u64::MAX)), mib)
+                .chars()
+                .next(),
+            Some('-')
+        );
+        assert_eq!(format_signed_count(Some(-1024)), "-1,024");
+        assert_eq!(format_percent(Some(1250)), "+12.5%");
+        assert_eq!(format_percent(Some(-10_000)), "-100.0%");
+        assert_eq!(format_percent(Some(4)), "+<0.1%");
+        assert_eq!(format_percent(Some(-9961)), "-99.6%");
+        assert_eq!(format_percent(None), "-");
+        let mib_h = 1024 * 1024;
+        assert_eq!(format_rate(60 * mib_h * 12 / 10), "+1.2 MiB/min");
+        assert_eq!(format_rate(3600 * mib_h * 5 / 2), "+2.5 MiB/s");
+        assert_eq!(format_rate(-300 * 1024), "-300 KiB/h");
+        assert_eq!(format_rate(512), "+512 B/h");
+        assert_eq!(format_rate(0), "0");
+        assert_eq!(format_rate(i64::MIN).chars().next(), Some('-'));
     }
 }

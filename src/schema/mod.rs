@@ -3,8 +3,11 @@
 //! companion), raw integers, coverage and meta. `diff` and `trend` read saved documents back
 //! through these types; [`SCHEMA_VERSION`] says which layout a document has.
 
+pub mod diff;
 pub mod report;
 pub mod show;
+pub mod trend;
+pub mod watch;
 
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
-use crate::model::{GroupBy, MapKind, Outcome, OutcomeKind, Report, Row, Source};
+use crate::model::{Filters, GroupBy, MapKind, Outcome, OutcomeKind, Report, Row, Source};
 use crate::text::utc_timestamp;
 use crate::view::Cell;
 use crate::view::report::{Column, ReportView};
@@ -34,6 +34,43 @@ pub struct MetaDoc {
     pub coverage: CoverageDoc,
     /// Rows before `--top` cut them.
     pub rows_total: usize,
+    /// The filters the report was made with; absent when there were none (so that
+    /// `pmaps diff OLD` can scan again the way OLD was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FiltersDoc>,
+}
+
+/// The filters of a report (`--pid`, `--user`, `--command`, `--map`, `--kind`), each absent
+/// when not given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FiltersDoc {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
+    /// The effective uids of `--user` (names resolved when the report was made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uids: Vec<u32>,
+    /// The `--command` regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The `--map` regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<MapKind>,
+}
+
+impl FiltersDoc {
+    /// The filters of a query; `None` when it has none.
+    pub fn of(f: &Filters) -> Option<FiltersDoc> {
+        let doc = FiltersDoc {
+            pids: f.pids.clone(),
+            uids: f.uids.clone(),
+            command: f.command.as_ref().map(|r| r.as_str().to_string()),
+            map: f.map.as_ref().map(|r| r.as_str().to_string()),
+            kinds: f.kinds.clone(),
+        };
+        (doc != FiltersDoc::default()).then_some(doc)
+    }
 }
 
 /// Who was read and who was not.
@@ -325,6 +362,7 @@ impl ReportDoc {
                     problems,
                 },
                 rows_total: view.total_rows,
+                filters: None,
             },
             totals: RowDoc::of(&view.columns, &report.totals),
             rows: view.rows.iter().map(row_doc).collect(),
@@ -339,7 +377,10 @@ mod tests {
     /// The README's JSON example, dedented.
     fn readme_example() -> String {
         let readme = include_str!("../../README.md");
-        let start = readme.find("  ```json\n").expect("a JSON example in the README") + 10;
+        let start = readme
+            .find("  ```json\n")
+            .expect("a JSON example in the README")
+            + 10;
         let end = start + readme[start..].find("  ```\n").expect("its end");
         readme[start..end]
             .lines()

@@ -1,7 +1,7 @@
 //! What a reader is told of coverage: the line that says who was read and who was not, and
 //! the one that says why a report is partial.
 
-use crate::model::{Outcome, OutcomeKind, Report, Source};
+use crate::model::{Coverage, Outcome, OutcomeKind, Report, Source};
 use crate::text::{plural, thousands};
 
 /// The coverage line: who was read and who was not, and what the scan cost.
@@ -45,7 +45,12 @@ pub fn coverage_line(report: &Report) -> String {
 
 /// One line saying why a report is partial, or `None` when it is complete.
 pub fn partial_summary(report: &Report) -> Option<String> {
-    let c = &report.coverage;
+    partial_line(&report.coverage)
+}
+
+/// One line saying why a coverage is partial (`partial report: 1 process denied …`), or
+/// `None` when it is complete.
+pub fn partial_line(c: &Coverage) -> Option<String> {
     if c.is_complete() {
         return None;
     }

@@ -5,11 +5,14 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
+//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]),
+//! `pmaps diff` ([`diff`]) and `pmaps watch` ([`watch`]) two more.
 
 pub mod coverage;
+pub mod diff;
 pub mod report;
 pub mod show;
+pub mod watch;
 
 use std::borrow::Cow;
 
@@ -33,6 +36,15 @@ pub enum Cell<'a> {
     Unknown,
     /// Bytes; `None` when the kernel did not print the key (unknown, not zero).
     Bytes(Option<u64>),
+    /// A signed change: bytes when its column holds bytes, else a count. The table shows
+    /// `+`/`-` and human units; `None`: unknown.
+    Signed(Option<i128>),
+    /// A percentage in hundredths of a percent (`1250` is 12.5 %); `None`: none can be given
+    /// (a change from nothing).
+    Percent(Option<i64>),
+    /// A rate of change in bytes per hour; the table shows it in a unit that reads well
+    /// (`+1.2 MiB/min`).
+    Rate(Option<i64>),
 }
 
 /// How a table shortens a text column that is too long.

@@ -8,6 +8,7 @@
 mod support;
 
 mod cgroups;
+mod diff;
 mod hostile_names;
 mod output_safety;
 mod output_trust;

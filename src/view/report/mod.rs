@@ -234,6 +234,8 @@ fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
         Cell::Bytes(Some(v)) | Cell::Count(v) | Cell::Id(v) | Cell::Hex(v) => (2, *v, b""),
         Cell::Text(t) => (2, 0, t),
         Cell::Code(t) => (2, 0, t.as_bytes()),
+        // Not in a report's columns.
+        Cell::Signed(_) | Cell::Percent(_) | Cell::Rate(_) => (0, 0, b""),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Meta {
     pub duration_seconds: f64,
     pub coverage: CoverageJson,
     pub rows_total: u64,
+    /// The filters of the run (absent without any; `pmaps diff` reads them).
+    #[serde(default, rename = "filters")]
+    pub _filters: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@
 //! library paths a few tests use, which they name explicitly.
 
 pub mod expected;
+pub mod fake_maps;
 pub mod fake_proc;
 pub mod files;
 pub mod helpers;
@@ -16,6 +17,7 @@ pub mod peer;
 pub mod run;
 
 pub use expected::*;
+pub use fake_maps::*;
 pub use fake_proc::*;
 pub use files::*;
 pub use helpers::*;

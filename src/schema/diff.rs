@@ -1,0 +1,418 @@
+//! The JSON document of `pmaps diff`, and the reading of a saved report's rows into what
+//! the comparison matches.
+//!
+//! `{"schema_version", "meta": {"view": "diff", "group_by", "sort", "min_change", "old":
+//! {name, time_utc, host, …, "coverage"}, "new": {…}, "counts": {…}}, "totals": {…}, "rows":
+//! [{"status", key fields…, "pss_bytes": {"old", "new", "change", "change_pct"}, …}]}`. Key
+//! fields are a report row's (`path`/`path_hex`, `kind`, `device`, `inode`, `pid`,
+//! `start_time`, `user`, `command`…); each metric is an object keyed by the report's name for
+//! it, holding the old and new values (`null`: absent or unknown), the signed change in
+//! bytes and the change in percent of the old value (`null` from nothing).
+
+use serde::{Deserialize, Serialize};
+
+use super::report::{CoverageDoc, FiltersDoc, ReportDoc, RowDoc};
+use super::{SCHEMA_VERSION, name_bytes, name_fields};
+use crate::analyze::Metric;
+use crate::analyze::diff::{Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values};
+use crate::model::{GroupBy, MapKind, Object, OutcomeKind, Source};
+use crate::parse::kind_of;
+use crate::view::diff::DiffView;
+
+/// A whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffDoc {
+    pub schema_version: u32,
+    pub meta: DiffMetaDoc,
+    pub totals: DiffRowDoc,
+    pub rows: Vec<DiffRowDoc>,
+}
+
+/// Facts about the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffMetaDoc {
+    pub pmaps_version: String,
+    /// Always `diff`.
+    pub view: String,
+    pub group_by: GroupBy,
+    /// The metric rows are sorted by and `min_change` applies to.
+    pub sort: String,
+    /// `--min-change` as given in bytes or percent; `null` when any change counts.
+    pub min_change_bytes: Option<u64>,
+    pub min_change_pct: Option<f64>,
+    pub old: SideDoc,
+    pub new: SideDoc,
+    pub counts: CountsDoc,
+    /// Rows listed before `--top` cut them.
+    pub rows_total: usize,
+}
+
+/// One of the two reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideDoc {
+    /// The file as given, or `now` for a scan made by the diff.
+    pub name: String,
+    pub time_utc: String,
+    pub host: Option<String>,
+    pub kernel: Option<String>,
+    pub source: Source,
+    pub proc_root: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FiltersDoc>,
+    pub coverage: CoverageDoc,
+}
+
+impl SideDoc {
+    pub fn of(name: &str, doc: &ReportDoc) -> SideDoc {
+        let m = &doc.meta;
+        SideDoc {
+            name: name.to_string(),
+            time_utc: m.time_utc.clone(),
+            host: m.host.clone(),
+            kernel: m.kernel.clone(),
+            source: m.source,
+            proc_root: m.proc_root.clone(),
+            filters: m.filters.clone(),
+            coverage: m.coverage.clone(),
+        }
+    }
+}
+
+/// Rows per status, over every row compared (`notable`: rows that changed beyond the
+/// thresholds, which decide the exit status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CountsDoc {
+    pub new: usize,
+    pub gone: usize,
+    pub changed: usize,
+    pub same: usize,
+    pub unread: usize,
+    pub notable: usize,
+}
+
+/// Old, new and the change of one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChangeDoc {
+    pub old: Option<u64>,
+    pub new: Option<u64>,
+    pub change: Option<i128>,
+    pub change_pct: Option<f64>,
+}
+
+/// One row: its status, its key, and each metric's change.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DiffRowDoc {
+    /// `new`, `gone`, `changed`, `same` or `unread`; absent on the totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MapKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<ChangeDoc>,
+    pub mappings: ChangeDoc,
+    pub size_bytes: ChangeDoc,
+    pub rss_bytes: ChangeDoc,
+    pub pss_bytes: ChangeDoc,
+    pub uss_bytes: ChangeDoc,
+    pub shared_bytes: ChangeDoc,
+    pub swap_bytes: ChangeDoc,
+    pub swap_pss_bytes: ChangeDoc,
+}
+
+fn change_doc(r: &RowDiff, m: Metric) -> ChangeDoc {
+    ChangeDoc {
+        old: r.old_value(m),
+        new: r.new_value(m),
+        change: r.change(m),
+        change_pct: r.change_pct(m),
+    }
+}
+
+impl DiffRowDoc {
+    /// The document of one row; `processes` only where the view has the column.
+    pub fn of(r: &RowDiff, with_processes: bool) -> DiffRowDoc {
+        let mut d = DiffRowDoc {
+            status: (r.key != Key::Total).then(|| r.status.as_str().to_string()),
+            processes: with_processes.then(|| change_doc(r, Metric::Processes)),
+            mappings: change_doc(r, Metric::Mappings),
+            size_bytes: change_doc(r, Metric::Size),
+            rss_bytes: change_doc(r, Metric::Rss),
+            pss_bytes: change_doc(r, Metric::Pss),
+            uss_bytes: change_doc(r, Metric::Uss),
+            shared_bytes: change_doc(r, Metric::Shared),
+            swap_bytes: change_doc(r, Metric::Swap),
+            swap_pss_bytes: change_doc(r, Metric::SwapPss),
+            ..DiffRowDoc::default()
+        };
+        match &r.key {
+            Key::File {
+                device,
+                inode,
+                path,
+            } => {
+                (d.path, d.path_hex) = split(path);
+                d.kind = Some(kind_of(path));
+                d.device = Some(
+                    Object {
+                        dev_major: device.0,
+                        dev_minor: device.1,
+                        inode: *inode,
+                    }
+                    .device(),
+                );
+                d.inode = Some(*inode);
+            }
+            Key::Process { pid, start_time } => {
+                d.pid = Some(*pid);
+                d.start_time = Some(*start_time);
+                if let Some(u) = &r.labels.user {
+                    (d.user, d.user_hex) = split(u);
+                }
+                if let Some(c) = &r.labels.command {
+                    (d.command, d.command_hex) = split(c);
+                }
+            }
+            Key::User(u) => (d.user, d.user_hex) = split(u),
+            Key::Command(c) => (d.command, d.command_hex) = split(c),
+            Key::Kind(k) => d.kind = Some(*k),
+            Key::Total => {}
+        }
+        d
+    }
+}
+
+fn split(t: &[u8]) -> (Option<String>, Option<String>) {
+    let (text, hex) = name_fields(t);
+    (Some(text), hex)
+}
+
+impl DiffDoc {
+    /// The document of the comparison as `view` shows it; `old` and `new` describe the two
+    /// reports.
+    pub fn of(view: &DiffView<'_>, old: SideDoc, new: SideDoc) -> DiffDoc {
+        let with_processes = view.has_processes();
+        let c = view.counts();
+        let (min_change_bytes, min_change_pct) = match view.opts.min_change {
+            Some(MinChange::Bytes(b)) => (Some(b), None),
+            Some(MinChange::Percent(p)) => (None, Some(p)),
+            None => (None, None),
+        };
+        DiffDoc {
+            schema_version: SCHEMA_VERSION,
+            meta: DiffMetaDoc {
+                pmaps_version: env!("CARGO_PKG_VERSION").to_string(),
+                view: "diff".to_string(),
+                group_by: view.cmp.group_by,
+                sort: view.opts.sort.name().to_string(),
+                min_change_bytes,
+                min_change_pct,
+                old,
+                new,
+                counts: CountsDoc {
+                    new: c.new,
+                    gone: c.gone,
+                    changed: c.changed,
+                    same: c.same,
+                    unread: c.unread,
+                    notable: c.notable,
+                },
+                rows_total: view.total_rows,
+            },
+            totals: DiffRowDoc::of(&view.cmp.totals, with_processes),
+            rows: view
+                .rows
+                .iter()
+                .map(|r| DiffRowDoc::of(r, with_processes))
+                .collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A saved report, read for a comparison
+
+/// The values of a report row, indexed by [`Metric`].
+pub fn values_of(row: &RowDoc) -> Values {
+    let mut v: Values = [None; 9];
+    v[Metric::Processes as usize] = row.processes;
+    v[Metric::Mappings as usize] = row.mappings;
+    v[Metric::Size as usize] = row.size_bytes;
+    v[Metric::Rss as usize] = row.rss_bytes;
+    v[Metric::Pss as usize] = row.pss_bytes;
+    v[Metric::Uss as usize] = row.uss_bytes;
+    v[Metric::Shared as usize] = row.shared_bytes;
+    v[Metric::Swap as usize] = row.swap_bytes;
+    v[Metric::SwapPss as usize] = row.swap_pss_bytes;
+    v
+}
+
+fn bytes_of(text: Option<&String>, hex: Option<&String>, what: &str) -> Result<Vec<u8>, String> {
+    let text = text.ok_or_else(|| format!("a row without its {what}"))?;
+    name_bytes(text, hex.map(String::as_str)).ok_or_else(|| format!("a {what} with a bad hex"))
+}
+
+/// What a row of a report of `group_by` is matched by. (`file,process` reports are compared
+/// by their file rows.)
+pub fn entry_of(row: &RowDoc, group_by: GroupBy) -> Result<Entry, String> {
+    let mut labels = Labels::default();
+    let key = match group_by {
+        GroupBy::File | GroupBy::FileProcess => {
+            let path = bytes_of(row.path.as_ref(), row.path_hex.as_ref(), "path")?;
+            let device = row
+                .device
+                .as_deref()
+                .and_then(Object::parse_device)
+                .ok_or("a file row without its device (saved by an older pmaps?)")?;
+            let inode = row.inode.ok_or("a file row without its inode")?;
+            Key::File {
+                device,
+                inode,
+                path,
+            }
+        }
+        GroupBy::Process => {
+            let pid = row.pid.ok_or("a process row without its PID")?;
+            let start_time = row
+                .start_time
+                .ok_or("a process row without its start time (saved by an older pmaps?)")?;
+            labels.user = bytes_of(row.user.as_ref(), row.user_hex.as_ref(), "user").ok();
+            labels.command =
+                bytes_of(row.command.as_ref(), row.command_hex.as_ref(), "command").ok();
+            Key::Process { pid, start_time }
+        }
+        GroupBy::User => Key::User(bytes_of(row.user.as_ref(), row.user_hex.as_ref(), "user")?),
+        GroupBy::Command => Key::Command(bytes_of(
+            row.command.as_ref(),
+            row.command_hex.as_ref(),
+            "command",
+        )?),
+        GroupBy::Kind => Key::Kind(row.kind.ok_or("a kind row without its kind")?),
+        GroupBy::Cgroup
+        | GroupBy::Unit
+        | GroupBy::Container
+        | GroupBy::FileContainer
+        | GroupBy::ContainerFile => {
+            return Err(format!(
+                "reports grouped by {} cannot be compared yet",
+                group_by.as_str()
+            ));
+        }
+    };
+    Ok(Entry {
+        key,
+        labels,
+        values: values_of(row),
+    })
+}
+
+/// Every row of a report, for matching.
+pub fn entries_of(doc: &ReportDoc) -> Result<Vec<Entry>, String> {
+    doc.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| entry_of(r, doc.meta.group_by).map_err(|e| format!("row {}: {e}", i + 1)))
+        .collect()
+}
+
+/// The totals of a report, for matching.
+pub fn totals_of(doc: &ReportDoc) -> Entry {
+    Entry {
+        key: Key::Total,
+        labels: Labels::default(),
+        values: values_of(&doc.totals),
+    }
+}
+
+/// What the comparison says of a report.
+pub fn side_of(name: &str, doc: &ReportDoc) -> Side {
+    let c = &doc.meta.coverage;
+    let mut outcomes = [0u64; 7];
+    for kind in OutcomeKind::ALL {
+        outcomes[kind as usize] = c.outcomes.get(kind);
+    }
+    Side {
+        name: name.to_string(),
+        time_utc: doc.meta.time_utc.clone(),
+        host: doc.meta.host.clone(),
+        outcomes,
+        complete: c.complete,
+    }
+}
+
+/// The PIDs each report could not read.
+pub fn unread_of(old: &ReportDoc, new: &ReportDoc) -> Unread {
+    let pids = |d: &ReportDoc| d.meta.coverage.problems.iter().map(|p| p.pid).collect();
+    Unread {
+        old: pids(old),
+        new: pids(new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_utf8_path_is_matched_by_its_exact_bytes() {
+        let raw = b"/tmp/\xff\xfe lib.so".to_vec();
+        let (path, path_hex) = name_fields(&raw);
+        let row = RowDoc {
+            path: Some(path),
+            path_hex,
+            device: Some("fe:01".into()),
+            inode: Some(42),
+            pss_bytes: Some(4096),
+            ..RowDoc::default()
+        };
+        let e = entry_of(&row, GroupBy::File).expect("entry");
+        assert_eq!(
+            e.key,
+            Key::File {
+                device: (0xfe, 1),
+                inode: 42,
+                path: raw
+            }
+        );
+        assert_eq!(e.values[Metric::Pss as usize], Some(4096));
+        let bad = RowDoc {
+            path_hex: Some("zz".into()),
+            ..row.clone()
+        };
+        assert!(entry_of(&bad, GroupBy::File).is_err());
+        let old = RowDoc {
+            device: None,
+            ..row
+        };
+        assert!(entry_of(&old, GroupBy::File).is_err());
+    }
+
+    #[test]
+    fn a_process_row_needs_its_start_time() {
+        let row = RowDoc {
+            pid: Some(7),
+            ..RowDoc::default()
+        };
+        let err = entry_of(&row, GroupBy::Process).expect_err("no start time");
+        assert!(err.contains("start time"), "{err}");
+    }
+}
