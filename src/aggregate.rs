@@ -98,6 +98,14 @@ impl Scratch {
     /// Takes one mapping, if it passes the per-mapping filters.
     #[inline]
     pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {
+        self.add_many(h, c, 1);
+    }
+
+    /// Takes `n` mappings of one file at once, their counters summed in `c` (a process's
+    /// share of a file, as a history snapshot keeps it), if they pass the per-mapping
+    /// filters.
+    #[inline]
+    pub fn add_many(&mut self, h: &MapHeader<'_>, c: &Counters, n: u64) {
         let needs_kind = self.detail == Detail::Kinds || !self.kinds_filter.is_empty();
         let kind = if needs_kind {
             kind_of(h.path)
@@ -117,13 +125,13 @@ impl Scratch {
             self.overflow = true;
             return;
         }
-        self.mappings += 1;
+        self.mappings += n;
         match self.detail {
             Detail::Totals => {}
             Detail::Kinds => {
                 let slot = &mut self.kinds[kind as usize];
                 slot.0 += c;
-                slot.1 += 1;
+                slot.1 += n;
             }
             Detail::Files => {
                 // Mappings of one file are usually adjacent (a library's 4-5 segments).
@@ -133,7 +141,7 @@ impl Scratch {
                     && &self.arena[last.path.clone()] == h.path
                 {
                     last.counters += c;
-                    last.mappings += 1;
+                    last.mappings += n;
                     return;
                 }
                 let start = self.arena.len();
@@ -142,7 +150,7 @@ impl Scratch {
                     path: start..self.arena.len(),
                     object,
                     counters: *c,
-                    mappings: 1,
+                    mappings: n,
                 });
             }
         }
@@ -171,7 +179,7 @@ struct ProcAcc {
 pub type Grand = std::sync::Mutex<Counters>;
 
 /// One worker's share of the report.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Acc<'g> {
     group_by: GroupBy,
     mapping_filter: bool,
@@ -347,7 +355,7 @@ fn group(rows: Vec<Row>, key_of: impl Fn(&Row) -> RowKey) -> Vec<Row> {
 
 /// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
 /// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
-fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
+pub fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
     let unit = parse::unit_of(&c.path)?;
     // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
     let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();

@@ -9,6 +9,10 @@ use regex::bytes::Regex;
 
 use crate::analyze::Metric;
 use crate::analyze::diff::MinChange;
+mod history;
+
+pub use history::{HistoryArgs, Keep, RecordArgs, SeriesKind, TrendArgs};
+
 use crate::model::MapKind;
 use crate::view::report::Column;
 
@@ -160,6 +164,18 @@ pub struct Cli {
     )]
     pub proc_root: PathBuf,
 
+    /// Report from a snapshot of the history instead of scanning: @latest, @-N (N before
+    /// the latest), @ID, a UTC time (2026-11-28T03:00: the last snapshot at or before it) or
+    /// a duration ago (2h). Grouping, sorting and filters apply as to a scan.
+    #[arg(long, value_name = "SNAPSHOT", help_heading = "History")]
+    pub at: Option<String>,
+
+    /// The history database (default: /var/lib/pmaps/history.sqlite for root,
+    /// $XDG_STATE_HOME/pmaps/history.sqlite or ~/.local/state/pmaps/history.sqlite
+    /// otherwise).
+    #[arg(long, value_name = "FILE", global = true, help_heading = "History")]
+    pub db: Option<PathBuf>,
+
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,
 }
@@ -197,6 +213,25 @@ pub enum Subcommand {
     /// given; a second signal ends pmaps at once), or when every target has exited.
     #[command(after_help = WATCH_EXIT_CODES)]
     Watch(WatchArgs),
+
+    /// Scans every process and appends the scan to the history database as one snapshot
+    /// (for cron or a systemd timer: quiet on success).
+    ///
+    /// One snapshot is one transaction: a record killed half way leaves the database as it
+    /// was. Two records at once both land (one waits for the other). Each record then
+    /// removes the snapshots --keep and --max-size do not keep.
+    #[command(after_help = history::RECORD_EXIT_CODES)]
+    Record(RecordArgs),
+
+    /// Lists the snapshots of the history: id, time, processes read, coverage, total PSS.
+    #[command(after_help = history::READ_EXIT_CODES)]
+    History(HistoryArgs),
+
+    /// What grew steadily across the snapshots of the history: per process, per command
+    /// (restarts included, and marked), per user and per file, judged by the same
+    /// statistic as `pmaps watch`.
+    #[command(after_help = history::TREND_EXIT_CODES)]
+    Trend(TrendArgs),
 }
 
 const DIFF_EXIT_CODES: &str = "\
@@ -399,7 +434,7 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
     })
 }
 
-fn parse_byte_metric(s: &str) -> Result<Metric, String> {
+pub(crate) fn parse_byte_metric(s: &str) -> Result<Metric, String> {
     match Metric::parse(s) {
         Some(m) if m.is_bytes() => Ok(m),
         _ => {
@@ -456,7 +491,8 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 16] = [
+pub const REPORT_OPTIONS: [(&str, &str); 17] = [
+    ("at", "--at"),
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),

@@ -25,6 +25,7 @@ pub mod analyze;
 pub mod app;
 pub mod cli;
 pub mod exit;
+pub mod history;
 pub mod model;
 pub mod output;
 pub mod parse;

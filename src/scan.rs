@@ -12,7 +12,10 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
+use crate::model::{
+    Cgroup, Charge, Coverage, Filters, GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report,
+    Row, RowKey, Source, SourceChoice,
+};
 use crate::parse;
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource};
@@ -37,6 +40,156 @@ pub fn scan(
     query: &Query,
     progress: Option<&Progress>,
 ) -> anyhow::Result<Report> {
+    let needs = Needs {
+        uid: !query.filters.uids.is_empty()
+            || matches!(
+                query.group_by,
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+            ),
+        cmdline: query.filters.command.is_some()
+            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
+    };
+    let ((mut rows, totals, coverage), facts) = fold(src, query, needs, progress, |acc| {
+        aggregate::finish(acc, query, src)
+    })?;
+    reconcile(&mut rows, src);
+    Ok(facts.report(src, query, rows, totals, coverage))
+}
+
+/// Everything one scan read, before it is grouped for a question: what `pmaps record` keeps.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// Grouped by `file,process`: each mapped object's row, with one child row per process
+    /// mapping it (its share of the object).
+    pub report: Report,
+    /// One row per process read (uid, command line and cgroup included), even one with no
+    /// mapping.
+    pub processes: Vec<Row>,
+    /// The own counters of every cgroup a process is in, and of every unit's cgroup.
+    pub charges: Vec<(Cgroup, Charge)>,
+}
+
+/// Scans every process of `src` from `smaps`, with every fact a report may be grouped by.
+pub fn scan_everything(
+    src: &dyn ProcSource,
+    threads: Option<usize>,
+    progress: Option<&Progress>,
+) -> anyhow::Result<Recording> {
+    let query = Query {
+        proc_root: src.describe().into(),
+        threads,
+        source: SourceChoice::Fixed(Source::Smaps),
+        group_by: GroupBy::FileProcess,
+        filters: Filters::default(),
+    };
+    let per_process = Query {
+        group_by: GroupBy::Process,
+        ..query.clone()
+    };
+    let needs = Needs {
+        uid: true,
+        cmdline: true,
+        cgroup: true,
+    };
+    let (((processes, _, _), (rows, totals, coverage)), facts) =
+        fold(src, &query, needs, progress, |acc| {
+            (
+                aggregate::finish(acc.clone(), &per_process, src),
+                aggregate::finish(acc, &query, src),
+            )
+        })?;
+    let mut cgroups: Vec<Cgroup> = processes
+        .iter()
+        .filter_map(|r| match &r.key {
+            RowKey::Process(d) => d.cgroup.clone(),
+            _ => None,
+        })
+        .flat_map(|c| [aggregate::unit_cgroup(&c), Some(c)])
+        .flatten()
+        .collect();
+    cgroups.sort();
+    cgroups.dedup();
+    let mut charged: Vec<Row> = cgroups
+        .into_iter()
+        .map(|c| Row {
+            key: RowKey::Cgroup {
+                cgroup: Some(c),
+                charge: Charge::default(),
+            },
+            processes: 0,
+            mappings: None,
+            counters: Default::default(),
+            children: Vec::new(),
+        })
+        .collect();
+    reconcile(&mut charged, src);
+    let charges = charged
+        .into_iter()
+        .filter_map(|r| match r.key {
+            RowKey::Cgroup {
+                cgroup: Some(c),
+                charge,
+            } => Some((c, charge)),
+            _ => None,
+        })
+        .collect();
+    Ok(Recording {
+        report: facts.report(src, &query, rows, totals, coverage),
+        processes,
+        charges,
+    })
+}
+
+/// Facts of a fold that the report's meta and coverage need.
+struct Facts {
+    started: Instant,
+    time: SystemTime,
+    own: Option<u32>,
+    filtered_by_pid: u64,
+    threads: usize,
+}
+
+impl Facts {
+    fn report(
+        self,
+        src: &dyn ProcSource,
+        query: &Query,
+        rows: Vec<Row>,
+        totals: Row,
+        mut coverage: Coverage,
+    ) -> Report {
+        coverage.filtered += self.filtered_by_pid;
+        coverage.self_pid = self.own;
+        coverage.hidden = src.hidden_processes();
+        coverage.problems.sort_by_key(|p| p.pid);
+        Report {
+            meta: Meta {
+                host: source::read_trimmed(src, "sys/kernel/hostname"),
+                kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
+                time: self.time,
+                source: query.effective_source(),
+                group_by: query.group_by,
+                proc_root: src.describe().into(),
+                threads: self.threads,
+                duration: self.started.elapsed(),
+            },
+            rows,
+            totals,
+            coverage,
+        }
+    }
+}
+
+/// Reads every process of `src` that `query` wants, in parallel, and hands the merged
+/// accumulator to `finish`.
+fn fold<T>(
+    src: &dyn ProcSource,
+    query: &Query,
+    needs: Needs,
+    progress: Option<&Progress>,
+    finish: impl for<'g> FnOnce(Acc<'g>) -> T,
+) -> anyhow::Result<(T, Facts)> {
     let started = Instant::now();
     let time = SystemTime::now();
     let (mut pids, own) = src
@@ -54,16 +207,6 @@ pub fn scan(
     }
     let file = query.effective_source();
     let detail = Detail::for_group(query.group_by);
-    let needs = Needs {
-        uid: !query.filters.uids.is_empty()
-            || matches!(
-                query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
-            ),
-        cmdline: query.filters.command.is_some()
-            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
-        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
-    };
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
     let new_worker = || Worker {
@@ -118,27 +261,14 @@ pub fn scan(
             1,
         ),
     };
-    let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
-    reconcile(&mut rows, src);
-    coverage.filtered += filtered_by_pid;
-    coverage.self_pid = own;
-    coverage.hidden = src.hidden_processes();
-    coverage.problems.sort_by_key(|p| p.pid);
-    Ok(Report {
-        meta: Meta {
-            host: source::read_trimmed(src, "sys/kernel/hostname"),
-            kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-            time,
-            source: file,
-            group_by: query.group_by,
-            proc_root: src.describe().into(),
-            threads,
-            duration: started.elapsed(),
-        },
-        rows,
-        totals,
-        coverage,
-    })
+    let facts = Facts {
+        started,
+        time,
+        own,
+        filtered_by_pid,
+        threads,
+    };
+    Ok((finish(acc), facts))
 }
 
 /// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
@@ -179,7 +309,7 @@ where
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.
-fn wanted(query: &Query, info: &ProcInfo) -> bool {
+pub fn wanted(query: &Query, info: &ProcInfo) -> bool {
     let f = &query.filters;
     if !f.uids.is_empty() && !info.uid.is_some_and(|u| f.uids.contains(&u)) {
         return false;

@@ -3,8 +3,11 @@
 //! ([`crate::exit`]).
 
 pub mod diff;
+pub mod history;
+pub mod record;
 pub mod report;
 pub mod show;
+pub mod trend;
 pub mod watch;
 
 use crate::cli::{self, Subcommand};
@@ -28,6 +31,9 @@ pub fn main() -> u8 {
         Some(Subcommand::Show(args)) => show::run(&cli, &matches, args),
         Some(Subcommand::Diff(args)) => diff::run(&cli, &matches, args),
         Some(Subcommand::Watch(args)) => watch::run(&cli, &matches, args),
+        Some(Subcommand::Record(args)) => record::run(&cli, &matches, args),
+        Some(Subcommand::History(args)) => history::run(&cli, &matches, args),
+        Some(Subcommand::Trend(args)) => trend::run(&cli, &matches, args),
         None => report::run(&cli),
     }
 }

@@ -172,10 +172,29 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
     }
 }
 
+/// `--at` reads a snapshot: the options of a scan mean nothing to it.
+fn at_options(cli: &Cli) -> Result<(), String> {
+    if cli.at.is_none() {
+        return Ok(());
+    }
+    let scan_only = [
+        (cli.source != SourceArg::Auto, "--source"),
+        (cli.vsz, "--vsz"),
+        (cli.threads.is_some(), "--threads"),
+        (cli.cgroup_root.is_some(), "--cgroup-root"),
+    ];
+    match scan_only.iter().find(|(given, _)| *given) {
+        Some((_, flag)) => Err(format!(
+            "{flag} applies to a scan; --at reports a recorded snapshot (read from smaps)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs the report and returns the exit status.
 pub fn run(cli: &Cli) -> u8 {
     let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
-    let run = match run_of(cli, &src) {
+    let run = match at_options(cli).and_then(|()| run_of(cli, &src)) {
         Ok(r) => r,
         Err(msg) => {
             eprint_line(&msg);
@@ -187,7 +206,13 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let report = match scan_with_progress(&src, &run.query) {
+    let report = match &cli.at {
+        Some(at) => super::record::db_of(cli)
+            .map_err(anyhow::Error::msg)
+            .and_then(|db| crate::history::report_at(&db, at, &run.query)),
+        None => scan_with_progress(&src, &run.query),
+    };
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));

@@ -10,6 +10,7 @@
 
 pub mod coverage;
 pub mod diff;
+pub mod history;
 pub mod report;
 pub mod show;
 pub mod watch;

@@ -1,0 +1,66 @@
+//! `pmaps history`: the snapshots of the history database, in any format.
+
+use std::io::IsTerminal;
+
+use clap::ArgMatches;
+
+use super::record::{db_of, refuse_report_options};
+use super::report::{format_of, terminal_size};
+use crate::cli::{Cli, HistoryArgs};
+use crate::exit;
+use crate::history::{Reference, Store};
+use crate::output::{self, eprint_line};
+use crate::render::{self, Format};
+use crate::schema::history::HistoryDoc;
+use crate::view::history::sheet;
+
+/// The Unix nanoseconds of a `--since`/`--until` time.
+pub fn time_of(r: Option<&Reference>) -> Option<i64> {
+    match r {
+        Some(Reference::At(t)) => Some(*t),
+        _ => None,
+    }
+}
+
+/// Runs `pmaps history` and returns the exit status.
+pub fn run(cli: &Cli, matches: &ArgMatches, args: &HistoryArgs) -> u8 {
+    if let Some(code) = refuse_report_options(matches, "history", &[]) {
+        return code;
+    }
+    let db = match db_of(cli) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprint_line(&msg);
+            return exit::USAGE;
+        }
+    };
+    let out = match output::Output::prepare(cli.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
+    let snapshots = match Store::open_read(&db)
+        .and_then(|s| s.snapshots(time_of(args.since.as_ref()), time_of(args.until.as_ref())))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            return exit::FATAL;
+        }
+    };
+    let top = args.top.map(|n| if n == 0 { usize::MAX } else { n });
+    let format = format_of(cli.format);
+    let rendered = match format {
+        Format::Table => {
+            let term = (out.is_stdout() && std::io::stdout().is_terminal())
+                .then(terminal_size)
+                .flatten();
+            Ok(render::table::render(&sheet(&snapshots, top), term).into_bytes())
+        }
+        Format::Csv => render::csv::render(&sheet(&snapshots, top)),
+        Format::Json => {
+            let skip = top.map_or(0, |n| snapshots.len().saturating_sub(n));
+            render::json::render(&HistoryDoc::of(&snapshots[skip..], &db))
+        }
+    };
+    out.deliver(rendered).unwrap_or(exit::OK)
+}

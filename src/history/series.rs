@@ -1,0 +1,1 @@
+//! The series `pmaps trend` judges, read from the snapshots of a history.
