@@ -11,6 +11,7 @@ use super::report::{format_of, scan_with_progress, terminal_size};
 use crate::analyze::diff::{Comparison, compare, diff};
 use crate::cli::{self, Cli, DiffArgs};
 use crate::exit;
+use crate::history::Reference;
 use crate::model::{Filters, GroupBy, Query, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
@@ -90,6 +91,31 @@ fn filters_of(doc: &Option<FiltersDoc>) -> Result<Filters, String> {
         kinds: f.kinds.clone(),
         ..Filters::default()
     })
+}
+
+/// A snapshot of the history (`@latest`, `@-1`, `@ID`, a time), as a report made the way
+/// `like` was (its group-by and filters; by file without it).
+fn snapshot_like(cli: &Cli, reference: &Path, like: Option<&ReportDoc>) -> Result<ReportDoc, Stop> {
+    let fatal = |e: String| Stop(exit::FATAL, e);
+    let db = super::record::db_of(cli).map_err(|e| Stop(exit::USAGE, e))?;
+    let filters = match like {
+        Some(doc) => filters_of(&doc.meta.filters).map_err(fatal)?,
+        None => Filters::default(),
+    };
+    let query = Query {
+        proc_root: cli.proc_root.clone(),
+        threads: None,
+        source: SourceChoice::Fixed(crate::model::Source::Smaps),
+        group_by: like.map_or(GroupBy::File, |d| d.meta.group_by),
+        filters,
+    };
+    let text = reference.to_string_lossy();
+    let report = crate::history::report_at(&db, &text, &query)
+        .map_err(|e| fatal(format!("error: {e:#}")))?;
+    let view = ReportView::new(&report, &ViewOptions::default());
+    let mut doc = ReportDoc::of(&view);
+    doc.meta.filters = FiltersDoc::of(&query.filters);
+    Ok(doc)
 }
 
 /// A scan made now, the way `old` was made: its group-by, source and filters.
@@ -216,13 +242,30 @@ fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop
     }
     let out = output::Output::prepare(cli.output.as_deref()).map_err(|c| Stop(c, String::new()))?;
     let old_name = args.old.display().to_string();
-    let old = report_of(&args.old).map_err(|e| Stop(exit::FATAL, e))?;
-    let (new_name, new) = match &args.new {
-        Some(p) => (
-            p.display().to_string(),
-            report_of(p).map_err(|e| Stop(exit::FATAL, e))?,
-        ),
-        None => ("now".to_string(), scan_like(cli, &old)?),
+    let snapshot = |p: &Path| p.to_str().is_some_and(Reference::looks_like).then_some(());
+    // A snapshot of the history is rebuilt the way the file on the other side was made
+    // (its group-by and filters), or grouped by file.
+    let (old, new) = match (&args.old, &args.new) {
+        (o, Some(n)) if snapshot(o).is_some() && snapshot(n).is_none() => {
+            let new = report_of(n).map_err(|e| Stop(exit::FATAL, e))?;
+            (snapshot_like(cli, o, Some(&new))?, Some(new))
+        }
+        (o, n) => {
+            let old = match snapshot(o) {
+                Some(_) => snapshot_like(cli, o, None)?,
+                None => report_of(o).map_err(|e| Stop(exit::FATAL, e))?,
+            };
+            let new = match n {
+                Some(n) if snapshot(n).is_some() => Some(snapshot_like(cli, n, Some(&old))?),
+                Some(n) => Some(report_of(n).map_err(|e| Stop(exit::FATAL, e))?),
+                None => None,
+            };
+            (old, new)
+        }
+    };
+    let (new_name, new) = match (&args.new, new) {
+        (Some(p), Some(new)) => (p.display().to_string(), new),
+        _ => ("now".to_string(), scan_like(cli, &old)?),
     };
     let (o, n) = ((old_name.as_str(), &old), (new_name.as_str(), &new));
     check(o, n, args.force)?;

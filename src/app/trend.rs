@@ -1,10 +1,143 @@
-//! `pmaps trend`: the series of the history's snapshots, judged by the trend statistic.
+//! `pmaps trend`: read the series of the history's snapshots in a time range, judge each
+//! with the trend statistic shared with `pmaps watch`, print the suspects (or every series)
+//! in the chosen format, and exit 5 when there are suspects.
+
+use std::io::IsTerminal;
 
 use clap::ArgMatches;
 
-use crate::cli::{Cli, TrendArgs};
+use super::history::time_of;
+use super::record::{db_of, refuse_report_options};
+use super::report::{format_of, terminal_size};
+use crate::analyze::Metric;
+use crate::analyze::trend::Thresholds;
+use crate::cli::{Cli, SeriesKind, TrendArgs};
+use crate::exit;
+use crate::history::Store;
+use crate::history::series::{self, By};
+use crate::output::{self, eprint_line};
+use crate::render::{self, Format};
+use crate::schema::history::{TrendDoc, TrendMeta, TrendSeriesDoc};
+use crate::schema::trend::ThresholdsDoc;
+use crate::text::utc_timestamp;
+use crate::view::trend::{self as view, is_suspect};
+
+fn by_of(k: SeriesKind) -> By {
+    match k {
+        SeriesKind::Process => By::Process,
+        SeriesKind::Command => By::Command,
+        SeriesKind::User => By::User,
+        SeriesKind::File => By::File,
+    }
+}
 
 /// Runs `pmaps trend` and returns the exit status.
-pub fn run(_cli: &Cli, _matches: &ArgMatches, _args: &TrendArgs) -> u8 {
-    crate::exit::USAGE
+pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
+    if let Some(code) = refuse_report_options(matches, "trend", &[]) {
+        return code;
+    }
+    let db = match db_of(cli) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprint_line(&msg);
+            return exit::USAGE;
+        }
+    };
+    let out = match output::Output::prepare(cli.output.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
+    let by: Vec<By> = if args.by.is_empty() {
+        By::ALL.to_vec()
+    } else {
+        args.by.iter().map(|k| by_of(*k)).collect()
+    };
+    let proc_metric = args.metric.unwrap_or(Metric::Uss);
+    let file_metric = args.metric.unwrap_or(Metric::Pss);
+    let loaded = Store::open_read(&db).and_then(|store| {
+        let snapshots =
+            store.snapshots(time_of(Some(&args.since)), time_of(args.until.as_ref()))?;
+        let series = series::load(&store, &snapshots, &by, proc_metric, file_metric)?;
+        Ok((snapshots, series))
+    });
+    let (snapshots, all_series) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            return exit::FATAL;
+        }
+    };
+    let mut th = Thresholds::default();
+    if let Some(rate) = args.min_rate {
+        th.min_rate = rate as f64;
+    }
+    let times = view::times(&snapshots);
+    let judged = view::judge(&all_series, &times, &th);
+    let suspects = judged.iter().filter(|j| is_suspect(j)).count();
+    let shown: Vec<_> = judged
+        .iter()
+        .filter(|j| args.all || is_suspect(j))
+        .cloned()
+        .collect();
+    let metric_of = |s: &series::TrendSeries| {
+        if s.key.by() == By::File {
+            file_metric
+        } else {
+            proc_metric
+        }
+    };
+    let metric_names = format!(
+        "{} for processes, commands and users; {} for files; {} snapshots",
+        proc_metric.name(),
+        file_metric.name(),
+        snapshots.len()
+    );
+    let top = args.top.map(|n| if n == 0 { usize::MAX } else { n });
+    let rendered = match format_of(cli.format) {
+        Format::Table => {
+            let term = (out.is_stdout() && std::io::stdout().is_terminal())
+                .then(terminal_size)
+                .flatten();
+            Ok(render::table::render(&view::table(&shown, &metric_names, top), term).into_bytes())
+        }
+        Format::Csv => {
+            let series: Vec<_> = shown.iter().map(|j| j.series).collect();
+            if args.wide {
+                render::csv::render(&view::wide(&series, &snapshots))
+            } else {
+                render::csv::render(&view::long(&series, &snapshots, |s| metric_of(s).name()))
+            }
+        }
+        Format::Json => {
+            let doc = |j: &view::Judged<'_>| TrendSeriesDoc::of(j, metric_of(j.series), &snapshots);
+            render::json::render(&TrendDoc {
+                schema_version: crate::schema::SCHEMA_VERSION,
+                meta: TrendMeta {
+                    view: "trend".into(),
+                    pmaps_version: env!("CARGO_PKG_VERSION").into(),
+                    db: db.display().to_string(),
+                    snapshots: snapshots.len(),
+                    first_utc: snapshots.first().map(|s| utc_timestamp(s.time)),
+                    last_utc: snapshots.last().map(|s| utc_timestamp(s.time)),
+                    metric_processes: proc_metric.name().into(),
+                    metric_files: file_metric.name().into(),
+                    thresholds: ThresholdsDoc::of(&th),
+                },
+                suspects: judged.iter().filter(|j| is_suspect(j)).map(doc).collect(),
+                series: if args.all {
+                    judged.iter().map(doc).collect()
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+    };
+    if let Some(code) = out.deliver(rendered) {
+        return code;
+    }
+    if suspects > 0 {
+        exit::CHANGED
+    } else {
+        exit::OK
+    }
 }

@@ -1,12 +1,18 @@
-//! `pmaps history -f json`: the snapshots of a history database.
+//! `pmaps history -f json` (the snapshots of a history database) and `pmaps trend -f json`
+//! (its series judged by the trend statistic).
 
 use serde::{Deserialize, Serialize};
 
-use super::SCHEMA_VERSION;
+use super::trend::{FitDoc, ThresholdsDoc};
+use super::{SCHEMA_VERSION, name_fields};
+use crate::analyze::Metric;
 use crate::history::Snapshot;
-use crate::model::OutcomeKind;
+use crate::history::series::Key;
+use crate::model::{MapKind, OutcomeKind};
+use crate::parse::kind_of;
 use crate::text::utc_timestamp;
 use crate::view::history::coverage_word;
+use crate::view::trend::Judged;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryDoc {
@@ -86,5 +92,134 @@ impl HistoryDoc {
                 })
                 .collect(),
         }
+    }
+}
+
+/// `pmaps trend -f json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendDoc {
+    pub schema_version: u32,
+    pub meta: TrendMeta,
+    /// The series that grow steadily (verdict `growing`), fastest first: shaped like `pmaps
+    /// watch`'s suspects (the series' key, then its statistic).
+    pub suspects: Vec<TrendSeriesDoc>,
+    /// With `--all`: every series with a statistic, suspects first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<TrendSeriesDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendMeta {
+    /// Always `trend`.
+    pub view: String,
+    pub pmaps_version: String,
+    pub db: String,
+    /// The snapshots judged: how many, the first and last time.
+    pub snapshots: usize,
+    pub first_utc: Option<String>,
+    pub last_utc: Option<String>,
+    pub metric_processes: String,
+    pub metric_files: String,
+    pub thresholds: ThresholdsDoc,
+}
+
+/// One series: its key (`series` says which kind) and its statistic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendSeriesDoc {
+    /// `process`, `command`, `user` or `file`.
+    pub series: String,
+    pub metric: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MapKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// A command's restarts: the times a process of it appeared that the snapshot before did
+    /// not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts_utc: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub fit: FitDoc,
+}
+
+impl TrendSeriesDoc {
+    pub fn of(j: &Judged<'_>, metric: Metric, snapshots: &[Snapshot]) -> TrendSeriesDoc {
+        let s = j.series;
+        let split = |b: &[u8]| {
+            let (t, h) = name_fields(b);
+            (Some(t), h)
+        };
+        let mut d = TrendSeriesDoc {
+            series: s.key.by().as_str().into(),
+            metric: metric.name().into(),
+            pid: None,
+            start_time: None,
+            uid: None,
+            user: None,
+            user_hex: None,
+            comm: None,
+            comm_hex: None,
+            command: None,
+            command_hex: None,
+            path: None,
+            path_hex: None,
+            kind: None,
+            device: None,
+            inode: None,
+            restarts_utc: None,
+            fit: FitDoc::of(&j.fit, j.verdict),
+        };
+        match &s.key {
+            Key::Process { pid, start_time } => {
+                d.pid = Some(*pid);
+                d.start_time = Some(*start_time);
+                (d.user, d.user_hex) = split(&s.user);
+                (d.comm, d.comm_hex) = split(&s.comm);
+                (d.command, d.command_hex) = split(&s.command);
+            }
+            Key::Command(comm) => {
+                (d.comm, d.comm_hex) = split(comm);
+                d.restarts_utc = Some(
+                    s.restarts
+                        .iter()
+                        .filter_map(|&i| snapshots.get(i).map(|s| utc_timestamp(s.time)))
+                        .collect(),
+                );
+            }
+            Key::User { uid, name } => {
+                d.uid = *uid;
+                (d.user, d.user_hex) = split(name);
+            }
+            Key::File { object, path } => {
+                (d.path, d.path_hex) = split(path);
+                d.kind = Some(kind_of(path));
+                d.device = Some(object.device());
+                d.inode = Some(object.inode);
+            }
+        }
+        d
     }
 }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod history;
 pub mod report;
 pub mod show;
+pub mod trend;
 pub mod watch;
 
 use std::borrow::Cow;
