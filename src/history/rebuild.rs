@@ -102,9 +102,27 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
     coverage.counts[read] = scanned.counts[read];
     coverage.counts[OutcomeKind::Error as usize] += scanned.count(OutcomeKind::Error);
     coverage.problems.extend(scanned.problems);
-    coverage
-        .problems
-        .retain(|p| query.filters.pids.is_empty() || query.filters.pids.contains(&p.pid));
+    if !query.filters.pids.is_empty() {
+        // Only the listed PIDs count: the processes not read are known by PID only when
+        // they are problems; the others (vanished, zombies, kernel threads) count as left
+        // out.
+        coverage
+            .problems
+            .retain(|p| query.filters.pids.contains(&p.pid));
+        for kind in OutcomeKind::ALL {
+            if kind == OutcomeKind::Read {
+                continue;
+            }
+            let i = kind as usize;
+            let kept = coverage
+                .problems
+                .iter()
+                .filter(|p| p.outcome.kind() == kind)
+                .count() as u64;
+            by_pid += coverage.counts[i].saturating_sub(kept);
+            coverage.counts[i] = kept;
+        }
+    }
     coverage.mappings = scanned.mappings;
     coverage.filtered = scanned.filtered + by_pid;
     let s = &loaded.snapshot;

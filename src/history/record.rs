@@ -125,10 +125,18 @@ pub fn record(store: &mut Store, rec: &Recording, retention: &Retention) -> anyh
     tx.commit()
         .with_context(|| format!("cannot record into {shown}"))?;
     if removed > 0 {
-        // Gives the freed pages back to the file system; a failure here loses nothing.
-        let _ = store.conn.execute_batch("PRAGMA incremental_vacuum");
+        // Gives the freed pages back to the file system (one page per step); a failure here
+        // loses nothing.
+        let _ = vacuum(&store.conn);
     }
     Ok(id)
+}
+
+fn vacuum(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
 }
 
 fn write_snapshot(tx: &Transaction<'_>, rec: &Recording) -> anyhow::Result<i64> {

@@ -70,6 +70,9 @@ pub struct TrendSeries {
     pub restarts: Vec<usize>,
 }
 
+/// The process identities (PID, start time) of a command in one snapshot.
+type Identities = HashSet<(u32, u64)>;
+
 struct Proc {
     pid: u32,
     start_time: u64,
@@ -175,10 +178,10 @@ fn load_rows(
     };
     let wants = |b: By| by.contains(&b);
     // Who each command had in its previous snapshot, to mark restarts.
-    let mut seen: HashMap<Vec<u8>, (usize, HashSet<(u32, u64)>)> = HashMap::new();
-    let mut now: HashMap<Vec<u8>, HashSet<(u32, u64)>> = HashMap::new();
+    let mut seen: HashMap<Vec<u8>, (usize, Identities)> = HashMap::new();
+    let mut now: HashMap<Vec<u8>, Identities> = HashMap::new();
     let mut restarts: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    let mut flush = |now: &mut HashMap<Vec<u8>, HashSet<(u32, u64)>>, i: usize| {
+    let mut flush = |now: &mut HashMap<Vec<u8>, Identities>, i: usize| {
         for (comm, ids) in now.drain() {
             if let Some((_, before)) = seen.get(&comm)
                 && ids.iter().any(|id| !before.contains(id))

@@ -9,6 +9,7 @@ mod support;
 
 mod cgroups;
 mod diff;
+mod history;
 mod hostile_names;
 mod output_safety;
 mod output_trust;

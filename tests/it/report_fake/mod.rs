@@ -33,4 +33,4 @@ mod identity;
 mod json;
 mod layout;
 mod round_trip;
-mod tree;
+pub mod tree;
