@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(long)]
     pub many_maps: bool,
 
+    /// After the runs, record K snapshots in a row into a fresh history database and
+    /// extrapolate its growth to a week of 10-minute snapshots (0: skip)
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    pub record_snapshots: usize,
+
     /// The "all threads" count [default: available CPUs, what pmaps uses]
     #[arg(long, value_name = "T", value_parser = positive)]
     pub threads: Option<usize>,

@@ -28,6 +28,8 @@ pub enum Kind {
     Smem,
     PsMem,
     PmapLoop,
+    /// `pmaps record` into a database of the bench's directory (every snapshot kept).
+    Record,
     /// `--many-maps`: pmaps per-file with the workload only …
     ManyWithout,
     /// … and with one more process that has just under vm.max_map_count mappings.
@@ -45,6 +47,7 @@ impl Contender {
         match self.kind {
             Kind::PmapsFile => "pmaps per-file (smaps)".into(),
             Kind::PmapsProc => "pmaps per-process (rollup)".into(),
+            Kind::Record => "pmaps record (history)".into(),
             Kind::FloorSmaps => "floor: read smaps".into(),
             Kind::FloorRollup => "floor: read smaps_rollup".into(),
             Kind::Smem => "smem -m".into(),
@@ -87,6 +90,15 @@ impl Env {
                         program: p.clone(),
                     });
                 }
+            }
+            if let Some(p) = &self.pmaps
+                && t == self.threads
+            {
+                list.push(Contender {
+                    kind: Kind::Record,
+                    threads: t,
+                    program: p.clone(),
+                });
             }
             for kind in [Kind::FloorSmaps, Kind::FloorRollup] {
                 list.push(Contender {
@@ -149,6 +161,20 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
                     "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
                     s.codes,
                     env.stderr_tail("pmaps")
+                );
+            }
+            Ok(s)
+        }
+        Kind::Record => {
+            let db = env.dir.join("record.sqlite");
+            let mut cmd = crate::history::record_command(&c.program, &db, c.threads);
+            cmd.stderr(env.stderr_file("record")?);
+            let s = run_measured(&mut cmd, false)?;
+            if s.codes.iter().any(|&code| code != 0 && code != 3) {
+                bail!(
+                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                    s.codes,
+                    env.stderr_tail("record")
                 );
             }
             Ok(s)

@@ -47,6 +47,7 @@ mod child;
 mod cli;
 mod contenders;
 mod floor;
+mod history;
 #[path = "../shared/maps.rs"]
 mod maps;
 mod measure;

@@ -95,7 +95,7 @@ pub fn find_row(rows: &[Row], kind: Kind, threads: usize) -> Option<&Row> {
 /// The floor that reads the same files as `kind` (what "÷ floor" divides by).
 pub fn floor_of(kind: Kind) -> Option<Kind> {
     match kind {
-        Kind::PmapsFile | Kind::Smem | Kind::PmapLoop => Some(Kind::FloorSmaps),
+        Kind::PmapsFile | Kind::Record | Kind::Smem | Kind::PmapLoop => Some(Kind::FloorSmaps),
         Kind::PmapsProc | Kind::PsMem => Some(Kind::FloorRollup),
         Kind::ManyWithout | Kind::ManyWith | Kind::FloorSmaps | Kind::FloorRollup => None,
     }
@@ -383,6 +383,30 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
             m.rss_without,
             m.rss_with,
             m.rss_delta()
+        );
+    }
+    if let Some(g) = &r.growth {
+        let mib = |b: f64| b / 1048576.0;
+        let scan = r
+            .rows
+            .iter()
+            .find(|row| row.kind == Kind::PmapsFile && row.threads == threads);
+        let record = r.rows.iter().find(|row| row.kind == Kind::Record);
+        let ratio = match (scan, record) {
+            (Some(s), Some(rec)) if s.wall_ms > 0.0 => format!("{:.2}×", rec.wall_ms / s.wall_ms),
+            _ => "?".into(),
+        };
+        let _ = writeln!(
+            out,
+            "\nhistory: pmaps record takes {ratio} the per-file scan's wall time (target ≤ 1.3×); \
+             {} snapshots in a row: {:.2} MiB after the first, {:.2} MiB after the last, {:.1} KiB \
+             per snapshot → a week of 10-minute snapshots ({}) ≈ {:.1} MiB (target < 200 MiB)",
+            g.snapshots,
+            mib(g.first_bytes as f64),
+            mib(g.last_bytes as f64),
+            g.per_snapshot() / 1024.0,
+            crate::history::WEEK,
+            mib(g.week_bytes()),
         );
     }
     let _ = writeln!(

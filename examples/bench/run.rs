@@ -41,6 +41,8 @@ pub struct SizeResult {
     pub busy_runs: usize,
     pub retried: usize,
     pub many_maps: Option<ManyMaps>,
+    /// `--record-snapshots`: the history database's growth.
+    pub growth: Option<crate::history::Growth>,
 }
 
 /// The `--many-maps` result: pmaps' peak RSS without and with the max-maps process.
@@ -134,6 +136,15 @@ pub fn run_size(n: usize, opts: &Cli, env: &Env) -> Result<SizeResult> {
         Some(p) if opts.many_maps => Some(many_maps(n, opts.runs, p, env, mappings, &mut rows)?),
         _ => None,
     };
+    let growth = match &env.pmaps {
+        Some(p) if opts.record_snapshots > 0 => Some(crate::history::growth(
+            p,
+            &env.dir,
+            env.threads,
+            opts.record_snapshots,
+        )?),
+        _ => None,
+    };
     wl.stop();
     fill_ratios(&mut rows, env.threads);
 
@@ -152,6 +163,7 @@ pub fn run_size(n: usize, opts: &Cli, env: &Env) -> Result<SizeResult> {
         busy_runs,
         retried,
         many_maps,
+        growth,
     })
 }
 
