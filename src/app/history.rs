@@ -1,6 +1,7 @@
 //! `pmaps history`: the snapshots of the history database, in any format.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use clap::ArgMatches;
 
@@ -9,7 +10,7 @@ use super::report::{format_of, terminal_size};
 use crate::cli::{Cli, HistoryArgs};
 use crate::exit;
 use crate::history::{Reference, Store};
-use crate::output::{self, eprint_line};
+use crate::output::{self, Output, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::history::HistoryDoc;
 use crate::view::history::sheet;
@@ -22,20 +23,24 @@ pub fn time_of(r: Option<&Reference>) -> Option<i64> {
     }
 }
 
+/// What a command that reads the history starts with: the report's options refused, the
+/// database path, the output opened; or the exit status.
+pub fn start(cli: &Cli, matches: &ArgMatches, command: &str) -> Result<(PathBuf, Output), u8> {
+    if let Some(code) = refuse_report_options(matches, command, &[]) {
+        return Err(code);
+    }
+    let db = db_of(cli).map_err(|msg| {
+        eprint_line(&msg);
+        exit::USAGE
+    })?;
+    let out = output::Output::prepare(cli.output.as_deref())?;
+    Ok((db, out))
+}
+
 /// Runs `pmaps history` and returns the exit status.
 pub fn run(cli: &Cli, matches: &ArgMatches, args: &HistoryArgs) -> u8 {
-    if let Some(code) = refuse_report_options(matches, "history", &[]) {
-        return code;
-    }
-    let db = match db_of(cli) {
-        Ok(p) => p,
-        Err(msg) => {
-            eprint_line(&msg);
-            return exit::USAGE;
-        }
-    };
-    let out = match output::Output::prepare(cli.output.as_deref()) {
-        Ok(out) => out,
+    let (db, out) = match start(cli, matches, "history") {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let snapshots = match Store::open_read(&db)

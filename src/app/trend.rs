@@ -7,7 +7,6 @@ use std::io::IsTerminal;
 use clap::ArgMatches;
 
 use super::history::time_of;
-use super::record::{db_of, refuse_report_options};
 use super::report::{format_of, terminal_size};
 use crate::analyze::Metric;
 use crate::analyze::trend::Thresholds;
@@ -15,7 +14,7 @@ use crate::cli::{Cli, SeriesKind, TrendArgs};
 use crate::exit;
 use crate::history::Store;
 use crate::history::series::{self, By};
-use crate::output::{self, eprint_line};
+use crate::output::eprint_line;
 use crate::render::{self, Format};
 use crate::schema::history::{TrendDoc, TrendMeta, TrendSeriesDoc};
 use crate::schema::trend::ThresholdsDoc;
@@ -33,18 +32,8 @@ fn by_of(k: SeriesKind) -> By {
 
 /// Runs `pmaps trend` and returns the exit status.
 pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
-    if let Some(code) = refuse_report_options(matches, "trend", &[]) {
-        return code;
-    }
-    let db = match db_of(cli) {
-        Ok(p) => p,
-        Err(msg) => {
-            eprint_line(&msg);
-            return exit::USAGE;
-        }
-    };
-    let out = match output::Output::prepare(cli.output.as_deref()) {
-        Ok(out) => out,
+    let (db, out) = match super::history::start(cli, matches, "trend") {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let by: Vec<By> = if args.by.is_empty() {

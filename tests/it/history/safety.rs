@@ -11,19 +11,12 @@ use crate::report_fake::tree::tree;
 /// The test-only hook of `pmaps record`: milliseconds it sleeps inside its transaction.
 const PAUSE: &str = "PMAPS_TEST_RECORD_PAUSE_MS";
 
-fn record_cmd(root: &Path, db: &Path) -> Command {
+/// Starts `pmaps record` with the test hook set to `ms`, and waits until it is paused
+/// inside its transaction.
+fn start_paused(root: &Path, db: &Path, ms: u64) -> std::process::Child {
     let mut cmd = pmaps_on(root);
     cmd.arg("--db").arg(db).arg("record");
-    cmd
-}
-
-#[test]
-fn a_record_killed_inside_its_transaction_leaves_every_earlier_snapshot_and_no_half_one() {
-    let fake = tree();
-    let db = Db::new();
-    record(fake.root(), &db.path(), 3);
-    let mut cmd = record_cmd(fake.root(), &db.path());
-    cmd.env(PAUSE, "60000")
+    cmd.env(PAUSE, ms.to_string())
         .stderr(Stdio::piped())
         .stdout(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -31,6 +24,15 @@ fn a_record_killed_inside_its_transaction_leaves_every_earlier_snapshot_and_no_h
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
     assert!(line.contains("test hook"), "{line}");
+    child
+}
+
+#[test]
+fn a_record_killed_inside_its_transaction_leaves_every_earlier_snapshot_and_no_half_one() {
+    let fake = tree();
+    let db = Db::new();
+    record(fake.root(), &db.path(), 3);
+    let mut child = start_paused(fake.root(), &db.path(), 60_000);
     kill_pid(child.id());
     let status = child.wait().unwrap();
     assert!(!status.success());
@@ -52,14 +54,7 @@ fn two_records_at_once_both_land() {
     let fake = tree();
     let db = Db::new();
     record(fake.root(), &db.path(), 3);
-    let mut slow = record_cmd(fake.root(), &db.path());
-    slow.env(PAUSE, "1500")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    let mut slow = slow.spawn().unwrap();
-    let mut err = std::io::BufReader::new(slow.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
+    let mut slow = start_paused(fake.root(), &db.path(), 1500);
     // The slow one holds the write lock now: this one waits for it, then lands.
     let out = pmaps_db(fake.root(), &db.path(), &["record"]);
     assert_exit(&out, 3);
