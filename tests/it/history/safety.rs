@@ -210,3 +210,22 @@ fn a_full_disk_is_one_line_and_a_non_zero_exit_with_the_database_intact() {
     let out = pmaps_db(small.root(), &db, &["--at", "@latest", "-f", "csv"]);
     assert_exit(&out, 3);
 }
+
+#[test]
+fn readers_read_while_a_record_is_writing() {
+    let fake = tree();
+    let db = Db::new();
+    record(fake.root(), &db.path(), 3);
+    let mut writing = start_paused(fake.root(), &db.path(), 3000);
+    // The record holds the write lock inside its transaction: readers see the snapshot
+    // before it, at once.
+    let started = std::time::Instant::now();
+    let out = pmaps_db(fake.root(), &db.path(), &["history", "-f", "csv"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    let out = pmaps_db(fake.root(), &db.path(), &["--at", "@latest", "-f", "csv"]);
+    assert_exit(&out, 3);
+    assert!(started.elapsed() < std::time::Duration::from_millis(2500));
+    assert_eq!(writing.wait().unwrap().code(), Some(3));
+    assert_eq!(count(&db.path(), "snapshot"), 2);
+}
