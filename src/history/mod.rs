@@ -14,7 +14,9 @@
 //! content (a pool of identical workers). So a snapshot stores, per process, only a reference
 //! to its *state* (its totals and its per-file usage rows), and states, usage rows, files
 //! and process identities are stored once, found again by a 128-bit hash of their content
-//! (xxh3). A process unchanged since any earlier snapshot costs one small row.
+//! (xxh3). A process unchanged since any earlier snapshot costs one small row; a changed one
+//! costs a state row listing its usage rows (a JSON array of ids) and only the usage rows
+//! that are new (a library's share usually is not).
 
 pub mod rebuild;
 pub mod record;

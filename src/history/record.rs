@@ -378,21 +378,16 @@ fn write_state(
     if let Some(&id) = prev.states.get(&hash) {
         return Ok(id);
     }
+    if let Some(id) = tx
+        .prepare_cached("SELECT id FROM state WHERE hash = ?")?
+        .query_row([&hash[..]], |r| r.get::<_, i64>(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
     let cols = COUNTER_COLUMNS.join(", ");
     let marks = vec!["?"; 13].join(", ");
-    let (state_id, new) = find_or_insert(tx, "state", &hash, || {
-        tx.prepare_cached(&format!(
-            "INSERT INTO state (mappings, {cols}, hash) VALUES (?, {marks}, ?)"
-        ))?
-        .execute(rusqlite::params_from_iter(
-            std::iter::once(rusqlite::types::Value::from(mappings as i64))
-                .chain(counter_values(&row.counters).map(Into::into))
-                .chain([hash.to_vec().into()]),
-        ))
-    })?;
-    if !new {
-        return Ok(state_id);
-    }
+    let mut usages = Vec::with_capacity(shares.len());
     for s in shares {
         let file_id = match files.get(&s.file_hash) {
             Some(&f) => f,
@@ -417,7 +412,8 @@ fn write_state(
         };
         let (usage_id, _) = find_or_insert(tx, "usage", &s.hash, || {
             tx.prepare_cached(&format!(
-                "INSERT INTO usage (file_id, mappings, {cols}, hash) VALUES (?, ?, {marks}, ?)"
+                "INSERT INTO usage (file_id, mappings, {cols}, refs, hash) \
+                 VALUES (?, ?, {marks}, 0, ?)"
             ))?
             .execute(rusqlite::params_from_iter(
                 [
@@ -429,10 +425,20 @@ fn write_state(
                 .chain([s.hash.to_vec().into()]),
             ))
         })?;
-        tx.prepare_cached("INSERT OR IGNORE INTO state_usage (state_id, usage_id) VALUES (?, ?)")?
-            .execute([state_id, usage_id])?;
+        tx.prepare_cached("UPDATE usage SET refs = refs + 1 WHERE id = ?")?
+            .execute([usage_id])?;
+        usages.push(usage_id.to_string());
     }
-    Ok(state_id)
+    let list = format!("[{}]", usages.join(","));
+    tx.prepare_cached(&format!(
+        "INSERT INTO state (mappings, {cols}, usages, hash) VALUES (?, {marks}, ?, ?)"
+    ))?
+    .execute(rusqlite::params_from_iter(
+        std::iter::once(rusqlite::types::Value::from(mappings as i64))
+            .chain(counter_values(&row.counters).map(Into::into))
+            .chain([list.into(), hash.to_vec().into()]),
+    ))?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// Removes the snapshots the retention does not keep (never `newest`), and every row only
@@ -489,6 +495,7 @@ fn remove(
          CREATE TEMP TABLE IF NOT EXISTS gone_usage (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_file (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_process (id INTEGER PRIMARY KEY);
+         CREATE TEMP TABLE IF NOT EXISTS gone_ref (id INTEGER PRIMARY KEY, n INTEGER);
          DELETE FROM gone_snapshot; DELETE FROM gone_state; DELETE FROM gone_usage;
          DELETE FROM gone_file; DELETE FROM gone_process;",
     )?;
@@ -507,12 +514,14 @@ fn remove(
          DELETE FROM snapshot WHERE id IN gone_snapshot;
          DELETE FROM gone_state WHERE EXISTS
              (SELECT 1 FROM snapshot_process sp WHERE sp.state_id = gone_state.id);
-         INSERT OR IGNORE INTO gone_usage SELECT usage_id FROM state_usage
-             WHERE state_id IN gone_state;
-         DELETE FROM state_usage WHERE state_id IN gone_state;
+         DELETE FROM gone_ref;
+         INSERT INTO gone_ref SELECT j.value, count(*) FROM gone_state g
+             JOIN state s ON s.id = g.id, json_each(s.usages) j GROUP BY j.value;
+         UPDATE usage SET refs = refs - (SELECT n FROM gone_ref WHERE gone_ref.id = usage.id)
+             WHERE id IN (SELECT id FROM gone_ref);
+         INSERT OR IGNORE INTO gone_usage SELECT id FROM usage
+             WHERE id IN (SELECT id FROM gone_ref) AND refs <= 0;
          DELETE FROM state WHERE id IN gone_state;
-         DELETE FROM gone_usage WHERE EXISTS
-             (SELECT 1 FROM state_usage su WHERE su.usage_id = gone_usage.id);
          INSERT OR IGNORE INTO gone_file SELECT file_id FROM usage WHERE id IN gone_usage;
          DELETE FROM usage WHERE id IN gone_usage;
          DELETE FROM gone_file WHERE EXISTS (SELECT 1 FROM usage u WHERE u.file_id = gone_file.id);

@@ -101,11 +101,13 @@ CREATE TABLE usage (
     private_clean INTEGER NOT NULL, private_dirty INTEGER NOT NULL,
     swap INTEGER NOT NULL, swap_pss INTEGER NOT NULL, referenced INTEGER NOT NULL,
     anonymous INTEGER NOT NULL, locked INTEGER NOT NULL, known INTEGER NOT NULL,
+    refs     INTEGER NOT NULL,        -- how many states list it
     hash     BLOB NOT NULL UNIQUE
 );
 CREATE INDEX usage_file ON usage(file_id);
 
--- The memory of a process at one moment: its totals, and (in state_usage) its usage rows.
+-- The memory of a process at one moment: its totals, and its usage rows (`usages`, a JSON
+-- array of usage ids: `json_each(state.usages)` lists them).
 CREATE TABLE state (
     id       INTEGER PRIMARY KEY,
     mappings INTEGER NOT NULL,
@@ -114,15 +116,9 @@ CREATE TABLE state (
     private_clean INTEGER NOT NULL, private_dirty INTEGER NOT NULL,
     swap INTEGER NOT NULL, swap_pss INTEGER NOT NULL, referenced INTEGER NOT NULL,
     anonymous INTEGER NOT NULL, locked INTEGER NOT NULL, known INTEGER NOT NULL,
+    usages   TEXT NOT NULL,
     hash     BLOB NOT NULL UNIQUE
 );
-
-CREATE TABLE state_usage (
-    state_id INTEGER NOT NULL,
-    usage_id INTEGER NOT NULL,
-    PRIMARY KEY (state_id, usage_id)
-) WITHOUT ROWID;
-CREATE INDEX state_usage_usage ON state_usage(usage_id);
 
 -- Which processes a snapshot read, and the state each was in.
 CREATE TABLE snapshot_process (
@@ -143,8 +139,9 @@ SELECT sp.snapshot_id, p.pid, p.start_time, p.uid, p.user, p.comm, p.command,
        u.private_clean + u.private_dirty AS uss
 FROM snapshot_process sp
 JOIN process p ON p.id = sp.process_id
-JOIN state_usage su ON su.state_id = sp.state_id
-JOIN usage u ON u.id = su.usage_id
+JOIN state s ON s.id = sp.state_id
+JOIN json_each(s.usages) j
+JOIN usage u ON u.id = j.value
 JOIN file f ON f.id = u.file_id;
 
 -- For the sqlite3 shell: one row per (snapshot, process) with its totals.

@@ -254,8 +254,8 @@ fn file_series(
     let mut files: HashMap<i64, (Object, Vec<u8>)> = HashMap::new();
     let mut stmt = conn.prepare(&format!(
         "SELECT id, dev_major, dev_minor, inode, path FROM file WHERE id IN \
-         (SELECT u.file_id FROM usage u JOIN state_usage su ON su.usage_id = u.id \
-          WHERE su.state_id IN ({in_range}))"
+         (SELECT u.file_id FROM state s JOIN json_each(s.usages) j \
+          JOIN usage u ON u.id = j.value WHERE s.id IN ({in_range}))"
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -269,8 +269,8 @@ fn file_series(
     // state → [(file id, value)]
     let mut shares: HashMap<i64, Vec<(i64, u64)>> = HashMap::new();
     let mut stmt = conn.prepare(&format!(
-        "SELECT su.state_id, u.file_id, {} FROM state_usage su JOIN usage u \
-         ON u.id = su.usage_id WHERE su.state_id IN ({in_range})",
+        "SELECT s.id, u.file_id, {} FROM state s JOIN json_each(s.usages) j \
+         JOIN usage u ON u.id = j.value WHERE s.id IN ({in_range})",
         counter_list("u")
     ))?;
     let mut rows = stmt.query([])?;

@@ -333,9 +333,9 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT su.state_id, f.dev_major, f.dev_minor, f.inode, f.path, u.mappings, {} \
-             FROM state_usage su JOIN usage u ON u.id = su.usage_id \
-             JOIN file f ON f.id = u.file_id WHERE su.state_id IN \
+            "SELECT s.id, f.dev_major, f.dev_minor, f.inode, f.path, u.mappings, {} \
+             FROM state s JOIN json_each(s.usages) j JOIN usage u ON u.id = j.value \
+             JOIN file f ON f.id = u.file_id WHERE s.id IN \
              (SELECT state_id FROM snapshot_process WHERE snapshot_id = ?)",
             counter_list("u")
         ))?;

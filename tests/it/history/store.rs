@@ -59,6 +59,13 @@ fn retention_removes_old_snapshots_and_the_file_shrinks() {
     assert_eq!(count(&db.path(), "state"), 200);
     let after = std::fs::metadata(db.path()).unwrap().len();
     assert!(after * 4 < before * 3, "{before} -> {after}");
+    // What remains is whole: every usage row is listed by a state, and the snapshot still
+    // answers as the scan does.
+    assert_eq!(count(&db.path(), "usage WHERE refs <= 0"), 0);
+    let scan = pmaps_db(fake.root(), &db.path(), &["-f", "csv"]);
+    let at = pmaps_db(fake.root(), &db.path(), &["--at", "@latest", "-f", "csv"]);
+    assert_exit(&at, 0);
+    assert_eq!(stdout(&at), stdout(&scan));
     // --max-size: the oldest go until the data fits, the newest stays.
     many(&fake, 200, 7000);
     record(fake.root(), &db.path(), 0);
