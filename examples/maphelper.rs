@@ -24,6 +24,15 @@
 //!   its maps (only CAP_SYS_PTRACE can).
 //! * `--chdir PATH`            chdir(PATH); later relative PATHs start there (repeat it to reach
 //!   a directory whose absolute path is longer than PATH_MAX).
+//! * `--hugetlb BYTES`         MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB RW (shows as
+//!   `/anon_hugepage (deleted)`), every page written; BYTES rounded up to whole huge pages
+//!   (`Hugepagesize:` of /proc/meminfo). Needs free huge pages (`vm.nr_hugepages`).
+//! * `--sysv-hugetlb BYTES`    like `--sysv`, with SHM_HUGETLB (a SysV segment in huge pages).
+//! * `--clone-vm`              clone(CLONE_VM) a child process (not a thread: its own PID) that
+//!   shares this address space and sleeps; after `ready`, prints `clone <pid>` for each.
+//! * `--exit-main-thread`      (after every other action) start a thread, then end the main
+//!   thread alone (as `pthread_exit` in `main` does); the process lives on in that thread,
+//!   which prints ready once the main thread is a zombie.
 //! * `--wait-stdin`            after printing ready, read stdin until EOF, then exit 0.
 //! * `--exec-after-ms MS ARGS…` (last; takes the rest of argv) print ready, sleep MS ms, then
 //!   execv `/proc/self/exe` with ARGS.
@@ -149,6 +158,9 @@ struct State {
     /// The most recent anonymous private mapping (address, length), for `--anon-name`.
     last_anon: Option<(*mut u8, usize)>,
     wait_stdin: bool,
+    /// PIDs of the `--clone-vm` children.
+    clones: Vec<libc::pid_t>,
+    exit_main_thread: bool,
 }
 
 impl State {
@@ -297,6 +309,69 @@ impl State {
         }
     }
 
+    fn hugetlb(&mut self, bytes: &OsStr) {
+        let len = round_up_pages(parse_bytes("--hugetlb", bytes), huge_page_size("--hugetlb"));
+        let base = mmap(
+            "--hugetlb",
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_HUGETLB,
+            -1,
+        );
+        write_touch(base, len, self.page);
+    }
+
+    fn sysv_hugetlb(&mut self, bytes: &OsStr) {
+        let action = "--sysv-hugetlb";
+        let len = round_up_pages(parse_bytes(action, bytes), huge_page_size(action));
+        // SAFETY: plain syscalls; the attached segment is never detached.
+        unsafe {
+            let id = libc::shmget(
+                libc::IPC_PRIVATE,
+                len,
+                libc::IPC_CREAT | libc::SHM_HUGETLB | 0o600,
+            );
+            if id < 0 {
+                os_fail("--sysv-hugetlb: shmget");
+            }
+            let base = libc::shmat(id, ptr::null(), 0);
+            if base as isize == -1 {
+                let err = io::Error::last_os_error();
+                libc::shmctl(id, libc::IPC_RMID, ptr::null_mut());
+                fail("--sysv-hugetlb: shmat", err);
+            }
+            write_touch(base.cast(), len, self.page);
+            if libc::shmctl(id, libc::IPC_RMID, ptr::null_mut()) != 0 {
+                os_fail("--sysv-hugetlb: shmctl(IPC_RMID)");
+            }
+        }
+    }
+
+    fn clone_vm(&mut self) {
+        const STACK: usize = 64 * 1024;
+        let stack = mmap(
+            "--clone-vm: stack",
+            STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+        );
+        // SAFETY: the child runs `sleep_forever` on its own stack (the top of a mapping this
+        // program never unmaps); it makes raw syscalls only, touching no Rust state.
+        let pid = unsafe {
+            libc::clone(
+                sleep_forever,
+                stack.add(STACK).cast(),
+                libc::CLONE_VM | libc::SIGCHLD,
+                ptr::null_mut(),
+            )
+        };
+        if pid < 0 {
+            os_fail("--clone-vm: clone");
+        }
+        self.clones.push(pid);
+    }
+
     fn delete(&mut self, path: &OsStr) {
         std::fs::remove_file(path)
             .unwrap_or_else(|e| fail("--delete", format!("{}: {e}", path.to_string_lossy())));
@@ -340,6 +415,94 @@ impl State {
     }
 }
 
+/// The body of a `--clone-vm` child: it shares the parent's memory and thread pointer, so it
+/// makes raw syscalls only (no libc state, no errno it could clobber): SIGKILL when the parent
+/// dies, then sleep until killed.
+extern "C" fn sleep_forever(_: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: raw syscalls with integer and null arguments.
+    unsafe {
+        libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
+        loop {
+            // ppoll on no descriptors with no timeout: blocks until a signal.
+            libc::syscall(
+                libc::SYS_ppoll,
+                ptr::null_mut::<libc::pollfd>(),
+                0 as libc::c_ulong,
+                ptr::null::<libc::timespec>(),
+                ptr::null::<libc::sigset_t>(),
+                0 as libc::c_ulong,
+            );
+        }
+    }
+}
+
+/// `Hugepagesize:` of /proc/meminfo, in bytes.
+fn huge_page_size(action: &str) -> usize {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_else(|e| fail(action, e));
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Hugepagesize:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| fail(action, "no Hugepagesize in /proc/meminfo"))
+}
+
+/// `--exit-main-thread`: the main thread ends alone; a thread it starts prints ready once the
+/// kernel shows the main thread as a zombie, then sleeps until the process is killed.
+fn exit_main_thread(clones: Vec<libc::pid_t>) -> ! {
+    let leader = std::process::id();
+    let spawned = std::thread::Builder::new().spawn(move || {
+        let stat = format!("/proc/self/task/{leader}/stat");
+        let zombie = || {
+            std::fs::read(&stat).is_ok_and(|s| {
+                let close = s.iter().rposition(|&b| b == b')').unwrap_or(0);
+                s.get(close + 2) == Some(&b'Z')
+            })
+        };
+        let mut waited = 0;
+        while !zombie() {
+            std::thread::sleep(Duration::from_millis(5));
+            waited += 5;
+            if waited > 10_000 {
+                fail(
+                    "--exit-main-thread",
+                    "the main thread did not become a zombie",
+                );
+            }
+        }
+        print_ready();
+        print_clones(&clones);
+        loop {
+            // SAFETY: pause only waits for a signal.
+            unsafe { libc::pause() };
+        }
+    });
+    if let Err(e) = spawned {
+        fail("--exit-main-thread: thread", e);
+    }
+    // SAFETY: SYS_exit ends the calling thread only (exit_group would end the process); no
+    // Rust frame is unwound (pthread_exit would unwind main's frames), nothing runs after it.
+    unsafe { libc::syscall(libc::SYS_exit, 0 as libc::c_long) };
+    unreachable!("SYS_exit returned")
+}
+
+fn print_clones(clones: &[libc::pid_t]) {
+    let mut out = io::stdout().lock();
+    for pid in clones {
+        if let Err(e) = writeln!(out, "clone {pid}").and_then(|()| out.flush()) {
+            fail("stdout", e);
+        }
+    }
+}
+
 fn print_ready() {
     let pid = std::process::id();
     let mut out = io::stdout().lock();
@@ -367,6 +530,8 @@ fn main() {
         page: page_size(),
         last_anon: None,
         wait_stdin: false,
+        clones: Vec::new(),
+        exit_main_thread: false,
     };
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_else(|| OsString::from("maphelper"));
@@ -376,6 +541,14 @@ fn main() {
         let flag_str = flag_str.as_str();
         if flag_str == "--wait-stdin" {
             st.wait_stdin = true;
+            continue;
+        }
+        if flag_str == "--clone-vm" {
+            st.clone_vm();
+            continue;
+        }
+        if flag_str == "--exit-main-thread" {
+            st.exit_main_thread = true;
             continue;
         }
         if flag_str == "--nondumpable" {
@@ -406,6 +579,8 @@ fn main() {
             "--delete",
             "--many-maps",
             "--chdir",
+            "--hugetlb",
+            "--sysv-hugetlb",
         ];
         if !WITH_VALUE.contains(&flag_str) {
             fail(flag_str, "unknown flag");
@@ -423,13 +598,19 @@ fn main() {
             "--memfd" => st.memfd(&value),
             "--delete" => st.delete(&value),
             "--many-maps" => st.many_maps(&value),
+            "--hugetlb" => st.hugetlb(&value),
+            "--sysv-hugetlb" => st.sysv_hugetlb(&value),
             "--chdir" => std::env::set_current_dir(&value)
                 .unwrap_or_else(|e| fail("--chdir", format!("{}: {e}", value.to_string_lossy()))),
             _ => fail(flag_str, "unknown flag"),
         }
     }
 
+    if st.exit_main_thread {
+        exit_main_thread(std::mem::take(&mut st.clones));
+    }
     print_ready();
+    print_clones(&st.clones);
     if st.wait_stdin {
         let mut buf = [0u8; 4096];
         let mut stdin = io::stdin().lock();

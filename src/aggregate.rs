@@ -15,8 +15,11 @@ use crate::model::{
     Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object, Outcome, ProcDesc, ProcInfo,
     Query, Row, RowKey, Source,
 };
-use crate::parse::kind_of;
+use crate::parse::mapping_kind;
 use crate::source::{ProcSource, UserNames};
+
+/// How many kinds of mapping there are.
+const KINDS: usize = MapKind::ALL.len();
 
 /// What the rows of the report need from each mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,7 @@ impl Detail {
 struct Entry {
     path: std::ops::Range<usize>,
     object: Object,
+    kind: MapKind,
     counters: Counters,
     mappings: u64,
 }
@@ -56,7 +60,7 @@ pub struct Scratch {
     kinds_filter: Vec<MapKind>,
     arena: Vec<u8>,
     entries: Vec<Entry>,
-    kinds: [(Counters, u64); 9],
+    kinds: [(Counters, u64); KINDS],
     totals: Counters,
     mappings: u64,
     /// A sum of this process's values passed 2^64: its file is not a real smaps.
@@ -71,7 +75,7 @@ impl Scratch {
             kinds_filter: filters.kinds.clone(),
             arena: Vec::new(),
             entries: Vec::new(),
-            kinds: [(Counters::default(), 0); 9],
+            kinds: [(Counters::default(), 0); KINDS],
             totals: Counters::default(),
             mappings: 0,
             overflow: false,
@@ -81,7 +85,7 @@ impl Scratch {
     pub fn clear(&mut self) {
         self.arena.clear();
         self.entries.clear();
-        self.kinds = [(Counters::default(), 0); 9];
+        self.kinds = [(Counters::default(), 0); KINDS];
         self.totals = Counters::default();
         self.mappings = 0;
         self.overflow = false;
@@ -92,7 +96,7 @@ impl Scratch {
     pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {
         let needs_kind = self.detail == Detail::Kinds || !self.kinds_filter.is_empty();
         let kind = if needs_kind {
-            kind_of(h.path)
+            mapping_kind(h.path, h.hugetlb)
         } else {
             MapKind::Anon
         };
@@ -133,6 +137,11 @@ impl Scratch {
                 self.entries.push(Entry {
                     path: start..self.arena.len(),
                     object,
+                    kind: if needs_kind {
+                        kind
+                    } else {
+                        mapping_kind(h.path, h.hugetlb)
+                    },
                     counters: *c,
                     mappings: 1,
                 });
@@ -141,8 +150,9 @@ impl Scratch {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct FileAcc {
+    kind: MapKind,
     counters: Counters,
     mappings: u64,
     processes: u64,
@@ -171,7 +181,7 @@ pub struct Acc<'g> {
     pub coverage: Coverage,
     /// Per path, each object mapped under it (almost always one).
     files: HashMap<Box<[u8]>, Vec<(Object, FileAcc)>>,
-    kinds: [(Counters, u64, u64); 9],
+    kinds: [(Counters, u64, u64); KINDS],
     procs: Vec<ProcAcc>,
 }
 
@@ -183,7 +193,7 @@ impl<'g> Acc<'g> {
             grand,
             coverage: Coverage::default(),
             files: HashMap::new(),
-            kinds: [(Counters::default(), 0, 0); 9],
+            kinds: [(Counters::default(), 0, 0); KINDS],
             procs: Vec::new(),
         }
     }
@@ -212,7 +222,15 @@ impl<'g> Acc<'g> {
             let f = match objects.iter().position(|(o, _)| *o == e.object) {
                 Some(i) => &mut objects[i].1,
                 None => {
-                    objects.push((e.object, FileAcc::default()));
+                    let f = FileAcc {
+                        kind: e.kind,
+                        counters: Counters::default(),
+                        mappings: 0,
+                        processes: 0,
+                        last_pid: 0,
+                        per_process: Vec::new(),
+                    };
+                    objects.push((e.object, f));
                     &mut objects.last_mut().expect("just pushed").1
                 }
             };
@@ -245,6 +263,27 @@ impl<'g> Acc<'g> {
             counters: s.totals,
             mappings: s.mappings,
         });
+    }
+
+    /// A process read in full whose address space is counted with another process's
+    /// (see [`crate::address_space`]): counted `read`, adds nothing to the rows.
+    pub fn add_sharer(&mut self, info: &ProcInfo) {
+        self.coverage.record(info, Outcome::Read);
+    }
+
+    /// Counts what was read of process `pid` as process `to` (the lowest PID of those
+    /// sharing one address space).
+    pub fn count_as(&mut self, pid: u32, to: ProcInfo) {
+        for objects in self.files.values_mut() {
+            for (_, f) in objects.iter_mut() {
+                for p in f.per_process.iter_mut().filter(|p| p.0 == pid) {
+                    p.0 = to.pid;
+                }
+            }
+        }
+        if let Some(p) = self.procs.iter_mut().find(|p| p.info.pid == pid) {
+            p.info = to;
+        }
     }
 
     /// Whether a process read in full has possible values: its own sums stayed under 2^64,
@@ -334,6 +373,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                         key: RowKey::FileProcess {
                             path: path.to_vec(),
                             object,
+                            kind: f.kind,
                             proc: descs.get(&pid).cloned().unwrap_or_else(|| ProcDesc {
                                 pid,
                                 start_time: 0,
@@ -353,6 +393,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                     key: RowKey::File {
                         path: path.into_vec(),
                         object,
+                        kind: f.kind,
                     },
                     processes: f.processes,
                     mappings: known(f.mappings),

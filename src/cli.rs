@@ -82,8 +82,8 @@ pub struct Cli {
     #[arg(short = 'm', long = "map", value_name = "REGEX", value_parser = parse_regex, help_heading = "Filters")]
     pub map: Option<Regex>,
 
-    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, vdso,
-    /// other (comma-separated or repeated).
+    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, hugetlb,
+    /// vdso, other (comma-separated or repeated).
     #[arg(short = 'k', long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = parse_kind, help_heading = "Filters")]
     pub kinds: Vec<MapKind>,
 

@@ -6,7 +6,8 @@
 //! Data flows one way: `cli` (clap types) → `app` (the run of each command, the only place
 //! where stages meet) → `source` (the one way bytes come in: a proc root) → `read` (one
 //! process, by one worker: outcomes and the truncation check) → `parse` (pure byte parsers)
-//! → `scan`/`aggregate` (parallel fold into rows) → `model` (data only) → `view` (columns,
+//! → `scan`/`aggregate` (parallel fold into rows; `address_space` counts an address space
+//! that several processes share once) → `model` (data only) → `view` (columns,
 //! order and cut of the rows) → `render` (table, CSV, JSON over any view; `schema` types the
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
@@ -16,6 +17,7 @@
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
 //! and error make it partial.
 
+pub mod address_space;
 pub mod aggregate;
 pub mod app;
 pub mod cli;

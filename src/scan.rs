@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use rayon::prelude::*;
 
+use crate::address_space::{Sharing, Verdict};
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
 use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
 use crate::read::{Needs, ReadResult, Reader};
@@ -64,6 +65,7 @@ pub fn scan(
     };
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
+    let sharing = Sharing::new(src);
     let new_worker = || Worker {
         reader: Reader::new(src, file).with_needs(needs),
         scratch: Scratch::new(detail, &query.filters),
@@ -85,7 +87,17 @@ pub fn scan(
                     },
                     other => other,
                 };
-                w.acc.add(info, outcome, &w.scratch)
+                match outcome {
+                    Outcome::Read => match sharing.check(&info) {
+                        Verdict::Own => w.acc.add(info, outcome, &w.scratch),
+                        Verdict::SharedWith(_) => w.acc.add_sharer(&info),
+                        Verdict::Unknown => {
+                            w.acc.coverage.shared_unknown += 1;
+                            w.acc.add(info, outcome, &w.scratch)
+                        }
+                    },
+                    _ => w.acc.add(info, outcome, &w.scratch),
+                }
             }
         }
         if let Some(p) = progress {
@@ -116,6 +128,12 @@ pub fn scan(
             1,
         ),
     };
+    let mut acc = acc;
+    let settled = sharing.settle();
+    for (pid, to) in settled.renames {
+        acc.count_as(pid, to);
+    }
+    acc.coverage.shared = settled.shared;
     let (rows, totals, mut coverage) = aggregate::finish(acc, query, src);
     coverage.filtered += filtered_by_pid;
     coverage.self_pid = own;

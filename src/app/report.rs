@@ -123,7 +123,9 @@ fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Rep
     let progress = Progress::default();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
-        s.spawn(|| {
+        // No thread to spare (`ulimit -u`, a low `ulimit -v`): the scan runs without the
+        // progress line rather than failing.
+        let _ = std::thread::Builder::new().spawn_scoped(s, || {
             let mut shown = false;
             let mut waited = Duration::ZERO;
             let tick = Duration::from_millis(100);

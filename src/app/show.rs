@@ -77,6 +77,9 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
             return code;
         }
     }
+    if let Some(note) = ShowView::of(&report).left_out_note() {
+        eprint_line(&note);
+    }
     for t in &report.unmatched {
         match t {
             Target::Name(_) => eprint_line(&format!(

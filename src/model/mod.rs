@@ -12,6 +12,6 @@ mod report;
 
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
-pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};
+pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo, SharedSpace};
 pub use query::{Filters, Query, SourceChoice};
 pub use report::{GroupBy, Meta, Report, Row, RowKey};

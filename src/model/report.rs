@@ -60,10 +60,11 @@ impl GroupBy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowKey {
     /// A mapped file or pseudo-mapping: the object it maps and the exact path bytes
-    /// (empty: anonymous).
+    /// (empty: anonymous), and its kind (decided by the path and what smaps said of it).
     File {
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
     },
     Process(ProcDesc),
     User {
@@ -77,6 +78,7 @@ pub enum RowKey {
     FileProcess {
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
         proc: ProcDesc,
     },
     /// The totals of the whole report.
@@ -88,12 +90,12 @@ impl std::hash::Hash for RowKey {
         match self {
             RowKey::User { uid, name } => (0u8, uid, name).hash(state),
             RowKey::Command(c) => (1u8, c).hash(state),
-            RowKey::File { path, object } => (2u8, path, object).hash(state),
+            RowKey::File { path, object, .. } => (2u8, path, object).hash(state),
             RowKey::Kind(k) => (3u8, k).hash(state),
             RowKey::Process(p) => (4u8, p.pid, p.start_time).hash(state),
-            RowKey::FileProcess { path, object, proc } => {
-                (5u8, path, object, proc.pid, proc.start_time).hash(state)
-            }
+            RowKey::FileProcess {
+                path, object, proc, ..
+            } => (5u8, path, object, proc.pid, proc.start_time).hash(state),
             RowKey::Total => 6u8.hash(state),
         }
     }

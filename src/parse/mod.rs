@@ -19,7 +19,7 @@ pub mod status;
 pub mod uid_map;
 
 pub use cmdline::cmdline_display;
-pub use maps::{is_header_line, kind_of, maps_counters, parse_map_header};
+pub use maps::{is_header_line, kind_of, mapping_kind, maps_counters, parse_map_header};
 pub use mountinfo::{HidePid, ProcMount, proc_mount};
 pub use smaps::{FieldRef, Record, SmapsParser, apply_field, parse_field};
 pub use stat::{PF_KTHREAD, Stat, parse_stat};

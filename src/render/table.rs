@@ -67,24 +67,71 @@ pub fn format_bytes(v: Option<u64>, unit: Unit) -> String {
     }
 }
 
-fn shorten(s: &str, max: usize, keep_end: bool) -> String {
+/// The most characters a name takes in a table that is not fitted to a terminal: twice
+/// PATH_MAX, beyond any path the kernel prints (a 5,044-byte one was seen). A longer name (a
+/// hostile proc root can hand out a 100 MB one) is cut in the middle: CSV and JSON carry it
+/// whole.
+pub const NAME_MAX_CHARS: usize = 8192;
+
+/// Which part of a name too long for its column is kept around the `...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Start,
+    End,
+    Both,
+}
+
+/// `s` in at most `max` characters (at least 8 are always shown whole).
+fn shorten(s: &str, max: usize, keep: Keep) -> String {
     let n = s.chars().count();
     if n <= max || max < 8 {
         return s.to_string();
     }
-    if keep_end {
-        let tail: String = s.chars().skip(n - (max - 3)).collect();
-        format!("...{tail}")
-    } else {
-        let head: String = s.chars().take(max - 3).collect();
-        format!("{head}...")
+    let room = max - 3;
+    let (head, tail) = match keep {
+        Keep::Start => (room, 0),
+        Keep::End => (0, room),
+        Keep::Both => (room - room / 2, room / 2),
+    };
+    let mut out: String = s.chars().take(head).collect();
+    out.push_str("...");
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
+/// `raw` escaped for display in at most `max` characters. Only the first and the last
+/// `4 × max` bytes are ever escaped (every byte shows as at least a quarter of a character),
+/// so the cost is bounded by `max`, not by the length of the name.
+fn elided(raw: &[u8], max: usize, keep: Keep) -> String {
+    let window = max.saturating_mul(4);
+    if raw.len() <= window.saturating_mul(2) || max < 8 {
+        return shorten(&display(raw), max, keep);
     }
+    let head = display(&raw[..window]);
+    let tail = display(&raw[raw.len() - window..]);
+    let room = max - 3;
+    let (h, t) = match keep {
+        Keep::Start => (room, 0),
+        Keep::End => (0, room),
+        Keep::Both => (room - room / 2, room / 2),
+    };
+    let mut out: String = head.chars().take(h).collect();
+    out.push_str("...");
+    let tail_chars = tail.chars().count();
+    out.extend(tail.chars().skip(tail_chars.saturating_sub(t)));
+    out
 }
 
 fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
-    let shown = match spec.empty_text {
-        Some(empty) if raw.is_empty() => empty.into(),
-        _ => display(raw),
+    if raw.is_empty()
+        && let Some(empty) = spec.empty_text
+    {
+        return empty.into();
+    }
+    let keep = match spec.elide {
+        Some(Elide::KeepEnd) => Keep::End,
+        Some(Elide::KeepStart) => Keep::Start,
+        None => Keep::Both,
     };
     let max = match term {
         Some(t) if spec.elide.is_some() => Some((t.cols / 2).max(30)),
@@ -92,8 +139,8 @@ fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
         None => spec.max_width,
     };
     match max {
-        Some(max) => shorten(&shown, max, spec.elide == Some(Elide::KeepEnd)),
-        None => shown.into_owned(),
+        Some(max) => elided(raw, max, keep),
+        None => elided(raw, NAME_MAX_CHARS, Keep::Both),
     }
 }
 
@@ -216,5 +263,23 @@ mod tests {
         assert_eq!(format_bytes(None, mib), "-");
         assert_eq!(format_bytes(Some(7_000 * KIB * KIB), mib), "7,000.0");
         assert_eq!(format_bytes(Some(12 * KIB), unit_for(0)), "12");
+    }
+
+    #[test]
+    fn long_names_are_cut_around_an_ellipsis_in_bounded_time() {
+        assert_eq!(shorten("abcdefghijkl", 9, Keep::Both), "abc...jkl");
+        assert_eq!(shorten("abcdefghijkl", 9, Keep::End), "...ghijkl");
+        assert_eq!(shorten("abcdefghijkl", 9, Keep::Start), "abcdef...");
+        assert_eq!(shorten("abc", 9, Keep::Both), "abc");
+        // A name far longer than the window: only its ends are escaped, the cut is the
+        // same as escaping it whole and cutting that.
+        let mut raw = b"/start\xff\x1b".to_vec();
+        raw.extend(std::iter::repeat_n(b'm', 10 * NAME_MAX_CHARS));
+        raw.extend_from_slice(b"\x07\xfe/end");
+        for keep in [Keep::Start, Keep::End, Keep::Both] {
+            let cut = elided(&raw, 100, keep);
+            assert_eq!(cut, shorten(&display(&raw), 100, keep), "{keep:?}");
+            assert_eq!(cut.chars().count(), 100);
+        }
     }
 }

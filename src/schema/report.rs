@@ -48,6 +48,25 @@ pub struct CoverageDoc {
     pub hidden: Option<String>,
     pub self_pid: Option<u32>,
     pub problems: Vec<ProblemDoc>,
+    /// Processes whose address space another process shares (`CLONE_VM`): counted once,
+    /// with the lowest PID of the group (`counted_with`). Left out when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_address_space: Vec<SharedDoc>,
+    /// Processes that may share an address space when the source could not tell (each is
+    /// counted). Left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_address_space_unknown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A process counted with another that shares its address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedDoc {
+    pub pid: u32,
+    pub counted_with: u32,
 }
 
 /// Processes per outcome.
@@ -253,6 +272,15 @@ impl ReportDoc {
                     hidden: c.hidden.clone(),
                     self_pid: c.self_pid,
                     problems,
+                    shared_address_space: c
+                        .shared
+                        .iter()
+                        .map(|s| SharedDoc {
+                            pid: s.pid,
+                            counted_with: s.with,
+                        })
+                        .collect(),
+                    shared_address_space_unknown: c.shared_unknown,
                 },
                 rows_total: view.total_rows,
             },

@@ -2,7 +2,8 @@
 //! command, user, uid, outcome, message, totals, mappings: [...]}], "unmatched"}`, with
 //! integer bytes (`null`: unknown), the offset as a number, and names that are not UTF-8
 //! given exactly in a `<key>_hex` companion. With `--all-fields`, each further smaps key the
-//! kernel printed is a key of its own (lowercased, `_bytes` on amounts).
+//! kernel printed for a mapping is a key of its own (lowercased, `_bytes` on amounts), never
+//! one of the fixed keys (see `view::show` for the names a kernel key may not take).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -126,10 +127,12 @@ impl MappingDoc {
                 (ShowColumn::Field(_), cell) => {
                     let key = view.spec(c).csv_name();
                     match cell {
-                        // A totals object leaves out what cannot be summed.
-                        Cell::Empty if r.total => {}
-                        Cell::Bytes(v) => {
-                            d.fields.insert(key, v.map_or(Value::Null, Value::from));
+                        // A key this mapping's record did not print, or that a totals
+                        // object cannot sum, is left out: the document grows with the
+                        // fields read, not with mappings × keys.
+                        Cell::Empty | Cell::Bytes(None) => {}
+                        Cell::Bytes(Some(v)) => {
+                            d.fields.insert(key, Value::from(v));
                         }
                         Cell::Count(n) => {
                             d.fields.insert(key, Value::from(n));

@@ -32,7 +32,7 @@
 
 mod rows;
 
-pub use rows::{ShowRow, ShownProcess, merge_rows, totals};
+pub use rows::{ShowRow, ShownProcess, byte_keys, merge_rows, totals};
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -215,11 +215,10 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
             // finds it gone.
             read = reader.read_mappings(pid, cfg.all_fields.then_some(&mut keys));
         }
-        let nkeys = keys.names.len();
         let rows: Vec<ShowRow> = read
             .mappings
             .into_iter()
-            .map(|m| ShowRow::from_mapping(m, nkeys))
+            .map(ShowRow::from_mapping)
             .collect();
         let rows = if cfg.merge {
             merge_rows(rows, &keys)
@@ -234,15 +233,6 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
             rows,
             totals,
         });
-    }
-    // Rows read before a later process added a key are shorter: pad them.
-    let nkeys = keys.names.len();
-    if cfg.all_fields {
-        for p in &mut processes {
-            for r in p.rows.iter_mut().chain(std::iter::once(&mut p.totals)) {
-                r.values.resize(nkeys, None);
-            }
-        }
     }
     Ok(ShowReport {
         keys,

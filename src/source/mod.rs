@@ -13,6 +13,7 @@
 mod live;
 mod users;
 
+use std::cmp::Ordering;
 use std::io::{self, Read};
 
 pub use live::{ProcRoot, max_workers, parse_pid};
@@ -50,6 +51,15 @@ pub trait ProcSource: Send + Sync {
     fn lookup_uid(&self, name: &str) -> Option<u32>;
     /// How messages name a PID's file (`/proc/7/smaps`).
     fn pid_path(&self, pid: u32, file: &str) -> String;
+    /// Compares the address spaces of two processes read from this source: `Equal` when
+    /// they share one (`clone(CLONE_VM)` without `CLONE_THREAD`, a vfork child before its
+    /// exec), else an order that holds for the whole run. `None` when the source has no
+    /// kernel to ask (a directory that is not a proc mount); an error when it cannot tell
+    /// (no permission, no `kcmp`, a proc mount of another PID namespace).
+    fn compare_address_spaces(&self, a: u32, b: u32) -> Option<io::Result<Ordering>> {
+        let _ = (a, b);
+        None
+    }
 }
 
 /// One process's directory, open.
@@ -57,8 +67,14 @@ pub trait PidDir {
     /// The directory's owner: the process's effective uid, or root when it is not dumpable.
     fn owner(&self) -> Option<u32>;
     /// Opens a file of the directory for reading: a regular file, never a FIFO or device
-    /// (which would block or never end).
+    /// (which would block or never end). `name` may lead into `task/TID/`.
     fn open(&self, name: &str) -> io::Result<Box<dyn Read + '_>>;
+    /// The IDs of the process's threads (the entries of `task/`), at most `cap` of them, in
+    /// the order the directory lists them. A source without threads lists none.
+    fn threads(&self, cap: usize) -> io::Result<Vec<u32>> {
+        let _ = cap;
+        Ok(Vec::new())
+    }
 }
 
 /// Reads a whole small file of `dir` into `buf` (cleared first), up to `cap` bytes.

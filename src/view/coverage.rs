@@ -36,6 +36,20 @@ pub fn coverage_line(report: &Report) -> String {
     if c.filtered > 0 {
         line.push_str(&format!("; {} filtered out", thousands(c.filtered)));
     }
+    if !c.shared.is_empty() {
+        let n = c.shared.len() as u64;
+        let verb = if n == 1 { "shares" } else { "share" };
+        line.push_str(&format!(
+            "; {} {verb} another's address space (counted once, with the lowest PID)",
+            plural(n, "process", "processes")
+        ));
+    }
+    if c.shared_unknown > 0 {
+        line.push_str(&format!(
+            "; {} may share an address space (cannot tell: each counted)",
+            plural(c.shared_unknown, "process", "processes")
+        ));
+    }
     if let Some(h) = &c.hidden {
         line.push_str(&format!("; {h}"));
     }

@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, Terminal, UnitRule};
 use crate::model::{GroupBy, Report, Row, RowKey};
-use crate::parse::kind_of;
 use crate::text::thousands;
 
 /// A report column.
@@ -192,10 +191,9 @@ impl Column {
                 _ => Cell::Empty,
             },
             Column::Kind => match &row.key {
-                RowKey::File { path: p, .. } | RowKey::FileProcess { path: p, .. } => {
-                    Cell::Code(Cow::Borrowed(kind_of(p).as_str()))
-                }
-                RowKey::Kind(k) => Cell::Code(Cow::Borrowed(k.as_str())),
+                RowKey::File { kind: k, .. }
+                | RowKey::FileProcess { kind: k, .. }
+                | RowKey::Kind(k) => Cell::Code(Cow::Borrowed(k.as_str())),
                 _ => Cell::Empty,
             },
             Column::Device => match &row.key {
@@ -528,7 +526,7 @@ pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Source};
+    use crate::model::{Counters, Coverage, MapKind, Meta, Object, ProcDesc, Source};
 
     fn render(report: &Report, term: Option<Terminal>) -> String {
         let view = ReportView::new(report, &ViewOptions::default());
@@ -562,6 +560,7 @@ mod tests {
                         let key = RowKey::FileProcess {
                             path: path.clone(),
                             object: Object::default(),
+                            kind: MapKind::File,
                             proc,
                         };
                         row(key, 1, 4096, Vec::new())
@@ -571,6 +570,7 @@ mod tests {
                     RowKey::File {
                         path,
                         object: Object::default(),
+                        kind: MapKind::File,
                     },
                     u64::from(procs),
                     4096,

@@ -7,11 +7,12 @@
 //! digit.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
 use crate::model::{FieldKeys, FieldValue, field};
-use crate::parse::kind_of;
-use crate::show::{ShowReport, ShowRow, ShownProcess, no_map_reason};
+use crate::parse::mapping_kind;
+use crate::show::{ShowReport, ShowRow, ShownProcess, byte_keys, no_map_reason};
 use crate::text::escape::display;
 use crate::text::thousands;
 
@@ -53,7 +54,30 @@ pub struct ShowView {
     key_is_bytes: Vec<bool>,
     /// Per key: its CSV/JSON name (the key lowercased).
     key_names: Vec<String>,
+    /// Keys that got no column: their name is one of pmaps' own columns (a `Uss:` or
+    /// `Dirty:` no kernel prints) or an earlier key's (`Foo` and `foo`).
+    pub clashing: Vec<String>,
 }
+
+/// pmaps' own columns, whose names no kernel key may take.
+const FIXED: [ShowColumn; 16] = [
+    ShowColumn::Pid,
+    ShowColumn::Address,
+    ShowColumn::Perms,
+    ShowColumn::Offset,
+    ShowColumn::Device,
+    ShowColumn::Inode,
+    ShowColumn::Mappings,
+    ShowColumn::Size,
+    ShowColumn::Rss,
+    ShowColumn::Pss,
+    ShowColumn::Uss,
+    ShowColumn::Dirty,
+    ShowColumn::Swap,
+    ShowColumn::SwapPss,
+    ShowColumn::Kind,
+    ShowColumn::Path,
+];
 
 /// The base column a kernel key duplicates (not repeated under `--all-fields`).
 fn base_column_of(key: &str) -> Option<ShowColumn> {
@@ -90,27 +114,80 @@ impl ShowView {
             ShowColumn::Swap,
             ShowColumn::SwapPss,
         ]);
-        let key_is_bytes: Vec<bool> = (0..keys.names.len())
-            .map(|i| {
-                processes
-                    .iter()
-                    .flat_map(|p| &p.rows)
-                    .any(|r| matches!(r.values.get(i), Some(Some(FieldValue::Bytes(_)))))
-            })
-            .collect();
+        let key_is_bytes = byte_keys(processes.iter().flat_map(|p| &p.rows), &keys);
         let key_names: Vec<String> = keys.names.iter().map(|k| k.to_ascii_lowercase()).collect();
-        for (i, key) in keys.names.iter().enumerate() {
-            if base_column_of(key).is_none() {
-                columns.push(ShowColumn::Field(i));
-            }
-        }
-        columns.extend([ShowColumn::Kind, ShowColumn::Path]);
-        ShowView {
+        let mut view = ShowView {
             columns,
             keys,
             key_is_bytes,
             key_names,
+            clashing: Vec::new(),
+        };
+        // The kernel's keys live beside pmaps' own columns, never over them: every name a
+        // fixed column takes (with `_bytes` or `_hex`) is reserved, and so is each key's.
+        let mut taken: HashSet<String> = HashSet::new();
+        for c in FIXED {
+            for n in [view.name(c).to_string(), view.csv_name(c)] {
+                taken.insert(format!("{n}_hex"));
+                taken.insert(n);
+            }
         }
+        for (i, key) in view.keys.names.iter().enumerate() {
+            if base_column_of(key).is_some() {
+                continue;
+            }
+            let c = ShowColumn::Field(i);
+            let names = [view.name(c).to_string(), view.csv_name(c)];
+            let hex = names.iter().map(|n| format!("{n}_hex"));
+            let all: Vec<String> = names.iter().cloned().chain(hex).collect();
+            if all.iter().any(|n| taken.contains(n)) {
+                view.clashing.push(key.clone());
+                continue;
+            }
+            taken.extend(all);
+            view.columns.push(c);
+        }
+        view.columns.extend([ShowColumn::Kind, ShowColumn::Path]);
+        view
+    }
+
+    /// What `--all-fields` left out, for one line on stderr: fields past the key cap, keys
+    /// that are not kernel names or repeated in a record, and keys whose names clash.
+    pub fn left_out_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.keys.left_out > 0 {
+            parts.push(format!(
+                "{} smaps {} left out (past {} distinct keys, a key repeated in its record, \
+                 or a key that is not a kernel name)",
+                thousands(self.keys.left_out),
+                if self.keys.left_out == 1 {
+                    "field"
+                } else {
+                    "fields"
+                },
+                FieldKeys::MAX_KEYS
+            ));
+        }
+        if !self.clashing.is_empty() {
+            let shown: Vec<String> = self
+                .clashing
+                .iter()
+                .take(8)
+                .map(|k| display(k.as_bytes()).into_owned())
+                .collect();
+            let more = self.clashing.len() - shown.len();
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "smaps keys {}{more} left out (named like one of pmaps' own columns or an \
+                 earlier key)",
+                shown.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("--all-fields: {}", parts.join("; ")))
     }
 
     /// The stable name: JSON keys (with `_bytes` on byte columns, as in CSV).
@@ -235,14 +312,16 @@ impl ShowView {
             ShowColumn::Dirty => bytes(f::SHARED_DIRTY | f::PRIVATE_DIRTY, k.dirty()),
             ShowColumn::Swap => bytes(f::SWAP, k.swap),
             ShowColumn::SwapPss => bytes(f::SWAP_PSS, k.swap_pss),
-            ShowColumn::Field(i) => match row.values.get(i) {
-                Some(Some(FieldValue::Bytes(n))) => Cell::Bytes(Some(*n)),
-                Some(Some(FieldValue::Number(n))) => Cell::Count(*n),
-                Some(Some(FieldValue::Text(t))) => Cell::Text(t),
+            ShowColumn::Field(i) => match row.value(i) {
+                Some(FieldValue::Bytes(n)) => Cell::Bytes(Some(*n)),
+                Some(FieldValue::Number(n)) => Cell::Count(*n),
+                Some(FieldValue::Text(t)) => Cell::Text(t),
                 _ if self.is_bytes(c) => Cell::Bytes(None),
                 _ => Cell::Empty,
             },
-            ShowColumn::Kind => Cell::Code(Cow::Borrowed(kind_of(&m.path).as_str())),
+            ShowColumn::Kind => {
+                Cell::Code(Cow::Borrowed(mapping_kind(&m.path, m.hugetlb).as_str()))
+            }
             ShowColumn::Path => Cell::Text(&m.path),
         }
     }
