@@ -13,7 +13,7 @@ use crate::view::report::Column;
 const EXIT_CODES: &str = "\
 Exit status:
   0  complete report (vanished processes, zombies and kernel threads are expected)
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, output not written)
   2  usage error
   3  partial report (some process denied, incomplete or in error; see the coverage line)
   4  pmaps show: no process matched";
@@ -109,8 +109,8 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// Which file to read per process. auto: smaps_rollup for per-process totals, smaps for
-    /// a per-mapping breakdown, maps with --vsz.
+    /// Which file to read per process. auto: smaps_rollup for per-process totals (smaps where
+    /// the kernel has no smaps_rollup), smaps for a per-mapping breakdown, maps with --vsz.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Scan")]
     pub source: SourceArg,
 
@@ -152,7 +152,7 @@ pub enum Subcommand {
 const SHOW_EXIT_CODES: &str = "\
 Exit status:
   0  every target matched and every matching process was shown
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, output not written)
   2  usage error
   3  partial: a target matched nothing, or a process was denied, changed while read or failed
      (each is named on standard error, with the reason)

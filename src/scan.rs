@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::address_space::{Sharing, Verdict};
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
+use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report, SourceChoice};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource};
 
@@ -67,7 +67,9 @@ pub fn scan(
     let grand = Grand::default();
     let sharing = Sharing::new(src);
     let new_worker = || Worker {
-        reader: Reader::new(src, file).with_needs(needs),
+        reader: Reader::new(src, file)
+            .with_needs(needs)
+            .with_rollup_fallback(query.source == SourceChoice::Auto),
         scratch: Scratch::new(detail, &query.filters),
         acc: Acc::new(query, &grand),
     };

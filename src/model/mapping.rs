@@ -1,6 +1,8 @@
 //! Mappings: their kinds, their header line (borrowed while streaming, owned for `show`),
 //! the raw smaps fields `show --all-fields` keeps, and which `/proc/PID/*` file they came from.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Counters;
@@ -167,8 +169,11 @@ pub enum FieldValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldKeys {
     pub names: Vec<String>,
-    /// Fields not kept: of keys past the cap, or keys that are not kernel-style names.
+    /// Fields not kept: of keys past the cap, keys that are not kernel-style names, a key
+    /// repeated in its record.
     pub left_out: u64,
+    /// Each name's index in `names`.
+    index: HashMap<Vec<u8>, usize>,
 }
 
 impl FieldKeys {
@@ -185,7 +190,7 @@ impl FieldKeys {
         if self.names.get(hint).is_some_and(|n| n.as_bytes() == key) {
             return Some(hint);
         }
-        if let Some(i) = self.names.iter().position(|n| n.as_bytes() == key) {
+        if let Some(&i) = self.index.get(key) {
             return Some(i);
         }
         if self.names.len() >= Self::MAX_KEYS || !is_kernel_key(key) {
@@ -193,6 +198,7 @@ impl FieldKeys {
             return None;
         }
         self.names.push(String::from_utf8_lossy(key).into_owned());
+        self.index.insert(key.to_vec(), self.names.len() - 1);
         Some(self.names.len() - 1)
     }
 }

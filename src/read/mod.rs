@@ -93,6 +93,8 @@ pub type OnField<'a> = Option<&'a mut dyn FnMut(&[u8])>;
 pub struct Reader<'s> {
     src: &'s dyn ProcSource,
     file: Source,
+    /// Read `smaps` where `smaps_rollup` does not exist (see [`Reader::with_rollup_fallback`]).
+    rollup_fallback: bool,
     needs: Needs,
     buf: Vec<u8>,
     small: Vec<u8>,
@@ -113,6 +115,7 @@ impl<'s> Reader<'s> {
         Reader {
             src,
             file,
+            rollup_fallback: false,
             needs: Needs::ALL,
             buf: Vec::new(),
             small: Vec::new(),
@@ -123,6 +126,13 @@ impl<'s> Reader<'s> {
     /// Reads only the facts `needs` asks for (all by default).
     pub fn with_needs(mut self, needs: Needs) -> Reader<'s> {
         self.needs = needs;
+        self
+    }
+
+    /// Reads `smaps` for a live process that has no `smaps_rollup` (a kernel before 4.14):
+    /// the file that answers when the cheapest one does not exist (`--source auto`).
+    pub fn with_rollup_fallback(mut self, fallback: bool) -> Reader<'s> {
+        self.rollup_fallback = fallback;
         self
     }
 
@@ -245,14 +255,29 @@ impl<'s> Reader<'s> {
         on_map: &mut dyn FnMut(&MapHeader<'_>, &Counters),
         mut on_field: OnField<'_>,
     ) -> Outcome {
-        let name = facts.file(self.file.file_name());
-        let path = self.pid_path(info.pid, &name);
+        let mut source = self.file;
+        let name = facts.file(source.file_name());
+        let mut path = self.pid_path(info.pid, &name);
         let mut file = match dir.open(&name) {
             Ok(f) => f,
-            Err(e) => return self.missing_map_file(dir, facts, &e, path),
+            Err(e) => {
+                let outcome = self.missing_map_file(dir, facts, &e, path);
+                let no_rollup = source == Source::Rollup
+                    && e.raw_os_error() == Some(libc::ENOENT)
+                    && matches!(outcome, Outcome::Error { .. });
+                if !(no_rollup && self.rollup_fallback) {
+                    return outcome;
+                }
+                source = Source::Smaps;
+                let name = facts.file(source.file_name());
+                path = self.pid_path(info.pid, &name);
+                match dir.open(&name) {
+                    Ok(f) => f,
+                    Err(e) => return self.missing_map_file(dir, facts, &e, path),
+                }
+            }
         };
         self.parser.reset();
-        let source = self.file;
         let parser = &mut self.parser;
         let mut maps_lines = 0u64;
         let vsize = facts.vsize;
