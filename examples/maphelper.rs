@@ -30,6 +30,8 @@
 //! * `--sysv-hugetlb BYTES`    like `--sysv`, with SHM_HUGETLB (a SysV segment in huge pages).
 //! * `--clone-vm`              clone(CLONE_VM) a child process (not a thread: its own PID) that
 //!   shares this address space and sleeps; after `ready`, prints `clone <pid>` for each.
+//! * `--fork`                  fork() a child that sleeps: its own copy of this address space,
+//!   laid out alike; after `ready`, prints `fork <pid>` for each.
 //! * `--exit-main-thread`      (after every other action) start a thread, then end the main
 //!   thread alone (as `pthread_exit` in `main` does); the process lives on in that thread,
 //!   which prints ready once the main thread is a zombie.
@@ -158,8 +160,8 @@ struct State {
     /// The most recent anonymous private mapping (address, length), for `--anon-name`.
     last_anon: Option<(*mut u8, usize)>,
     wait_stdin: bool,
-    /// PIDs of the `--clone-vm` children.
-    clones: Vec<libc::pid_t>,
+    /// The `--clone-vm` and `--fork` children: (`clone` or `fork`, PID).
+    clones: Vec<(&'static str, libc::pid_t)>,
     exit_main_thread: bool,
 }
 
@@ -369,7 +371,20 @@ impl State {
         if pid < 0 {
             os_fail("--clone-vm: clone");
         }
-        self.clones.push(pid);
+        self.clones.push(("clone", pid));
+    }
+
+    fn fork(&mut self) {
+        // SAFETY: this program is single-threaded here; the child only makes raw syscalls.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            os_fail("--fork");
+        }
+        if pid == 0 {
+            sleep_forever(ptr::null_mut());
+            exit(0);
+        }
+        self.clones.push(("fork", pid));
     }
 
     fn delete(&mut self, path: &OsStr) {
@@ -415,9 +430,9 @@ impl State {
     }
 }
 
-/// The body of a `--clone-vm` child: it shares the parent's memory and thread pointer, so it
-/// makes raw syscalls only (no libc state, no errno it could clobber): SIGKILL when the parent
-/// dies, then sleep until killed.
+/// The body of a `--clone-vm` or `--fork` child. A clone shares the parent's memory and thread
+/// pointer, so it makes raw syscalls only (no libc state, no errno it could clobber): SIGKILL
+/// when the parent dies, then sleep until killed.
 extern "C" fn sleep_forever(_: *mut libc::c_void) -> libc::c_int {
     // SAFETY: raw syscalls with integer and null arguments.
     unsafe {
@@ -457,7 +472,7 @@ fn huge_page_size(action: &str) -> usize {
 
 /// `--exit-main-thread`: the main thread ends alone; a thread it starts prints ready once the
 /// kernel shows the main thread as a zombie, then sleeps until the process is killed.
-fn exit_main_thread(clones: Vec<libc::pid_t>) -> ! {
+fn exit_main_thread(clones: Vec<(&'static str, libc::pid_t)>) -> ! {
     let leader = std::process::id();
     let spawned = std::thread::Builder::new().spawn(move || {
         let stat = format!("/proc/self/task/{leader}/stat");
@@ -494,10 +509,10 @@ fn exit_main_thread(clones: Vec<libc::pid_t>) -> ! {
     unreachable!("SYS_exit returned")
 }
 
-fn print_clones(clones: &[libc::pid_t]) {
+fn print_clones(clones: &[(&str, libc::pid_t)]) {
     let mut out = io::stdout().lock();
-    for pid in clones {
-        if let Err(e) = writeln!(out, "clone {pid}").and_then(|()| out.flush()) {
+    for (what, pid) in clones {
+        if let Err(e) = writeln!(out, "{what} {pid}").and_then(|()| out.flush()) {
             fail("stdout", e);
         }
     }
@@ -545,6 +560,10 @@ fn main() {
         }
         if flag_str == "--clone-vm" {
             st.clone_vm();
+            continue;
+        }
+        if flag_str == "--fork" {
+            st.fork();
             continue;
         }
         if flag_str == "--exit-main-thread" {

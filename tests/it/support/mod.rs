@@ -5,6 +5,7 @@
 //! Test modules `use crate::support::*;` and get every item below but [`internals`], the
 //! library paths a few tests use, which they name explicitly.
 
+pub mod bounded;
 pub mod expected;
 pub mod fake_proc;
 pub mod files;
@@ -15,6 +16,7 @@ pub mod oracle;
 pub mod peer;
 pub mod run;
 
+pub use bounded::*;
 pub use expected::*;
 pub use fake_proc::*;
 pub use files::*;
