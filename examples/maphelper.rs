@@ -258,23 +258,29 @@ impl State {
         write_touch(base, len, self.page);
     }
 
-    fn sysv(&mut self, bytes: &OsStr) {
-        let len = round_up_pages(parse_bytes("--sysv", bytes), self.page);
+    /// `--sysv` (`huge`: `--sysv-hugetlb`, a segment in huge pages).
+    fn sysv(&mut self, action: &str, bytes: &OsStr, huge: bool) {
+        let (unit, flags) = if huge {
+            (huge_page_size(action), libc::SHM_HUGETLB)
+        } else {
+            (self.page, 0)
+        };
+        let len = round_up_pages(parse_bytes(action, bytes), unit);
         // SAFETY: plain syscalls; the attached segment is never detached.
         unsafe {
-            let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600);
+            let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | flags | 0o600);
             if id < 0 {
-                os_fail("--sysv: shmget");
+                os_fail(&format!("{action}: shmget"));
             }
             let base = libc::shmat(id, ptr::null(), 0);
             if base as isize == -1 {
                 let err = io::Error::last_os_error();
                 libc::shmctl(id, libc::IPC_RMID, ptr::null_mut());
-                fail("--sysv: shmat", err);
+                fail(&format!("{action}: shmat"), err);
             }
             write_touch(base.cast(), len, self.page);
             if libc::shmctl(id, libc::IPC_RMID, ptr::null_mut()) != 0 {
-                os_fail("--sysv: shmctl(IPC_RMID)");
+                os_fail(&format!("{action}: shmctl(IPC_RMID)"));
             }
         }
     }
@@ -321,32 +327,6 @@ impl State {
             -1,
         );
         write_touch(base, len, self.page);
-    }
-
-    fn sysv_hugetlb(&mut self, bytes: &OsStr) {
-        let action = "--sysv-hugetlb";
-        let len = round_up_pages(parse_bytes(action, bytes), huge_page_size(action));
-        // SAFETY: plain syscalls; the attached segment is never detached.
-        unsafe {
-            let id = libc::shmget(
-                libc::IPC_PRIVATE,
-                len,
-                libc::IPC_CREAT | libc::SHM_HUGETLB | 0o600,
-            );
-            if id < 0 {
-                os_fail("--sysv-hugetlb: shmget");
-            }
-            let base = libc::shmat(id, ptr::null(), 0);
-            if base as isize == -1 {
-                let err = io::Error::last_os_error();
-                libc::shmctl(id, libc::IPC_RMID, ptr::null_mut());
-                fail("--sysv-hugetlb: shmat", err);
-            }
-            write_touch(base.cast(), len, self.page);
-            if libc::shmctl(id, libc::IPC_RMID, ptr::null_mut()) != 0 {
-                os_fail("--sysv-hugetlb: shmctl(IPC_RMID)");
-            }
-        }
     }
 
     fn clone_vm(&mut self) {
@@ -613,12 +593,12 @@ fn main() {
             "--anon" => st.anon(&value),
             "--anon-name" => st.anon_name(&value),
             "--shared-anon" => st.shared_anon(&value),
-            "--sysv" => st.sysv(&value),
+            "--sysv" => st.sysv(flag_str, &value, false),
             "--memfd" => st.memfd(&value),
             "--delete" => st.delete(&value),
             "--many-maps" => st.many_maps(&value),
             "--hugetlb" => st.hugetlb(&value),
-            "--sysv-hugetlb" => st.sysv_hugetlb(&value),
+            "--sysv-hugetlb" => st.sysv(flag_str, &value, true),
             "--chdir" => std::env::set_current_dir(&value)
                 .unwrap_or_else(|e| fail("--chdir", format!("{}: {e}", value.to_string_lossy()))),
             _ => fail(flag_str, "unknown flag"),

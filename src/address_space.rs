@@ -33,10 +33,12 @@ pub enum Verdict {
 }
 
 /// The processes that carry an address space among those with one fingerprint, in the
-/// kernel's order of their address spaces, each with the processes found sharing it.
+/// kernel's order of their address spaces: each one's PID (all a carrier needs kept: every
+/// process read is one until another shares its address space) and the processes found
+/// sharing it.
 #[derive(Debug, Default)]
 struct Carriers {
-    list: Vec<(ProcInfo, Vec<ProcInfo>)>,
+    list: Vec<(u32, Vec<ProcInfo>)>,
 }
 
 /// The address spaces counted so far, shared by the workers of a scan.
@@ -88,24 +90,19 @@ impl<'s> Sharing<'s> {
             .unwrap_or_else(|e| e.into_inner());
         let mut out = Settled::default();
         for (carrier, sharers) in map.into_values().flat_map(|c| c.list) {
-            if sharers.is_empty() {
+            let Some(lowest) = sharers.iter().min_by_key(|p| p.pid) else {
                 continue;
+            };
+            let lowest_pid = lowest.pid.min(carrier);
+            let pids = sharers.iter().map(|p| p.pid).chain([carrier]);
+            for pid in pids.filter(|&p| p != lowest_pid) {
+                out.shared.push(SharedSpace {
+                    pid,
+                    with: lowest_pid,
+                });
             }
-            let lowest = sharers
-                .iter()
-                .chain(std::iter::once(&carrier))
-                .min_by_key(|p| p.pid)
-                .unwrap_or(&carrier);
-            for p in sharers.iter().chain(std::iter::once(&carrier)) {
-                if p.pid != lowest.pid {
-                    out.shared.push(SharedSpace {
-                        pid: p.pid,
-                        with: lowest.pid,
-                    });
-                }
-            }
-            if lowest.pid != carrier.pid {
-                out.renames.push((carrier.pid, lowest.clone()));
+            if lowest_pid != carrier {
+                out.renames.push((carrier, lowest.clone()));
             }
         }
         out.shared.sort_unstable();
@@ -126,12 +123,12 @@ fn place(
     // loop ends because each turn narrows the range or shortens the list.
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        match cmp(list[mid].0.pid, info.pid) {
+        match cmp(list[mid].0, info.pid) {
             // No kernel behind the source: nothing to compare, nothing to keep.
             None => return Verdict::Own,
             Some(Ok(Ordering::Equal)) => {
                 list[mid].1.push(info.clone());
-                return Verdict::SharedWith(list[mid].0.pid);
+                return Verdict::SharedWith(list[mid].0);
             }
             Some(Ok(Ordering::Less)) => lo = mid + 1,
             Some(Ok(Ordering::Greater)) => hi = mid,
@@ -146,7 +143,7 @@ fn place(
             Some(Err(_)) => return Verdict::Unknown,
         }
     }
-    list.insert(lo, (info.clone(), Vec::new()));
+    list.insert(lo, (info.pid, Vec::new()));
     Verdict::Own
 }
 
@@ -208,7 +205,7 @@ mod tests {
                 Own
             ]
         );
-        let carriers: Vec<u32> = c.list.iter().map(|(p, _)| p.pid).collect();
+        let carriers: Vec<u32> = c.list.iter().map(|(p, _)| *p).collect();
         assert_eq!(
             carriers,
             [10, 11, 20, 31, 40, 55, 59],
@@ -230,7 +227,7 @@ mod tests {
         assert_eq!(place(&mut c, &proc(11), &denied), Verdict::Unknown);
         let no_kernel = |_: u32, _: u32| None;
         assert_eq!(place(&mut c, &proc(12), &no_kernel), Verdict::Own);
-        let carriers: Vec<u32> = c.list.iter().map(|(p, _)| p.pid).collect();
+        let carriers: Vec<u32> = c.list.iter().map(|(p, _)| *p).collect();
         assert_eq!(carriers, [5, 9, 7], "in the kernel's order");
     }
 

@@ -81,18 +81,25 @@ enum Keep {
     Both,
 }
 
+impl Keep {
+    /// How many characters of the start and of the end `max` characters keep around `...`.
+    fn split(self, max: usize) -> (usize, usize) {
+        let room = max - 3;
+        match self {
+            Keep::Start => (room, 0),
+            Keep::End => (0, room),
+            Keep::Both => (room - room / 2, room / 2),
+        }
+    }
+}
+
 /// `s` in at most `max` characters (at least 8 are always shown whole).
 fn shorten(s: &str, max: usize, keep: Keep) -> String {
     let n = s.chars().count();
     if n <= max || max < 8 {
         return s.to_string();
     }
-    let room = max - 3;
-    let (head, tail) = match keep {
-        Keep::Start => (room, 0),
-        Keep::End => (0, room),
-        Keep::Both => (room - room / 2, room / 2),
-    };
+    let (head, tail) = keep.split(max);
     let mut out: String = s.chars().take(head).collect();
     out.push_str("...");
     out.extend(s.chars().skip(n - tail));
@@ -109,12 +116,7 @@ fn elided(raw: &[u8], max: usize, keep: Keep) -> String {
     }
     let head = display(&raw[..window]);
     let tail = display(&raw[raw.len() - window..]);
-    let room = max - 3;
-    let (h, t) = match keep {
-        Keep::Start => (room, 0),
-        Keep::End => (0, room),
-        Keep::Both => (room - room / 2, room / 2),
-    };
+    let (h, t) = keep.split(max);
     let mut out: String = head.chars().take(h).collect();
     out.push_str("...");
     let tail_chars = tail.chars().count();

@@ -59,15 +59,18 @@ pub struct ShowView {
     pub clashing: Vec<String>,
 }
 
-/// pmaps' own columns, whose names no kernel key may take.
-const FIXED: [ShowColumn; 16] = [
+/// The columns before the amounts (the mapping count follows them with `--merge`).
+const HEAD: [ShowColumn; 6] = [
     ShowColumn::Pid,
     ShowColumn::Address,
     ShowColumn::Perms,
     ShowColumn::Offset,
     ShowColumn::Device,
     ShowColumn::Inode,
-    ShowColumn::Mappings,
+];
+
+/// pmaps' own amounts.
+const AMOUNTS: [ShowColumn; 7] = [
     ShowColumn::Size,
     ShowColumn::Rss,
     ShowColumn::Pss,
@@ -75,9 +78,10 @@ const FIXED: [ShowColumn; 16] = [
     ShowColumn::Dirty,
     ShowColumn::Swap,
     ShowColumn::SwapPss,
-    ShowColumn::Kind,
-    ShowColumn::Path,
 ];
+
+/// The last columns, after the kernel's keys.
+const TAIL: [ShowColumn; 2] = [ShowColumn::Kind, ShowColumn::Path];
 
 /// The base column a kernel key duplicates (not repeated under `--all-fields`).
 fn base_column_of(key: &str) -> Option<ShowColumn> {
@@ -94,26 +98,11 @@ fn base_column_of(key: &str) -> Option<ShowColumn> {
 impl ShowView {
     /// The view for these processes (their rows decide which keys are amounts of bytes).
     pub fn new(merge: bool, keys: FieldKeys, processes: &[ShownProcess]) -> ShowView {
-        let mut columns = vec![
-            ShowColumn::Pid,
-            ShowColumn::Address,
-            ShowColumn::Perms,
-            ShowColumn::Offset,
-            ShowColumn::Device,
-            ShowColumn::Inode,
-        ];
+        let mut columns = HEAD.to_vec();
         if merge {
             columns.push(ShowColumn::Mappings);
         }
-        columns.extend([
-            ShowColumn::Size,
-            ShowColumn::Rss,
-            ShowColumn::Pss,
-            ShowColumn::Uss,
-            ShowColumn::Dirty,
-            ShowColumn::Swap,
-            ShowColumn::SwapPss,
-        ]);
+        columns.extend(AMOUNTS);
         let key_is_bytes = byte_keys(processes.iter().flat_map(|p| &p.rows), &keys);
         let key_names: Vec<String> = keys.names.iter().map(|k| k.to_ascii_lowercase()).collect();
         let mut view = ShowView {
@@ -126,7 +115,9 @@ impl ShowView {
         // The kernel's keys live beside pmaps' own columns, never over them: every name a
         // fixed column takes (with `_bytes` or `_hex`) is reserved, and so is each key's.
         let mut taken: HashSet<String> = HashSet::new();
-        for c in FIXED {
+        // (The mapping count's name is reserved with `--merge` or not: totals carry it.)
+        let fixed = HEAD.iter().chain(&[ShowColumn::Mappings]).chain(&AMOUNTS);
+        for &c in fixed.chain(&TAIL) {
             for n in [view.name(c).to_string(), view.csv_name(c)] {
                 taken.insert(format!("{n}_hex"));
                 taken.insert(n);
@@ -147,7 +138,7 @@ impl ShowView {
             taken.extend(all);
             view.columns.push(c);
         }
-        view.columns.extend([ShowColumn::Kind, ShowColumn::Path]);
+        view.columns.extend(TAIL);
         view
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::{eight_kb, report_json};
 use crate::support::*;
 
 /// The thread IDs of `pid` other than its main thread.
@@ -117,9 +118,8 @@ fn pids_and_rss(doc: &Value) -> Vec<(u64, u64)> {
 
 #[test]
 fn processes_sharing_one_address_space_are_counted_once_with_the_lowest_pid() {
-    let mut h = Helper::spawn(["--anon", "16M", "--clone-vm"]);
-    let clone = child_of(&mut h, "clone");
-    let _clone = KillOnDrop(clone);
+    let (h, guard) = with_child(&["--anon", "16M"], "clone");
+    let clone = guard.0;
     let (low, high) = (h.pid.min(clone), h.pid.max(clone));
     let pids = pid_list([h.pid, clone]);
     // The oracle: one address space, read once.
@@ -250,14 +250,7 @@ fn a_proc_of_another_pid_namespace_cannot_tell_and_says_so() {
     // ask the kernel about them (its PIDs are not theirs).
     let ns = NamespaceHelper::spawn(&["--anon", "1M", "--clone-vm"]);
     let root = ns.proc_root();
-    let doc = parse_json(&run_clean([
-        "--proc-root",
-        &root,
-        "-g",
-        "process",
-        "-f",
-        "json",
-    ]));
+    let doc = report_json(&root, &["-g", "process"]);
     assert_eq!(outcomes(&doc)["read"], 2);
     let cov = &doc["meta"]["coverage"];
     // The first of the two read has nobody to compare with; the second is the doubt.
@@ -271,20 +264,17 @@ fn a_proc_of_another_pid_namespace_cannot_tell_and_says_so() {
     );
 }
 
-/// An smaps record of 8 kB of private dirty memory named `path`.
-pub fn one_mapping(path: &str) -> Vec<u8> {
-    smaps_record(
-        map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, path.as_bytes()),
-        &[("Size", 8), ("Rss", 8), ("Pss", 8), ("Private_Dirty", 8)],
-    )
-}
-
-/// The PID a `--clone-vm` or `--fork` helper printed after ready (`clone <pid>`).
-fn child_of(h: &mut Helper, what: &str) -> u32 {
+/// A helper started with `args` and `--clone-vm` or `--fork` (`what`: `clone` or `fork`),
+/// and its child, SIGKILLed by PID when dropped.
+fn with_child(args: &[&str], what: &str) -> (Helper, KillOnDrop) {
+    let flag = format!("--{}", if what == "clone" { "clone-vm" } else { what });
+    let mut h = Helper::spawn(args.iter().copied().chain([flag.as_str()]));
     let line = h.next_line().expect("child line");
-    line.strip_prefix(what)
+    let child = line
+        .strip_prefix(what)
         .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("expected `{what} <pid>`, got {line:?}"))
+        .unwrap_or_else(|| panic!("expected `{what} <pid>`, got {line:?}"));
+    (h, KillOnDrop(child))
 }
 
 /// Fields 26-28 and 45-51 of `stat`: what pmaps compares before it asks the kernel.
@@ -301,9 +291,8 @@ fn layout(pid: u32) -> Vec<Vec<u8>> {
 fn forked_processes_laid_out_alike_are_each_their_own() {
     // Forked without exec: the same code, stack, heap and argument addresses, but two address
     // spaces. The kernel is asked, says so, and both are counted.
-    let mut h = Helper::spawn(["--anon", "1M", "--fork"]);
-    let child = child_of(&mut h, "fork");
-    let _child = KillOnDrop(child);
+    let (h, guard) = with_child(&["--anon", "1M"], "fork");
+    let child = guard.0;
     assert_eq!(layout(h.pid), layout(child), "laid out alike");
     let pids = pid_list([h.pid, child]);
     let doc = parse_json(&run_clean(["-p", &pids, "-g", "process", "-f", "json"]));
@@ -319,18 +308,10 @@ fn forked_processes_laid_out_alike_are_each_their_own() {
     let fake = FakeProc::new();
     for pid in [10, 11, 12] {
         fake.process(pid)
-            .smaps_rollup(&one_mapping("[rollup]"))
+            .smaps_rollup(&eight_kb(b"[rollup]"))
             .write();
     }
-    let root = fake.root().display().to_string();
-    let doc = parse_json(&run_clean([
-        "--proc-root",
-        &root,
-        "-g",
-        "process",
-        "-f",
-        "json",
-    ]));
+    let doc = report_json(&fake.root().display().to_string(), &["-g", "process"]);
     assert_eq!(doc["rows"].as_array().expect("rows").len(), 3);
     let cov = &doc["meta"]["coverage"];
     assert!(cov.get("shared_address_space").is_none(), "{cov}");

@@ -53,19 +53,21 @@ fn hostile_keys_are_capped_and_never_take_pmaps_own_columns() {
         ..Limits::new(60)
     };
 
-    let csv = run_limited(
-        &limits,
-        [
+    let show = |format: &str| {
+        let args = [
             "--proc-root",
             &root,
             "show",
             "10",
             "--all-fields",
             "-f",
-            "csv",
-        ],
-    );
-    assert_eq!(csv.code(), 0);
+            format,
+        ];
+        let run = run_limited(&limits, args);
+        assert_eq!(run.code(), 0, "-f {format}");
+        run
+    };
+    let csv = show("csv");
     let names = header(&csv.out.stdout);
     let unique: BTreeSet<&String> = names.iter().collect();
     assert_eq!(
@@ -108,19 +110,7 @@ fn hostile_keys_are_capped_and_never_take_pmaps_own_columns() {
     assert!(err.contains("smaps fields left out"), "{err}");
     assert!(err.contains("Uss, Dirty, Kind, Mappings_hex"), "{err}");
 
-    let json = run_limited(
-        &limits,
-        [
-            "--proc-root",
-            &root,
-            "show",
-            "10",
-            "--all-fields",
-            "-f",
-            "json",
-        ],
-    );
-    assert_eq!(json.code(), 0);
+    let json = show("json");
     // Bounded output: a mapping lists the keys its record printed, not every key seen.
     assert!(
         json.out.stdout.len() < 4 * smaps.len(),

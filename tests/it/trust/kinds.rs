@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::kind_row;
 use crate::support::*;
 
 /// An smaps record with `VmFlags:` (and the kernel page size in kB).
@@ -158,12 +159,7 @@ fn hugetlb_is_its_own_kind_from_smaps_flags_and_maps_names() {
         expect(&[("/usr/lib/libold.so (deleted)", &["deleted"])])
     );
     let by_kind = on(&["-g", "kind"]);
-    let hugetlb = by_kind["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["kind"] == "hugetlb")
-        .unwrap_or_else(|| panic!("no hugetlb row in {by_kind}"));
+    let hugetlb = kind_row(&by_kind, "hugetlb");
     assert_eq!(hugetlb["mappings"], 3);
     assert_eq!(kb(&hugetlb["size_bytes"]), 3 * 2048);
     // `maps` has no flags: the anonymous huge pages are told by their name; the SysV segment
@@ -275,12 +271,7 @@ fn live_huge_pages_are_hugetlb_and_never_deleted() {
     );
     // Their size is the huge pages', exactly.
     let by_kind = parse_json(&run_clean(["-p", &pid, "-g", "kind", "-f", "json"]));
-    let row = by_kind["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["kind"] == "hugetlb")
-        .unwrap_or_else(|| panic!("no hugetlb row in {by_kind}"));
+    let row = kind_row(&by_kind, "hugetlb");
     let size: u64 = huge.iter().filter_map(|r| r.kb("Size")).sum();
     assert_eq!(kb(&row["size_bytes"]), size);
     assert_eq!(row["mappings"], 2);

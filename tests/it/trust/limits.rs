@@ -5,6 +5,7 @@
 //! under a second and a few MiB on the development machine), so only a real regression
 //! trips them.
 
+use super::eight_kb;
 use crate::support::*;
 
 /// The address-space cap of these runs: pmaps' own needs (its binary, libraries, thread
@@ -18,13 +19,6 @@ fn bounded() -> Limits {
         address_space: Some(ADDRESS_SPACE),
         ..Limits::new(SECONDS)
     }
-}
-
-fn one_mapping() -> Vec<u8> {
-    smaps_record(
-        map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, b""),
-        &[("Size", 8), ("Rss", 8), ("Pss", 8), ("Private_Dirty", 8)],
-    )
 }
 
 /// The problems of a JSON report, as (pid, detail).
@@ -47,8 +41,8 @@ fn problems(doc: &serde_json::Value) -> Vec<(u64, String)> {
 fn an_endless_smaps_line_is_that_process_error_in_bounded_memory() {
     let fake = FakeProc::new();
     fake.process(10)
-        .smaps(&one_mapping())
-        .smaps_rollup(&one_mapping())
+        .smaps(&eight_kb(b""))
+        .smaps_rollup(&eight_kb(b""))
         .maps(&map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, b""))
         .write();
     // 2 MB without a newline.

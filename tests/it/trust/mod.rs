@@ -16,3 +16,32 @@ mod kinds;
 mod limits;
 mod proc_root;
 mod threads;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// One smaps record: 8 kB of private dirty memory named `path` (empty: anonymous).
+pub fn eight_kb(path: &[u8]) -> Vec<u8> {
+    smaps_record(
+        map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, path),
+        &[("Size", 8), ("Rss", 8), ("Pss", 8), ("Private_Dirty", 8)],
+    )
+}
+
+/// The JSON report of `pmaps --proc-root ROOT ARGS -f json`, which must be complete.
+pub fn report_json(root: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--proc-root", root, "-f", "json"];
+    all.extend_from_slice(args);
+    parse_json(&run_clean(&all))
+}
+
+/// The row of a `-g kind` JSON report for `kind`.
+pub fn kind_row<'d>(doc: &'d Value, kind: &str) -> &'d Value {
+    doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} row in {doc}"))
+}

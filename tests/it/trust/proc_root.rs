@@ -2,14 +2,8 @@
 //! `smaps` is missing is an error, not gone; a directory that is not a proc is fatal, not an
 //! empty complete report.
 
+use super::{eight_kb, report_json};
 use crate::support::*;
-
-fn smaps_of_one_mapping() -> Vec<u8> {
-    smaps_record(
-        map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, b""),
-        &[("Size", 8), ("Rss", 8), ("Pss", 8), ("Private_Dirty", 8)],
-    )
-}
 
 #[test]
 fn a_live_process_without_smaps_is_an_error_not_vanished() {
@@ -17,8 +11,8 @@ fn a_live_process_without_smaps_is_an_error_not_vanished() {
     // for a process that is still there: `stat` reads fine before and after.
     let fake = FakeProc::new();
     fake.process(10)
-        .smaps(&smaps_of_one_mapping())
-        .smaps_rollup(&smaps_of_one_mapping())
+        .smaps(&eight_kb(b""))
+        .smaps_rollup(&eight_kb(b""))
         .write();
     fake.process(11).comm(b"no-smaps").write();
     let root = fake.root().display().to_string();
@@ -63,17 +57,10 @@ fn without_smaps_rollup_the_automatic_source_reads_smaps() {
     // process (the same totals); asking for the rollup by name is an error.
     let fake = FakeProc::new();
     for pid in [10, 11] {
-        fake.process(pid).smaps(&smaps_of_one_mapping()).write();
+        fake.process(pid).smaps(&eight_kb(b"")).write();
     }
     let root = fake.root().display().to_string();
-    let doc = parse_json(&run_clean([
-        "--proc-root",
-        &root,
-        "-g",
-        "process",
-        "-f",
-        "json",
-    ]));
+    let doc = report_json(&root, &["-g", "process"]);
     assert_eq!(outcomes(&doc)["read"], 2);
     assert_eq!(kb(&doc["totals"]["rss_bytes"]), 16);
     assert_eq!(kb(&doc["totals"]["size_bytes"]), 16);

@@ -2,6 +2,7 @@
 //! creation fails; pmaps then reads every process on its one thread and reports, never
 //! panics (exit 101) or hangs.
 
+use super::eight_kb;
 use crate::support::*;
 
 /// A uid no other process uses, so that `ulimit -u 1` counts pmaps alone (RLIMIT_NPROC
@@ -10,10 +11,7 @@ const LONE_UID: u32 = 61_234;
 
 fn fake_tree() -> FakeProc {
     let fake = FakeProc::new();
-    let smaps = smaps_record(
-        map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, b""),
-        &[("Size", 8), ("Rss", 8), ("Pss", 8), ("Private_Dirty", 8)],
-    );
+    let smaps = eight_kb(b"");
     for pid in 10..40 {
         fake.process(pid).smaps(&smaps).smaps_rollup(&smaps).write();
     }
@@ -30,15 +28,21 @@ fn assert_one_thread_read_all(out: &[u8]) {
     assert_eq!(kb(&doc["totals"]["rss_bytes"]), 30 * 8);
 }
 
+/// `ulimit -u 1` as [`LONE_UID`], on a pseudo-terminal or not.
+fn one_process(tty: bool) -> Limits {
+    Limits {
+        nproc: Some(1),
+        uid: Some(LONE_UID),
+        tty,
+        ..Limits::new(60)
+    }
+}
+
 #[test]
 fn ulimit_u_1_reads_on_one_thread() {
     let fake = fake_tree();
     let root = fake.root().display().to_string();
-    let limits = Limits {
-        nproc: Some(1),
-        uid: Some(LONE_UID),
-        ..Limits::new(60)
-    };
+    let limits = one_process(false);
     for view in ["file", "process"] {
         let run = run_limited(
             &limits,
@@ -56,13 +60,7 @@ fn ulimit_u_1_on_a_terminal_has_no_progress_thread_and_no_panic() {
     // On a terminal, pmaps starts a thread for its progress line: none can be started.
     let fake = fake_tree();
     let root = fake.root().display().to_string();
-    let limits = Limits {
-        nproc: Some(1),
-        uid: Some(LONE_UID),
-        tty: true,
-        ..Limits::new(60)
-    };
-    let run = run_limited(&limits, ["--proc-root", &root, "-g", "process"]);
+    let run = run_limited(&one_process(true), ["--proc-root", &root, "-g", "process"]);
     assert_eq!(run.code(), 0, "{}", text(&run.out.stdout));
     let shown = text(&run.out.stdout);
     assert!(
