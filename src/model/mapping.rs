@@ -177,8 +177,10 @@ pub struct FieldKeys {
 }
 
 impl FieldKeys {
-    /// The most distinct keys kept.
-    pub const MAX_KEYS: usize = 256;
+    /// The most distinct keys kept: a kernel prints about 25, so room for new ones to come;
+    /// a hostile smaps with another key in every record then costs what a real process at
+    /// `vm.max_map_count` costs (mappings × keys cells), not four times more.
+    pub const MAX_KEYS: usize = 64;
     /// The longest key kept.
     pub const MAX_KEY_LEN: usize = 64;
 
