@@ -51,6 +51,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::exit;
 use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const PR_SET_VMA: libc::c_int = 0x5356_4d41;
@@ -351,6 +352,17 @@ impl State {
         if pid < 0 {
             os_fail("--clone-vm: clone");
         }
+        // Ready only once the child runs: its first steps fault in pages of the shared
+        // address space (its stack), which must not change after ready.
+        let mut waited = 0;
+        while CLONE_STARTED.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+            waited += 1;
+            if waited > 10_000 {
+                fail("--clone-vm", "the child did not start");
+            }
+        }
+        CLONE_STARTED.store(0, Ordering::SeqCst);
         self.clones.push(("clone", pid));
     }
 
@@ -410,10 +422,15 @@ impl State {
     }
 }
 
+/// Set by a `--clone-vm` child once it runs (it shares this memory).
+static CLONE_STARTED: AtomicU32 = AtomicU32::new(0);
+
 /// The body of a `--clone-vm` or `--fork` child. A clone shares the parent's memory and thread
 /// pointer, so it makes raw syscalls only (no libc state, no errno it could clobber): SIGKILL
 /// when the parent dies, then sleep until killed.
 extern "C" fn sleep_forever(_: *mut libc::c_void) -> libc::c_int {
+    // An atomic store touches no thread-local state: a clone may make it.
+    CLONE_STARTED.store(1, Ordering::SeqCst);
     // SAFETY: raw syscalls with integer and null arguments.
     unsafe {
         libc::syscall(

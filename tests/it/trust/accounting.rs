@@ -182,13 +182,13 @@ impl Drop for KillOnDrop {
 /// (`unshare --pid --fork --mount-proc`), killed by its host PID (which ends the namespace).
 struct NamespaceHelper {
     unshare: Child,
-    /// The helper's PID as the host sees it.
-    host_pid: u32,
+    /// The helper's PID as the host sees it, once found.
+    host_pid: Option<u32>,
 }
 
 impl NamespaceHelper {
     fn spawn(args: &[&str]) -> NamespaceHelper {
-        let mut unshare = Command::new("unshare")
+        let unshare = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc"])
             .arg(maphelper_bin())
             .args(args)
@@ -197,7 +197,13 @@ impl NamespaceHelper {
             .stderr(Stdio::null())
             .spawn()
             .expect("run unshare");
-        let mut out = BufReader::new(unshare.stdout.take().expect("stdout"));
+        // From here on a failed start is cleaned up too: killing unshare kills the helper
+        // (its parent-death signal) and with it the namespace.
+        let mut ns = NamespaceHelper {
+            unshare,
+            host_pid: None,
+        };
+        let mut out = BufReader::new(ns.unshare.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("read ready");
         assert_eq!(
@@ -206,40 +212,36 @@ impl NamespaceHelper {
             "the helper is PID 1 of its namespace"
         );
         // The helper is the child of unshare.
-        let parent = unshare.id();
+        let parent = ns.unshare.id().to_string();
         let deadline = Instant::now() + Duration::from_secs(10);
-        let host_pid = loop {
-            let child = std::fs::read_dir("/proc")
+        while ns.host_pid.is_none() {
+            ns.host_pid = std::fs::read_dir("/proc")
                 .expect("list /proc")
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
                 .find(|p| {
-                    std::fs::read(format!("/proc/{p}/stat"))
-                        .ok()
-                        .and_then(|s| {
-                            let f = stat_fields(&s)?;
-                            // Field 4, the parent's PID (`stat_fields` starts at field 3).
-                            Some(f[1] == parent.to_string().as_bytes())
-                        })
-                        .unwrap_or(false)
+                    std::fs::read(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                        // Field 4, the parent's PID (`stat_fields` starts at field 3).
+                        stat_fields(&s).is_some_and(|f| f[1] == parent.as_bytes())
+                    })
                 });
-            if let Some(p) = child {
-                break p;
-            }
             assert!(Instant::now() < deadline, "no child of unshare {parent}");
             std::thread::sleep(Duration::from_millis(20));
-        };
-        NamespaceHelper { unshare, host_pid }
+        }
+        ns
     }
 
     /// Its namespace's proc mount, as the host reaches it.
     fn proc_root(&self) -> String {
-        format!("/proc/{}/root/proc", self.host_pid)
+        format!("/proc/{}/root/proc", self.host_pid.expect("started"))
     }
 }
 
 impl Drop for NamespaceHelper {
     fn drop(&mut self) {
-        kill_pid(self.host_pid);
+        if let Some(pid) = self.host_pid {
+            kill_pid(pid);
+        }
+        kill_pid(self.unshare.id());
         let _ = self.unshare.wait();
     }
 }
