@@ -18,6 +18,7 @@
 
 pub mod aggregate;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod model;

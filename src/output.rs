@@ -52,20 +52,61 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Replaces `path` with `bytes`, atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, 0o644, |w| {
+        w.write_all(bytes)
+            .with_context(|| format!("cannot write {}", path.display()))
+    })
+}
+
+/// Writes what `write` streams to stdout (buffered, flushed at the end) or to `path`
+/// (atomically, with `mode`), and returns the exit status when the run must end here, as
+/// [`deliver`] does. Errors of `write` are shown as they are (they say what failed).
+pub fn deliver_streamed(
+    path: Option<&Path>,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> Option<u8> {
+    let written = match path {
+        Some(path) => write_atomic_with(path, mode, write),
+        None => {
+            let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+            write(&mut out).and_then(|()| out.flush().context("cannot write to standard output"))
+        }
+    };
+    match written {
+        Ok(()) => None,
+        Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            Some(crate::exit::FATAL)
+        }
+    }
+}
+
+/// Replaces `path` with what `write` streams, atomically, with permissions `mode`. On any
+/// error the old file stays and the temporary one is removed.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let fail = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".pmaps-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(fail)?;
-    tmp.write_all(bytes).with_context(fail)?;
+    let mut buffered = io::BufWriter::with_capacity(256 * 1024, tmp.as_file());
+    write(&mut buffered)?;
+    buffered.flush().with_context(fail)?;
+    drop(buffered);
     tmp.as_file().sync_all().with_context(fail)?;
     tmp.as_file()
-        .set_permissions(Permissions::from_mode(0o644))
+        .set_permissions(Permissions::from_mode(mode))
         .with_context(fail)?;
     // rename(2) replaces whatever is at `path` (a symlink included) without following it.
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;

@@ -4,12 +4,14 @@
 //! Data only: raw integers and raw bytes. Human units and escaping belong to the renderers,
 //! reading to the proc source.
 
+mod capture;
 mod counters;
 mod mapping;
 mod process;
 mod query;
 mod report;
 
+pub use capture::{CaptureFormat, CaptureInfo};
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Source};
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};
