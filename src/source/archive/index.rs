@@ -274,7 +274,7 @@ fn index_tar(stream: impl Read, expanded: &Cell<u64>, limits: &Limits) -> anyhow
             bail!("refused: entry {name} appears twice");
         }
         let copied = io::copy(&mut (&mut entry).take(size), &mut spool)
-            .map_err(|e| anyhow::anyhow!("cannot read entry {name}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("truncated or corrupt archive: entry {name}: {e}"))?;
         if copied != size {
             bail!("truncated archive: entry {name} ends after {copied} of its {size} bytes");
         }
