@@ -32,6 +32,12 @@ pub fn deliver(rendered: anyhow::Result<Vec<u8>>, path: Option<&Path>) -> Option
         Some(path) => write_atomic(path, &bytes),
         None => write_stdout(&bytes),
     });
+    exit_of(written)
+}
+
+/// The exit status a write ends the run with: none when written, `OK` for a closed pipe,
+/// `FATAL` after one line on stderr.
+fn exit_of(written: anyhow::Result<()>) -> Option<u8> {
     match written {
         Ok(()) => None,
         Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
@@ -73,14 +79,7 @@ pub fn deliver_streamed(
             write(&mut out).and_then(|()| out.flush().context("cannot write to standard output"))
         }
     };
-    match written {
-        Ok(()) => None,
-        Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
-        Err(e) => {
-            eprint_line(&format!("error: {e:#}"));
-            Some(crate::exit::FATAL)
-        }
-    }
+    exit_of(written)
 }
 
 /// Replaces `path` with what `write` streams, atomically, with permissions `mode`. On any

@@ -79,6 +79,12 @@ fn freeze(pid: u32) {
     panic!("helper {pid} did not stop");
 }
 
+/// One smaps record of a library mapping at `path` (1 MiB, 800 KiB resident, PSS 400 KiB).
+fn lib_smaps(path: &[u8]) -> Vec<u8> {
+    let header = map_header(0x7f00_0000, 0x7f10_0000, "r-xp", 0, "fe:00", 42, path);
+    full_smaps_record(&header, 1024, 800, 400, 800, 0, 0, 0, 0, 0)
+}
+
 const GROUPS: [&str; 6] = ["file", "process", "user", "command", "kind", "file,process"];
 
 #[test]
@@ -203,15 +209,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
 #[test]
 fn a_fake_tree_replays_hostile_names_and_every_outcome() {
     let fake = FakeProc::new();
-    let lib = map_header(
-        0x7f00_0000,
-        0x7f10_0000,
-        "r-xp",
-        0,
-        "fe:00",
-        42,
-        b"/usr/lib/libc.so.6",
-    );
+    let mut smaps = lib_smaps(b"/usr/lib/libc.so.6");
     let weird = map_header(
         0x7f20_0000,
         0x7f21_0000,
@@ -223,7 +221,6 @@ fn a_fake_tree_replays_hostile_names_and_every_outcome() {
     );
     let long = [b"/srv/".as_slice(), &[b'x'; 5000]].concat();
     let long = map_header(0x7f30_0000, 0x7f31_0000, "r--p", 0, "fe:00", 44, &long);
-    let mut smaps = full_smaps_record(&lib, 1024, 800, 400, 800, 0, 0, 0, 0, 0);
     smaps.extend(full_smaps_record(&weird, 64, 64, 32, 0, 64, 0, 0, 0, 0));
     smaps.extend(full_smaps_record(&long, 64, 12, 12, 0, 0, 12, 0, 4, 4));
     fake.process(100)
@@ -314,16 +311,7 @@ fn a_fake_tree_replays_hostile_names_and_every_outcome() {
 #[test]
 fn a_denied_process_is_recorded_and_replayed_as_denied() {
     let fake = FakeProc::new();
-    let lib = map_header(
-        0x7f00_0000,
-        0x7f10_0000,
-        "r-xp",
-        0,
-        "fe:00",
-        42,
-        b"/usr/lib/x.so",
-    );
-    let smaps = full_smaps_record(&lib, 1024, 800, 400, 800, 0, 0, 0, 0, 0);
+    let smaps = lib_smaps(b"/usr/lib/x.so");
     fake.process(200).uid(65534).smaps(&smaps).write();
     let secret = fake.process(201).smaps(&smaps).write();
     std::fs::set_permissions(secret.join("smaps"), std::fs::Permissions::from_mode(0o600))
@@ -698,16 +686,7 @@ fn hostile_archives_are_refused_clearly_and_write_nothing() {
 
     // Real captures, damaged.
     let fake = FakeProc::new();
-    let lib = map_header(
-        0x7f00_0000,
-        0x7f10_0000,
-        "r-xp",
-        0,
-        "fe:00",
-        42,
-        b"/usr/lib/x.so",
-    );
-    let smaps = full_smaps_record(&lib, 1024, 800, 400, 800, 0, 0, 0, 0, 0).repeat(200);
+    let smaps = lib_smaps(b"/usr/lib/x.so").repeat(200);
     for pid in 1..=20 {
         fake.process(pid).smaps(&smaps).write();
     }
