@@ -13,7 +13,7 @@ use crate::view::report::Column;
 const EXIT_CODES: &str = "\
 Exit status:
   0  complete report (vanished processes, zombies and kernel threads are expected)
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root or capture unreadable or refused, output not written)
   2  usage error
   3  partial report (some process denied, incomplete or in error; see the coverage line)
   4  pmaps show: no process matched";
@@ -158,6 +158,17 @@ pub struct Cli {
     )]
     pub proc_root: PathBuf,
 
+    /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
+    /// proc root; `-` reads it from standard input.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "proc_root",
+        help_heading = "Scan"
+    )]
+    pub from: Option<PathBuf>,
+
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,
 }
@@ -172,6 +183,51 @@ pub enum Subcommand {
     /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
     #[command(after_help = SHOW_EXIT_CODES)]
     Show(ShowArgs),
+
+    /// Take every process's memory maps to one archive (tar + zstd), to report on later,
+    /// anywhere, with `pmaps --from FILE`.
+    ///
+    /// Reads each process as a report does (same outcomes, same truncation check), in
+    /// parallel, and streams what it read into the archive: memory stays bounded for any
+    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
+    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    #[command(after_help = CAPTURE_EXIT_CODES)]
+    Capture(CaptureArgs),
+}
+
+const CAPTURE_EXIT_CODES: &str = "\
+Exit status:
+  0  every process was captured (vanished processes, zombies and kernel threads are expected)
+  1  fatal error (proc root unreadable, archive not written)
+  2  usage error
+  3  partial: the archive was written, but some process was denied, incomplete or in error
+     (each is recorded in the archive, and a report from it is partial too)";
+
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// Which map file to keep per process: smaps (every report and `show` can be made from
+    /// the archive), smaps_rollup (per-process totals only) or maps (virtual sizes only).
+    #[arg(long, value_enum, default_value = "smaps")]
+    pub source: CaptureSourceArg,
+
+    /// Worker threads (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// zstd compression level (negative: faster, larger).
+    #[arg(long, value_name = "N", default_value = "1", allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-7..=19))]
+    pub level: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureSourceArg {
+    /// /proc/PID/smaps: one record per mapping.
+    Smaps,
+    /// /proc/PID/smaps_rollup: per-process totals only.
+    #[value(name = "smaps_rollup", alias = "rollup")]
+    Rollup,
+    /// /proc/PID/maps: virtual sizes only.
+    Maps,
 }
 
 const SHOW_EXIT_CODES: &str = "\

@@ -95,11 +95,7 @@ pub fn scan(
         }
         w
     });
-    let threads = query
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(source::max_workers())
-        .max(1);
+    let threads = worker_threads(query.threads);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let (acc, threads) = match pool {
         Ok(pool) => {
@@ -124,16 +120,18 @@ pub fn scan(
     coverage.self_pid = own;
     coverage.hidden = src.hidden_processes();
     coverage.problems.sort_by_key(|p| p.pid);
+    let capture = src.capture();
     Ok(Report {
         meta: Meta {
             host: source::read_trimmed(src, "sys/kernel/hostname"),
             kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-            time,
+            time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
             source: file,
             group_by: query.group_by,
             proc_root: src.describe().into(),
             threads,
             duration: started.elapsed(),
+            capture,
         },
         rows,
         totals,
@@ -176,6 +174,15 @@ where
     F: for<'a> Fn(Worker<'a>, u32) -> Worker<'a>,
 {
     f
+}
+
+/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor
+/// limit allows ([`source::max_workers`]), never none.
+pub fn worker_threads(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(source::max_workers())
+        .max(1)
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.

@@ -13,7 +13,7 @@ use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
-use crate::source::{ProcRoot, ProcSource};
+use crate::source::ProcSource;
 use crate::view::Terminal;
 use crate::view::coverage::{coverage_line, partial_summary};
 use crate::view::report::{Column, ReportView, ViewOptions};
@@ -85,6 +85,25 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
     };
+    // A capture holds one map file: a question it can answer from smaps too reads that.
+    let mut query = query;
+    let wanted = query.effective_source();
+    if !src.offers(wanted) {
+        if query.source == SourceChoice::Auto && src.offers(Source::Smaps) {
+            query.source = SourceChoice::Fixed(Source::Smaps);
+        } else {
+            let kept = [Source::Smaps, Source::Rollup, Source::Maps]
+                .into_iter()
+                .find(|f| src.offers(*f))
+                .map_or("no map file", Source::file_name);
+            return Err(format!(
+                "{} holds {kept} per process: it cannot answer a question that reads {} \
+                 (with smaps_rollup: --group-by process, user or command only)",
+                src.describe(),
+                wanted.file_name()
+            ));
+        }
+    }
     if query.effective_source() == Source::Rollup
         && (group_by.needs_mappings() || query.filters.filters_mappings())
     {
@@ -170,8 +189,12 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
 
 /// Runs the report and returns the exit status.
 pub fn run(cli: &Cli) -> u8 {
-    let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
-    let run = match run_of(cli, &src) {
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let src = src.as_ref();
+    let run = match run_of(cli, src) {
         Ok(r) => r,
         Err(msg) => {
             eprint_line(&msg);
@@ -183,7 +206,7 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let report = match scan_with_progress(&src, &run.query) {
+    let report = match scan_with_progress(src, &run.query) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));
@@ -218,6 +241,7 @@ pub fn run(cli: &Cli) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::ProcRoot;
     use clap::Parser;
 
     fn run_for(args: &[&str]) -> Result<ReportRun, String> {

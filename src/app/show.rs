@@ -6,11 +6,11 @@ use clap::ArgMatches;
 use super::report::format_of;
 use crate::cli::{self, Cli, ShowArgs};
 use crate::exit;
+use crate::model::Source;
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::show::ShowDoc;
 use crate::show::{ShowConfig, ShowReport, Tally, Target, collect, outcome_message};
-use crate::source::ProcRoot;
 use crate::view::show::ShowView;
 
 /// The configuration of `pmaps show`, or a usage error.
@@ -19,7 +19,7 @@ pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, St
     if !report_only.is_empty() {
         return Err(format!(
             "{} applies to the report, not to `pmaps show` (which takes --merge, \
-             --all-fields, --format, --output and --proc-root)",
+             --all-fields, --format, --output, --proc-root and --from)",
             report_only.join(", ")
         ));
     }
@@ -59,9 +59,19 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let src = ProcRoot::new(&cli.proc_root);
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if !src.offers(Source::Smaps) {
+        eprint_line(&format!(
+            "{}: `pmaps show` needs smaps, and this capture kept another map file",
+            src.describe()
+        ));
+        return exit::USAGE;
+    }
     let format = format_of(cli.format);
-    let report = match collect(&src, &cfg) {
+    let report = match collect(src.as_ref(), &cfg) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));

@@ -4,6 +4,7 @@
 //! Data only: raw integers and raw bytes. Human units and escaping belong to the renderers,
 //! reading to the proc source.
 
+mod capture;
 mod cgroup;
 mod counters;
 mod mapping;
@@ -11,6 +12,7 @@ mod process;
 mod query;
 mod report;
 
+pub use capture::{CaptureFormat, CaptureInfo};
 pub use cgroup::{Cgroup, Charge, Container, Hierarchy, Runtime};
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};

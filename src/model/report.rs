@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cgroup, Charge, Container, Counters, Coverage, MapKind, Object, ProcDesc, Source};
+use super::{
+    CaptureInfo, Cgroup, Charge, Container, Counters, Coverage, MapKind, Object, ProcDesc, Source,
+};
 
 /// What one row of the report stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -225,12 +227,15 @@ pub struct Row {
 pub struct Meta {
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// When the data was read: the scan's start, or the capture's when made from one.
     pub time: SystemTime,
     pub source: Source,
     pub group_by: GroupBy,
     pub proc_root: PathBuf,
     pub threads: usize,
     pub duration: Duration,
+    /// The capture the data came from (`--from`); `None` when read live.
+    pub capture: Option<CaptureInfo>,
 }
 
 /// A finished report: every row, totals, coverage and facts about the run.

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::capture::CaptureDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{GroupBy, MapKind, Outcome, OutcomeKind, Report, Row, Source};
 use crate::text::utc_timestamp;
@@ -34,6 +35,9 @@ pub struct MetaDoc {
     pub coverage: CoverageDoc,
     /// Rows before `--top` cut them.
     pub rows_total: usize,
+    /// The capture the data came from (`--from`); absent when read live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
 }
 
 /// Who was read and who was not.
@@ -325,6 +329,7 @@ impl ReportDoc {
                     problems,
                 },
                 rows_total: view.total_rows,
+                capture: m.capture.as_ref().map(CaptureDoc::of),
             },
             totals: RowDoc::of(&view.columns, &report.totals),
             rows: view.rows.iter().map(row_doc).collect(),
@@ -339,7 +344,10 @@ mod tests {
     /// The README's JSON example, dedented.
     fn readme_example() -> String {
         let readme = include_str!("../../README.md");
-        let start = readme.find("  ```json\n").expect("a JSON example in the README") + 10;
+        let start = readme
+            .find("  ```json\n")
+            .expect("a JSON example in the README")
+            + 10;
         let end = start + readme[start..].find("  ```\n").expect("its end");
         readme[start..end]
             .lines()

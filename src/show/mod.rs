@@ -39,7 +39,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exit;
-use crate::model::{FieldKeys, Outcome, ProcInfo, Source};
+use crate::model::{CaptureInfo, FieldKeys, Outcome, ProcInfo, Source};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource, UserNames, parse_pid};
 use crate::text::escape::display;
@@ -191,6 +191,8 @@ pub struct ShowReport {
     pub duration: Duration,
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// The capture it was read from (`--from`).
+    pub capture: Option<CaptureInfo>,
 }
 
 /// Resolves the targets and reads every matched process.
@@ -239,6 +241,7 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
             totals,
         });
     }
+    let capture = src.capture();
     // Rows read before a later process added a key are shorter: pad them.
     let nkeys = keys.names.len();
     if cfg.all_fields {
@@ -256,10 +259,11 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
         merge: cfg.merge,
         all_fields: cfg.all_fields,
         proc_root: src.describe(),
-        time,
+        time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
         duration: started.elapsed(),
         host: source::read_trimmed(src, "sys/kernel/hostname"),
         kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
+        capture,
     })
 }
 

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod capture;
 mod cgroups;
 mod hostile_names;
 mod output_safety;

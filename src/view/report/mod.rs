@@ -335,6 +335,7 @@ mod tests {
                 proc_root: "/proc".into(),
                 threads: 1,
                 duration: std::time::Duration::ZERO,
+                capture: None,
             },
             rows,
             totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
