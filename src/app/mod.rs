@@ -2,8 +2,10 @@
 //! (cli → source → scan → view → render → output), and where results become exit statuses
 //! ([`crate::exit`]).
 
+pub mod generate;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use crate::cli::{self, Subcommand};
 use crate::exit;
@@ -24,6 +26,8 @@ pub fn main() -> u8 {
     };
     match &cli.subcommand {
         Some(Subcommand::Show(args)) => show::run(&cli, &matches, args),
+        Some(Subcommand::Summary) => summary::run(&cli, &matches),
+        Some(Subcommand::Generate { what }) => generate::run(&cli, what),
         None => report::run(&cli),
     }
 }

@@ -19,7 +19,13 @@ pub mod field {
     pub const REFERENCED: u16 = 1 << 9;
     pub const ANONYMOUS: u16 = 1 << 10;
     pub const LOCKED: u16 = 1 << 11;
-    pub const ALL: u16 = (1 << 12) - 1;
+    /// `Pss_Anon:`, `Pss_File:`, `Pss_Shmem:`: printed in `smaps_rollup` only (Linux 5.3+).
+    pub const PSS_ANON: u16 = 1 << 12;
+    pub const PSS_FILE: u16 = 1 << 13;
+    pub const PSS_SHMEM: u16 = 1 << 14;
+    /// The PSS split by backing, which only the rollup has.
+    pub const PSS_SPLIT: u16 = PSS_ANON | PSS_FILE | PSS_SHMEM;
+    pub const ALL: u16 = (1 << 15) - 1;
 }
 
 /// Memory counters of one mapping, one process or one group, in bytes.
@@ -43,6 +49,10 @@ pub struct Counters {
     pub referenced: u64,
     pub anonymous: u64,
     pub locked: u64,
+    /// PSS of anonymous, file-backed and shmem/tmpfs pages (the rollup's split of `pss`).
+    pub pss_anon: u64,
+    pub pss_file: u64,
+    pub pss_shmem: u64,
     pub known: u16,
 }
 
@@ -71,6 +81,9 @@ impl Counters {
             referenced: 0,
             anonymous: 0,
             locked: 0,
+            pss_anon: 0,
+            pss_file: 0,
+            pss_shmem: 0,
             known: 0,
         }
     }
@@ -104,6 +117,9 @@ impl Counters {
         self.referenced += other.referenced;
         self.anonymous += other.anonymous;
         self.locked += other.locked;
+        self.pss_anon += other.pss_anon;
+        self.pss_file += other.pss_file;
+        self.pss_shmem += other.pss_shmem;
     }
 }
 

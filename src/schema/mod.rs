@@ -5,6 +5,7 @@
 
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 
