@@ -221,6 +221,7 @@ against meminfo: AnonPages + Mapped             768.0 MiB   18.8
     1 process not read: RSS                     2,048 KiB   <0.1
     pmaps itself, left out: RSS                 1,024 KiB   <0.1
     PSS rounding, at most                           2 KiB   <0.1
+    user space grew during the scan                     0      0
 ";
 
 #[test]
@@ -284,6 +285,7 @@ fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
         ("check.unread_rss", 2 * MIB, "0.05"),
         ("check.self_rss", MIB, "0.02"),
         ("check.rounding_max", 2 * KIB, "0.00"),
+        ("check.meminfo_grew", 0, "0.00"),
     ];
     let rows: Vec<&str> = lines.collect();
     let want: Vec<String> = expect_csv
@@ -332,6 +334,8 @@ fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
     assert_eq!(check["unread_rss_unknown"], 0);
     assert_eq!(check["self_rss_bytes"], MIB);
     assert_eq!(check["rounding_max_bytes"], 2 * KIB);
+    // The fake machine stands still: meminfo read after the scan is the same.
+    assert_eq!(check["meminfo_drift_bytes"], 0);
     assert_eq!(doc["meminfo"]["mem_total"], 4096 * MIB);
     assert_eq!(doc["meminfo"]["percpu"], 2 * MIB);
     assert_eq!(doc["meminfo"]["hugetlb"], 64 * MIB);

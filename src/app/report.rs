@@ -105,6 +105,11 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
     if let Some(&c) = cli.columns.iter().find(|c| !available.contains(c)) {
         return Err(unknown("--columns", c));
     }
+    for (i, c) in cli.columns.iter().enumerate() {
+        if cli.columns[..i].contains(c) {
+            return Err(format!("--columns {}: given twice", c.name()));
+        }
+    }
     Ok(ReportRun {
         query,
         view: ViewOptions {
@@ -258,6 +263,14 @@ mod tests {
     fn rollup_cannot_answer_per_file_questions() {
         assert!(run_for(&["--source", "rollup"]).is_err());
         assert!(run_for(&["--source", "rollup", "-g", "process"]).is_ok());
+    }
+
+    #[test]
+    fn columns_are_the_views_own_each_once() {
+        assert!(run_for(&["--columns", "path,pss_pct"]).is_ok());
+        assert!(run_for(&["-g", "user", "--columns", "path"]).is_err());
+        assert!(run_for(&["--columns", "pss,pss_bytes"]).is_err());
+        assert!(run_for(&["-g", "process", "--sort", "swap_pss_pct"]).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `pmaps summary`: `/proc/meminfo` read through the proc source, every process's rollup
-//! scanned for user space, what the scan could not see measured apart (the `VmRSS` of the
-//! processes not read, pmaps' own), all laid out by the summary view in the chosen format.
+//! `pmaps summary`: `/proc/meminfo` read through the proc source (before the scan, and again
+//! after it to see how much the machine moved meanwhile), every process's rollup scanned for
+//! user space, what the scan could not see measured apart (the `VmRSS` of the processes not
+//! read, pmaps' own), all laid out by the summary view in the chosen format.
 
 use anyhow::Context;
 use clap::ArgMatches;
@@ -98,7 +99,16 @@ pub fn run(cli: &Cli, matches: &ArgMatches) -> u8 {
             return exit::FATAL;
         }
     };
-    let view = SummaryView::new(&report, memory, unseen_of(&src, &report));
+    let mut unseen = unseen_of(&src, &report);
+    // meminfo again, after the scan: how much user space moved while it ran.
+    let user = |m: &SystemMemory| m.anon_pages.map(|a| i128::from(a) + i128::from(m.mapped));
+    let after = memory_of(&src).ok();
+    unseen.drift = after
+        .as_ref()
+        .and_then(user)
+        .zip(user(&memory))
+        .and_then(|(after, before)| i64::try_from(after - before).ok());
+    let view = SummaryView::new(&report, memory, unseen);
     if let Some(code) = output::deliver(render(&view, format), cli.output.as_deref()) {
         return code;
     }

@@ -49,7 +49,8 @@ pub struct SystemMemory {
 
 /// What a scan could not see, measured apart from it: the resident memory of the processes
 /// whose maps were not read (denied, incomplete, in error), by their `status` (readable when
-/// their maps are not), and pmaps' own, which the scan leaves out.
+/// their maps are not), pmaps' own, which the scan leaves out, and how much the machine
+/// moved while it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Unseen {
     /// Processes with memory whose maps were not read.
@@ -60,6 +61,9 @@ pub struct Unseen {
     pub rss_unknown: u64,
     /// pmaps' own `VmRSS`.
     pub self_rss: Option<u64>,
+    /// How much meminfo's user space (`AnonPages + Mapped`) moved while the scan ran: read
+    /// after it, minus before (the scan is not a snapshot; processes start, grow and exit).
+    pub drift: Option<i64>,
 }
 
 /// What percentages are of: the machine's RAM (`MemTotal`) for memory columns, its swap

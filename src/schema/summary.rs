@@ -63,6 +63,8 @@ pub struct CheckDoc {
     pub self_rss_bytes: Option<u64>,
     /// The most the rollup's truncation to whole kB can lose (1 KiB per process read).
     pub rounding_max_bytes: u64,
+    /// meminfo's `AnonPages + Mapped` read after the scan minus before it.
+    pub meminfo_drift_bytes: Option<i64>,
 }
 
 /// The meminfo figures the lines are made of, in bytes.
@@ -157,6 +159,7 @@ impl SummaryDoc {
                 unread_rss_unknown: c.unseen.rss_unknown,
                 self_rss_bytes: c.unseen.self_rss,
                 rounding_max_bytes: c.rounding_max,
+                meminfo_drift_bytes: c.unseen.drift,
             },
             meminfo: MeminfoDoc::of(&view.memory),
         }

@@ -6,7 +6,9 @@
 //! (`AnonPages + Mapped` − PSS: processes not read, pmaps itself, rounding) is its own line;
 //! the page cache not mapped is `Buffers + Cached − Mapped`; the kernel is slab, page tables,
 //! kernel stacks, vmalloc and per-CPU memory; then hugetlb pools, free memory, and the rest
-//! that no counter itemises. The swap lines add up to `SwapTotal`.
+//! that no counter itemises. The swap lines add up to `SwapTotal`. The check compares the
+//! scan with meminfo and lists what can make them differ, each measured: processes not read,
+//! pmaps itself, the rollup's rounding, and how much meminfo moved while the scan ran.
 
 use std::borrow::Cow;
 
@@ -299,6 +301,11 @@ impl<'a> SummaryView<'a> {
             2,
             Some(check.rounding_max),
         );
+        let (item, label) = match unseen.drift {
+            Some(d) if d < 0 => ("check.meminfo_shrank", "user space shrank during the scan"),
+            _ => ("check.meminfo_grew", "user space grew during the scan"),
+        };
+        line(item, label.into(), 2, unseen.drift.map(i64::unsigned_abs));
         SummaryView {
             report,
             memory,
