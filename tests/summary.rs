@@ -162,10 +162,57 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Runs pmaps and asserts its exit status.
+fn run_expect<I, S>(code: i32, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let out = run_pmaps(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "pmaps {args:?}: {err}");
+    out
+}
+
+/// Runs pmaps on a fake tree (`--proc-root`) and asserts its exit status.
+fn run_on(fp: &FakeProc, code: i32, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--proc-root", fp.root().to_str().expect("UTF-8 temp path")];
+    all.extend_from_slice(args);
+    run_expect(code, all)
+}
+
+/// Asserts that pmaps said `needle` on stderr.
+fn assert_said(out: &std::process::Output, needle: &str) {
+    let err = stderr(out);
+    assert!(err.contains(needle), "{needle:?} not in stderr: {err}");
+}
+
+/// A figure of this machine's `/proc/meminfo`, in kB.
+fn meminfo_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .expect("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/meminfo"))
+}
+
 fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
 }
+
+/// The summary lines one level under `ram`: a partition of `MemTotal`.
+const RAM_PARTS: [&str; 7] = [
+    "user_space",
+    "user_space.unread",
+    "page_cache",
+    "kernel",
+    "hugetlb",
+    "free",
+    "other",
+];
 
 /// `{item: (size_bytes, pct)}` of a summary document.
 fn summary_rows(doc: &Value) -> BTreeMap<String, (Option<u64>, Option<f64>)> {
@@ -242,18 +289,13 @@ fn summary_of_a_fake_machine_is_exact_and_adds_up_to_memtotal() {
         ),
         "{coverage}"
     );
-    assert!(
-        stderr(&out).contains("partial report: 1 process error"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "partial report: 1 process error");
 }
 
 #[test]
 fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
     let fp = fake_machine(Some(MEMINFO));
-    let csv = run_pmaps(["--proc-root", &root_arg(&fp), "summary", "-f", "csv"]);
-    assert_eq!(csv.status.code(), Some(3), "{}", stderr(&csv));
+    let csv = run_on(&fp, 3, &["summary", "-f", "csv"]);
     let text = stdout(&csv);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("item,size_bytes,pct"));
@@ -294,8 +336,7 @@ fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
         .collect();
     assert_eq!(rows, want);
 
-    let json = run_pmaps(["--proc-root", &root_arg(&fp), "summary", "-f", "json"]);
-    assert_eq!(json.status.code(), Some(3), "{}", stderr(&json));
+    let json = run_on(&fp, 3, &["summary", "-f", "json"]);
     let doc = json_of(&json);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["meta"]["view"], "summary");
@@ -311,18 +352,7 @@ fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
         assert_eq!(p, Some(pct.parse::<f64>().unwrap()), "{item}");
     }
     // The RAM lines one level down add up to MemTotal, the swap lines to SwapTotal.
-    let ram: u64 = [
-        "user_space",
-        "user_space.unread",
-        "page_cache",
-        "kernel",
-        "hugetlb",
-        "free",
-        "other",
-    ]
-    .iter()
-    .map(|i| rows[*i].0.unwrap())
-    .sum();
+    let ram: u64 = RAM_PARTS.iter().map(|i| rows[*i].0.unwrap()).sum();
     assert_eq!(ram, 4096 * MIB);
     let check = &doc["check"];
     assert_eq!(check["scan_pss_bytes"], 750 * MIB);
@@ -336,7 +366,7 @@ fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
     assert_eq!(check["rounding_max_bytes"], 2 * KIB);
     // The fake machine stands still: meminfo read after the scan is the same.
     assert_eq!(check["meminfo_drift_bytes"], 0);
-    assert_eq!(doc["meminfo"]["mem_total"], 4096 * MIB);
+    assert_eq!(doc["meminfo"]["total"], 4096 * MIB);
     assert_eq!(doc["meminfo"]["percpu"], 2 * MIB);
     assert_eq!(doc["meminfo"]["hugetlb"], 64 * MIB);
 }
@@ -359,8 +389,7 @@ fn summary_without_swap_or_split_says_unknown_not_zero() {
         ],
     );
     fp.process(300).smaps_rollup(&old).write();
-    let out = run_pmaps(["--proc-root", &root_arg(&fp), "summary", "-f", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_on(&fp, 0, &["summary", "-f", "json"]);
     let rows = summary_rows(&json_of(&out));
     assert_eq!(rows["user_space"].0, Some(MIB));
     assert_eq!(rows["user_space.anon"], (None, None));
@@ -402,7 +431,7 @@ fn summary_without_a_readable_meminfo_fails_in_one_line() {
         std::fs::write(fp.root().join("meminfo"), bad).unwrap();
         let out = run_pmaps(["--proc-root", &root_arg(&fp), "summary"]);
         assert_eq!(out.status.code(), Some(1), "{bad:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("meminfo"), "{}", stderr(&out));
+        assert_said(&out, "meminfo");
     }
     let fifo = fake_machine(None);
     let path = fifo.root().join("meminfo");
@@ -433,11 +462,7 @@ fn summary_takes_no_report_option_and_has_no_picture() {
         all.extend_from_slice(args);
         let out = run_pmaps(&all);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).contains("not to `pmaps summary`"),
-            "{}",
-            stderr(&out)
-        );
+        assert_said(&out, "not to `pmaps summary`");
     }
 }
 
@@ -450,28 +475,11 @@ fn summary_of_this_machine_adds_up() {
     let out = run_pmaps(["summary", "-f", "json"]);
     assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
     let doc = json_of(&out);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let kb = |key: &str| -> u64 {
-        meminfo
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in meminfo"))
-    };
     let rows = summary_rows(&doc);
     let b = |item: &str| rows[item].0.unwrap_or_else(|| panic!("{item} unknown"));
-    assert_eq!(b("ram"), kb("MemTotal") * KIB);
-    assert_eq!(b("swap"), kb("SwapTotal") * KIB);
-    let top = [
-        "user_space",
-        "user_space.unread",
-        "page_cache",
-        "kernel",
-        "hugetlb",
-        "free",
-        "other",
-    ];
-    let sum: u64 = top.iter().map(|i| b(i)).sum();
+    assert_eq!(b("ram"), meminfo_kb("MemTotal") * KIB);
+    assert_eq!(b("swap"), meminfo_kb("SwapTotal") * KIB);
+    let sum: u64 = RAM_PARTS.iter().map(|i| b(i)).sum();
     // Equal unless the kernel's counters overlap (then `other` is 0 and the sum is above).
     assert!(
         sum == b("ram") || (b("other") == 0 && sum > b("ram")),
@@ -606,11 +614,7 @@ fn unknown_columns_are_usage_errors_that_list_the_valid_ones() {
     let root = fp.root().to_str().unwrap();
     let out = run_pmaps(["--proc-root", root, "--columns", "pss,nope"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("rss_pct, pss_pct, uss_pct"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "rss_pct, pss_pct, uss_pct");
     // A column of another group-by: the error lists this view's columns.
     let out = run_pmaps(["--proc-root", root, "-g", "user", "--columns", "user,path"]);
     assert_eq!(out.status.code(), Some(2));
@@ -637,11 +641,7 @@ fn percentages_without_meminfo_are_unknown_with_a_note() {
     ]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(stdout(&out), "pid,pss_pct\r\n100,\r\n101,\r\n");
-    assert!(
-        stderr(&out).contains("percentages unknown: cannot read"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "percentages unknown: cannot read");
 }
 
 #[test]
@@ -664,15 +664,11 @@ fn file_process_columns_reordered_keep_processes_under_their_file() {
             ))
             .write();
     }
-    let out = run_pmaps([
-        "--proc-root",
-        fp.root().to_str().unwrap(),
-        "-g",
-        "file,process",
-        "--columns",
-        "path,pid,pss,pss_pct",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_on(
+        &fp,
+        0,
+        &["-g", "file,process", "--columns", "path,pid,pss,pss_pct"],
+    );
     let text = stdout(&out);
     let rows: Vec<Vec<&str>> = text
         .lines()
@@ -691,24 +687,21 @@ fn file_process_columns_reordered_keep_processes_under_their_file() {
 fn a_live_processs_pss_pct_is_its_pss_over_memtotal() {
     let helper = Helper::spawn(["--anon", "16M"]);
     let pid = helper.pid.to_string();
-    let out = run_pmaps([
-        "-g",
-        "process",
-        "-p",
-        &pid,
-        "--columns",
-        "pid,pss,pss_pct",
-        "-f",
-        "csv",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_expect(
+        0,
+        [
+            "-g",
+            "process",
+            "-p",
+            &pid,
+            "--columns",
+            "pid,pss,pss_pct",
+            "-f",
+            "csv",
+        ],
+    );
     let rows = csv_records(&out.stdout);
-    let total_kb: u64 = std::fs::read_to_string("/proc/meminfo")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
+    let total_kb = meminfo_kb("MemTotal");
     let pss: u64 = rows[0]["pss_bytes"].parse().unwrap();
     assert!(pss >= 16 * MIB, "{rows:?}");
     let total = u128::from(total_kb * KIB);
@@ -845,8 +838,7 @@ fn svg_treemap_areas_are_proportional_to_pss_and_the_picture_shows_them() {
     std::fs::write(fp.root().join("sys/kernel/hostname"), "fakehost\n").unwrap();
     let files = hostile_files();
     fake_files(&fp, 500, &files);
-    let out = run_pmaps(["--proc-root", fp.root().to_str().unwrap(), "-f", "svg"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_on(&fp, 0, &["-f", "svg"]);
     let svg = stdout(&out);
     assert!(
         svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "),
@@ -961,15 +953,7 @@ fn svg_folds_the_long_tail_into_other() {
     let fp = FakeProc::new();
     let files = hostile_files();
     fake_files(&fp, 500, &files);
-    let out = run_pmaps([
-        "--proc-root",
-        fp.root().to_str().unwrap(),
-        "-f",
-        "svg",
-        "-n",
-        "3",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_on(&fp, 0, &["-f", "svg", "-n", "3"]);
     let svg = stdout(&out);
     let boxes = svg_boxes(&svg);
     assert_eq!(boxes.len(), 4, "3 rows and the rest");
@@ -999,15 +983,7 @@ fn svg_by_process_and_by_user_render() {
     let fp = fake_machine(Some(MEMINFO));
     let dir = open_tempdir();
     for (group, boxes, legend) in [("process", 2, Some("user:")), ("user", 2, None)] {
-        let out = run_pmaps([
-            "--proc-root",
-            fp.root().to_str().unwrap(),
-            "-g",
-            group,
-            "-f",
-            "svg",
-        ]);
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let out = run_on(&fp, 3, &["-g", group, "-f", "svg"]);
         let svg = stdout(&out);
         assert_eq!(svg_boxes(&svg).len(), boxes, "{group}");
         assert!(
@@ -1077,8 +1053,7 @@ fn render_man(roff: &[u8], dir: &Path, name: &str) -> String {
 #[test]
 fn man_pages_render_and_name_every_command_and_option() {
     let dir = open_tempdir();
-    let main = run_pmaps(["generate", "man"]);
-    assert_eq!(main.status.code(), Some(0), "{}", stderr(&main));
+    let main = run_expect(0, ["generate", "man"]);
     assert!(main.stdout.starts_with(b".ie \\n(.g .ds Aq \\(aq") || main.stdout.starts_with(b".TH"));
     let text = render_man(&main.stdout, dir.path(), "pmaps.1");
     assert!(
@@ -1114,11 +1089,7 @@ fn man_pages_render_and_name_every_command_and_option() {
     );
     let bad = run_pmaps(["generate", "man", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        stderr(&bad).contains("one of: show, summary"),
-        "{}",
-        stderr(&bad)
-    );
+    assert_said(&bad, "one of: show, summary");
     // --output writes the page to a file.
     let file = dir.path().join("out.1");
     let out = run_pmaps(["generate", "man", "-o", file.to_str().unwrap()]);

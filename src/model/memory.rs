@@ -5,8 +5,9 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The figures of `/proc/meminfo` that pmaps uses, in bytes. A key the kernel did not print
-/// (an older kernel, a kernel built without the feature) is `None`: unknown, not zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// (an older kernel, a kernel built without the feature) is `None`: unknown, not zero. The
+/// summary's JSON carries it as it is (`"meminfo": {"total": …}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SystemMemory {
     /// `MemTotal`: usable RAM (physical RAM less what firmware and the kernel image took).
     pub total: u64,

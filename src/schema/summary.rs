@@ -20,7 +20,8 @@ pub struct SummaryDoc {
     pub percent_of: PercentOfDoc,
     pub rows: Vec<SummaryRowDoc>,
     pub check: CheckDoc,
-    pub meminfo: MeminfoDoc,
+    /// The meminfo figures the lines are made of, in bytes (read before the scan).
+    pub meminfo: SystemMemory,
 }
 
 /// Facts about the run.
@@ -67,57 +68,6 @@ pub struct CheckDoc {
     pub meminfo_drift_bytes: Option<i64>,
 }
 
-/// The meminfo figures the lines are made of, in bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeminfoDoc {
-    pub mem_total: u64,
-    pub mem_free: u64,
-    pub mem_available: Option<u64>,
-    pub buffers: u64,
-    pub cached: u64,
-    pub swap_cached: u64,
-    pub anon_pages: Option<u64>,
-    pub mapped: u64,
-    pub shmem: Option<u64>,
-    pub slab: u64,
-    pub s_reclaimable: Option<u64>,
-    pub s_unreclaim: Option<u64>,
-    pub kernel_stack: Option<u64>,
-    /// `PageTables + SecPageTables`.
-    pub page_tables: Option<u64>,
-    pub vmalloc_used: u64,
-    pub percpu: Option<u64>,
-    pub hugetlb: Option<u64>,
-    pub swap_total: u64,
-    pub swap_free: u64,
-}
-
-impl MeminfoDoc {
-    pub fn of(m: &SystemMemory) -> MeminfoDoc {
-        MeminfoDoc {
-            mem_total: m.total,
-            mem_free: m.free,
-            mem_available: m.available,
-            buffers: m.buffers,
-            cached: m.cached,
-            swap_cached: m.swap_cached,
-            anon_pages: m.anon_pages,
-            mapped: m.mapped,
-            shmem: m.shmem,
-            slab: m.slab,
-            s_reclaimable: m.slab_reclaimable,
-            s_unreclaim: m.slab_unreclaimable,
-            kernel_stack: m.kernel_stack,
-            page_tables: m.page_tables,
-            vmalloc_used: m.vmalloc_used,
-            percpu: m.percpu,
-            hugetlb: m.hugetlb,
-            swap_total: m.swap_total,
-            swap_free: m.swap_free,
-        }
-    }
-}
-
 impl SummaryDoc {
     pub fn of(view: &SummaryView<'_>) -> SummaryDoc {
         let report = view.report;
@@ -161,7 +111,7 @@ impl SummaryDoc {
                 rounding_max_bytes: c.rounding_max,
                 meminfo_drift_bytes: c.unseen.drift,
             },
-            meminfo: MeminfoDoc::of(&view.memory),
+            meminfo: view.memory,
         }
     }
 }

@@ -35,16 +35,6 @@ pub enum Column {
     SwapPssPct,
 }
 
-/// The percentage columns, offered by every view through `--columns`.
-const PERCENTS: [Column; 6] = [
-    Column::RssPct,
-    Column::PssPct,
-    Column::UssPct,
-    Column::SharedPct,
-    Column::SwapPct,
-    Column::SwapPssPct,
-];
-
 const METRICS: [Column; 8] = [
     Column::Mappings,
     Column::Size,
@@ -205,7 +195,7 @@ impl Column {
     /// Every column a view can show (`--columns`): its own, then the percentages.
     pub fn available(group_by: GroupBy) -> Vec<Column> {
         let mut all = Column::for_view(group_by);
-        all.extend(PERCENTS);
+        all.extend(Column::ALL.iter().filter(|c| c.percent_of().is_some()));
         all
     }
 
