@@ -48,6 +48,12 @@ pub struct Cli {
     #[arg(long, help_heading = "Report")]
     pub reverse: bool,
 
+    /// Choose and order the columns, in every format (comma-separated): any column of the
+    /// group-by (see --sort) and the percentages rss_pct, pss_pct, uss_pct, shared_pct (of
+    /// RAM), swap_pct, swap_pss_pct (of swap).
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',', value_parser = parse_column, help_heading = "Report")]
+    pub columns: Vec<Column>,
+
     /// Show only the first N rows (0: all); with --group-by file,process, the first N files
     /// and the first N processes under each. Without it, a table on a terminal shows what
     /// fits the screen (5 processes per file); other output has every row.
@@ -193,6 +199,46 @@ pub enum Subcommand {
     /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
     #[command(after_help = CAPTURE_EXIT_CODES)]
     Capture(CaptureArgs),
+
+    /// The whole machine at a glance: where the RAM and swap are, from /proc/meminfo and a
+    /// scan of every process (user space by PSS, page cache, kernel, hugetlb, free).
+    ///
+    /// User space is the PSS of every process read, split into anonymous, file-backed and
+    /// shmem/tmpfs as the kernel's smaps_rollup gives it; the rest comes from meminfo. A check
+    /// line compares the scan with meminfo's own AnonPages + Mapped and says what it could
+    /// not see.
+    #[command(after_help = SUMMARY_EXIT_CODES)]
+    Summary,
+
+    /// Write the man page or shell completions to standard output (or --output).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateArg,
+    },
+}
+
+const SUMMARY_EXIT_CODES: &str = "\
+Exit status:
+  0  complete: every process that has memory was read
+  1  fatal error (meminfo or the proc root unreadable, output not written)
+  2  usage error
+  3  partial: some process was denied, incomplete or in error (see the check line)";
+
+/// What `pmaps generate` writes.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GenerateArg {
+    /// The man page in roff: pmaps(1), or with a COMMAND, pmaps-COMMAND(1).
+    Man {
+        /// show, capture or summary.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// The completion script of a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 const CAPTURE_EXIT_CODES: &str = "\
@@ -294,6 +340,9 @@ pub enum FormatArg {
     Csv,
     /// One JSON document with integer bytes and a meta object.
     Json,
+    /// A treemap picture (SVG) of the report's rows, box areas proportional to the sort
+    /// column (PSS by default).
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -342,13 +391,14 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 16] = [
+pub const REPORT_OPTIONS: [(&str, &str); 17] = [
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),
     ("cgroup_root", "--cgroup-root"),
     ("group_by", "--group-by"),
     ("sort", "--sort"),
+    ("columns", "--columns"),
     ("reverse", "--reverse"),
     ("top", "--top"),
     ("pids", "--pid"),

@@ -3,8 +3,10 @@
 //! ([`crate::exit`]).
 
 pub mod capture;
+pub mod generate;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use crate::cli::{self, Cli, Subcommand};
 use crate::exit;
@@ -46,6 +48,8 @@ pub fn main() -> u8 {
     match &cli.subcommand {
         Some(Subcommand::Show(args)) => show::run(&cli, &matches, args),
         Some(Subcommand::Capture(args)) => capture::run(&cli, &matches, args),
+        Some(Subcommand::Summary) => summary::run(&cli, &matches),
+        Some(Subcommand::Generate { what }) => generate::run(&cli, what),
         None => report::run(&cli),
     }
 }

@@ -6,15 +6,17 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::summary::memory_of;
 use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
-use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
+use crate::model::{Basis, Filters, GroupBy, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
 use crate::source::ProcSource;
 use crate::view::Terminal;
+use crate::view::chart::chart_metric;
 use crate::view::coverage::{coverage_line, partial_summary};
 use crate::view::report::{Column, ReportView, ViewOptions};
 
@@ -33,6 +35,7 @@ pub fn format_of(arg: FormatArg) -> Format {
         FormatArg::Table => Format::Table,
         FormatArg::Csv => Format::Csv,
         FormatArg::Json => Format::Json,
+        FormatArg::Svg => Format::Svg,
     }
 }
 
@@ -113,12 +116,26 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                 .into(),
         );
     }
-    if !Column::for_view(group_by).contains(&cli.sort) {
-        return Err(format!(
-            "--sort {}: no such column when grouping by {}",
-            cli.sort.name(),
-            group_by.as_str()
-        ));
+    let available = Column::available(group_by);
+    let unknown = |flag: &str, c: Column| {
+        let names: Vec<&str> = available.iter().map(|c| c.name()).collect();
+        format!(
+            "{flag} {}: no such column when grouping by {}; one of: {}",
+            c.name(),
+            group_by.as_str(),
+            names.join(", ")
+        )
+    };
+    if !available.contains(&cli.sort) {
+        return Err(unknown("--sort", cli.sort));
+    }
+    if let Some(&c) = cli.columns.iter().find(|c| !available.contains(c)) {
+        return Err(unknown("--columns", c));
+    }
+    for (i, c) in cli.columns.iter().enumerate() {
+        if cli.columns[..i].contains(c) {
+            return Err(format!("--columns {}: given twice", c.name()));
+        }
     }
     Ok(ReportRun {
         query,
@@ -127,6 +144,9 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             reverse: cli.reverse,
             // `-n 0` is every row, on a terminal too (where no -n means what fits).
             top: cli.top.map(|n| if n == 0 { usize::MAX } else { n }),
+            columns: (!cli.columns.is_empty()).then(|| cli.columns.clone()),
+            // Read from meminfo by the run, when a percentage column asks for it.
+            basis: Basis::default(),
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
@@ -143,7 +163,7 @@ pub fn terminal_size() -> Option<Terminal> {
 }
 
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
-fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
+pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
     if !std::io::stderr().is_terminal() {
         return scan::scan(src, query, None);
     }
@@ -183,7 +203,23 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
             Ok(render::table::render(&sheet, term).into_bytes())
         }
         Format::Csv => render::csv::render(&view.sheet(None, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view)),
+        Format::Json => render::json::render(&ReportDoc::of(&view).to_json()?),
+        Format::Svg => {
+            let chart = view.chart(chart_metric(run.view.sort), coverage_line(report));
+            Ok(render::svg::render(&chart))
+        }
+    }
+}
+
+/// What percentage columns are of, from the source's meminfo; unknown (with a note on
+/// stderr) when it cannot be read.
+fn basis_of(src: &dyn ProcSource) -> Basis {
+    match memory_of(src) {
+        Ok(m) => Basis::of(&m),
+        Err(e) => {
+            eprint_line(&format!("percentages unknown: {e:#}"));
+            Basis::default()
+        }
     }
 }
 
@@ -194,7 +230,7 @@ pub fn run(cli: &Cli) -> u8 {
         Err(code) => return code,
     };
     let src = src.as_ref();
-    let run = match run_of(cli, src) {
+    let mut run = match run_of(cli, src) {
         Ok(r) => r,
         Err(msg) => {
             eprint_line(&msg);
@@ -206,6 +242,10 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
+    let percent = |c: &Column| c.percent_of().is_some();
+    if run.view.columns.iter().flatten().any(percent) {
+        run.view.basis = basis_of(src);
+    }
     let report = match scan_with_progress(src, &run.query) {
         Ok(r) => r,
         Err(e) => {
@@ -223,11 +263,17 @@ pub fn run(cli: &Cli) -> u8 {
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    let partial = partial_summary(&report);
+    coverage_exit(&report, run.format)
+}
+
+/// After the output: the coverage line on stderr where the output does not carry it, the
+/// reason for a partial report, and the exit status.
+pub fn coverage_exit(report: &Report, format: Format) -> u8 {
+    let partial = partial_summary(report);
     // The table carries its coverage line; for the machine formats it goes to stderr, where
     // a cron job sees it only when there is something to say.
-    if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        eprint_line(&coverage_line(&report));
+    if format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
+        eprint_line(&coverage_line(report));
     }
     match partial {
         Some(line) => {
@@ -254,6 +300,14 @@ mod tests {
     fn rollup_cannot_answer_per_file_questions() {
         assert!(run_for(&["--source", "rollup"]).is_err());
         assert!(run_for(&["--source", "rollup", "-g", "process"]).is_ok());
+    }
+
+    #[test]
+    fn columns_are_the_views_own_each_once() {
+        assert!(run_for(&["--columns", "path,pss_pct"]).is_ok());
+        assert!(run_for(&["-g", "user", "--columns", "path"]).is_err());
+        assert!(run_for(&["--columns", "pss,pss_bytes"]).is_err());
+        assert!(run_for(&["-g", "process", "--sort", "swap_pss_pct"]).is_ok());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
         Format::Table => Ok(render::table::render(&view.sheet(report), None).into_bytes()),
         Format::Csv => render::csv::render(&view.sheet(report)),
         Format::Json => render::json::render(&ShowDoc::of(report, &view)),
+        Format::Svg => anyhow::bail!("`pmaps show` has no picture"),
     }
 }
 
@@ -71,6 +72,10 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         return exit::USAGE;
     }
     let format = format_of(cli.format);
+    if format == Format::Svg {
+        eprint_line("--format svg is for the report: `pmaps show` takes table, csv or json");
+        return exit::USAGE;
+    }
     let report = match collect(src.as_ref(), &cfg) {
         Ok(r) => r,
         Err(e) => {

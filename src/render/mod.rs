@@ -1,6 +1,7 @@
 //! Renderers, one module per format, each over any view: a table for people and CSV for
 //! spreadsheets print a view's [`crate::view::Sheet`]; JSON prints a typed document of the
-//! schema. Renderers produce bytes in memory; the caller writes them once, so a closed pipe
+//! schema; SVG draws a view's [`crate::view::chart::Chart`] as a treemap (its layout math in
+//! [`squarify`]). Renderers produce bytes in memory; the caller writes them once, so a closed pipe
 //! or a full disk is handled in one place (`crate::output`).
 //!
 //! Machine formats carry raw integers (bytes) and stable column names; human units, column
@@ -8,6 +9,8 @@
 
 pub mod csv;
 pub mod json;
+pub mod squarify;
+pub mod svg;
 pub mod table;
 
 /// An output format.
@@ -20,4 +23,6 @@ pub enum Format {
     Csv,
     /// One JSON document with integer bytes and a meta object.
     Json,
+    /// A treemap picture of the report's rows.
+    Svg,
 }

@@ -3,10 +3,11 @@
 //!
 //! Units: by default one unit for every byte column of the table (so rows compare at a
 //! glance), chosen by the largest value; `show` uses KiB, as the kernel counts and as
-//! `pmap -x` prints.
+//! `pmap -x` prints; the summary gives each value its own unit. Percentages have one decimal.
 
 use comfy_table::{CellAlignment, ContentLineStyle, LineStyle, Table, TableStyle};
 
+use crate::model::Percent;
 use crate::text::escape::display;
 use crate::text::thousands;
 use crate::view::{Cell, ColumnSpec, Elide, Role, Sheet, Terminal, UnitRule};
@@ -67,6 +68,23 @@ pub fn format_bytes(v: Option<u64>, unit: Unit) -> String {
     }
 }
 
+/// A percentage with one decimal: `<0.1` for a share too small to show but not zero, `-`
+/// unknown.
+pub fn format_percent(p: Option<Percent>) -> String {
+    let Some(p) = p else {
+        return "-".to_string();
+    };
+    match p.scaled(1) {
+        0 if p.part == 0 => "0".to_string(),
+        0 => "<0.1".to_string(),
+        tenths => format!(
+            "{}.{}",
+            thousands(u64::try_from(tenths / 10).unwrap_or(u64::MAX)),
+            tenths % 10
+        ),
+    }
+}
+
 fn shorten(s: &str, max: usize, keep_end: bool) -> String {
     let n = s.chars().count();
     if n <= max || max < 8 {
@@ -97,7 +115,13 @@ fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
     }
 }
 
-fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Terminal>) -> String {
+/// `unit`: the table's unit; `None`: each value in its own, written beside it.
+fn cell_text(
+    spec: &ColumnSpec,
+    cell: &Cell<'_>,
+    unit: Option<Unit>,
+    term: Option<Terminal>,
+) -> String {
     match cell {
         Cell::Empty => String::new(),
         Cell::Text(t) => text_cell(spec, t, term),
@@ -107,7 +131,15 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Termin
         Cell::Id(n) => n.to_string(),
         Cell::Count(n) => thousands(*n),
         Cell::Unknown => "-".to_string(),
-        Cell::Bytes(v) => format_bytes(*v, unit),
+        Cell::Bytes(v) => match (unit, v) {
+            (Some(unit), _) => format_bytes(*v, unit),
+            (None, Some(v)) if *v > 0 => {
+                let own = unit_for(*v);
+                format!("{} {}", format_bytes(Some(*v), own), own.name)
+            }
+            (None, _) => format_bytes(*v, unit_for(0)),
+        },
+        Cell::Percent(p) => format_percent(*p),
     }
 }
 
@@ -125,7 +157,8 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
         .filter(|&i| sheet.columns[i].in_table)
         .collect();
     let unit = match sheet.unit {
-        UnitRule::Kib => unit_for(0),
+        UnitRule::PerValue => None,
+        UnitRule::Kib => Some(unit_for(0)),
         UnitRule::PerTable => {
             let max = sheet
                 .sections
@@ -139,7 +172,7 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
                 })
                 .max()
                 .unwrap_or(0);
-            unit_for(max)
+            Some(unit_for(max))
         }
     };
     let mut out = String::new();
@@ -160,7 +193,7 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
         table.load_style(style());
         table.set_header(shown.iter().map(|&i| {
             let c = &sheet.columns[i];
-            if c.bytes {
+            if let (true, Some(unit)) = (c.bytes, unit) {
                 format!("{} {}", c.header, unit.name)
             } else {
                 c.header.to_string()
@@ -216,5 +249,22 @@ mod tests {
         assert_eq!(format_bytes(None, mib), "-");
         assert_eq!(format_bytes(Some(7_000 * KIB * KIB), mib), "7,000.0");
         assert_eq!(format_bytes(Some(12 * KIB), unit_for(0)), "12");
+    }
+
+    #[test]
+    fn percentages_show_one_decimal() {
+        let p = |part| {
+            Some(Percent {
+                part,
+                whole: 10_000,
+            })
+        };
+        assert_eq!(format_percent(p(1234)), "12.3");
+        assert_eq!(format_percent(p(1235)), "12.4");
+        assert_eq!(format_percent(p(10_000)), "100.0");
+        assert_eq!(format_percent(p(4)), "<0.1");
+        assert_eq!(format_percent(Percent::of(1, Some(u64::MAX))), "<0.1");
+        assert_eq!(format_percent(p(0)), "0");
+        assert_eq!(format_percent(None), "-");
     }
 }

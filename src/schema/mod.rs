@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 

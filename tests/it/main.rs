@@ -17,5 +17,6 @@ mod reliability;
 mod report_fake;
 mod report_live;
 mod show;
+mod summary;
 mod support_selfcheck;
 mod unprivileged;

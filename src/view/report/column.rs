@@ -1,9 +1,10 @@
 //! The report's columns: one definition per column (stable name, header, whether it holds
-//! bytes, how a row yields its cell) for every group-by and every format.
+//! bytes, how a row yields its cell) for every group-by and every format. Percentage columns
+//! are shares of RAM or swap ([`Basis`], from meminfo).
 
 use std::borrow::Cow;
 
-use crate::model::{GroupBy, Row, RowKey};
+use crate::model::{Basis, GroupBy, Percent, Row, RowKey};
 use crate::parse::{self, kind_of};
 use crate::view::{Cell, ColumnSpec, Elide};
 
@@ -39,6 +40,14 @@ pub enum Column {
     Shared,
     Swap,
     SwapPss,
+    /// Shares of RAM (`MemTotal`).
+    RssPct,
+    PssPct,
+    UssPct,
+    SharedPct,
+    /// Shares of swap (`SwapTotal`).
+    SwapPct,
+    SwapPssPct,
     /// The cgroup's own charge (`memory.current`, v1 `memory.usage_in_bytes`).
     Charge,
     /// Of the charge: anonymous memory.
@@ -72,7 +81,7 @@ const METRICS: [Column; 8] = [
 ];
 
 impl Column {
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 33] = [
         Column::Path,
         Column::Kind,
         Column::Device,
@@ -95,6 +104,12 @@ impl Column {
         Column::Shared,
         Column::Swap,
         Column::SwapPss,
+        Column::RssPct,
+        Column::PssPct,
+        Column::UssPct,
+        Column::SharedPct,
+        Column::SwapPct,
+        Column::SwapPssPct,
         Column::Charge,
         Column::ChargeAnon,
         Column::ChargeFile,
@@ -122,6 +137,12 @@ impl Column {
             Column::Shared => "shared",
             Column::Swap => "swap",
             Column::SwapPss => "swap_pss",
+            Column::RssPct => "rss_pct",
+            Column::PssPct => "pss_pct",
+            Column::UssPct => "uss_pct",
+            Column::SharedPct => "shared_pct",
+            Column::SwapPct => "swap_pct",
+            Column::SwapPssPct => "swap_pss_pct",
             Column::Cgroup => "cgroup",
             Column::Unit => "unit",
             Column::Runtime => "runtime",
@@ -132,6 +153,20 @@ impl Column {
             Column::ChargeFile => "charge_file",
             Column::ChargeShmem => "charge_shmem",
             Column::ChargeKernel => "charge_kernel",
+        }
+    }
+
+    /// For a percentage column, the byte column it is a share of, and whether the whole is
+    /// swap (else RAM).
+    pub fn percent_of(self) -> Option<(Column, bool)> {
+        match self {
+            Column::RssPct => Some((Column::Rss, false)),
+            Column::PssPct => Some((Column::Pss, false)),
+            Column::UssPct => Some((Column::Uss, false)),
+            Column::SharedPct => Some((Column::Shared, false)),
+            Column::SwapPct => Some((Column::Swap, true)),
+            Column::SwapPssPct => Some((Column::SwapPss, true)),
+            _ => None,
         }
     }
 
@@ -164,6 +199,12 @@ impl Column {
             Column::Shared => "Shared",
             Column::Swap => "Swap",
             Column::SwapPss => "SwapPSS",
+            Column::RssPct => "RSS%",
+            Column::PssPct => "PSS%",
+            Column::UssPct => "USS%",
+            Column::SharedPct => "Shared%",
+            Column::SwapPct => "Swap%",
+            Column::SwapPssPct => "SwapPSS%",
             Column::Cgroup => "Cgroup",
             Column::Unit => "Unit",
             Column::Runtime => "Runtime",
@@ -288,7 +329,29 @@ impl Column {
             .collect()
     }
 
-    /// The cell of this column in `row`.
+    /// Every column a view can show (`--columns`): its own, then the percentages.
+    pub fn available(group_by: GroupBy) -> Vec<Column> {
+        let mut all = Column::for_view(group_by);
+        all.extend(Column::ALL.iter().filter(|c| c.percent_of().is_some()));
+        all
+    }
+
+    /// The cell of this column in `row`, percentages of `basis`.
+    pub fn cell_in<'r>(self, row: &'r Row, basis: &Basis) -> Cell<'r> {
+        match self.percent_of() {
+            Some((of, swap)) => {
+                let whole = if swap { basis.swap } else { basis.ram };
+                match of.cell(row) {
+                    Cell::Bytes(Some(v)) => Cell::Percent(Percent::of(v, whole)),
+                    _ => Cell::Percent(None),
+                }
+            }
+            None => self.cell(row),
+        }
+    }
+
+    /// The cell of this column in `row`; a percentage is unknown here (it needs a
+    /// [`Basis`]: see [`Column::cell_in`]).
     pub fn cell(self, row: &Row) -> Cell<'_> {
         let c = &row.counters;
         let bytes = |bit: u16, v: u64| Cell::Bytes(c.is_known(bit).then_some(v));
@@ -387,6 +450,12 @@ impl Column {
             Column::Shared => bytes(f::SHARED_CLEAN | f::SHARED_DIRTY, c.shared()),
             Column::Swap => bytes(f::SWAP, c.swap),
             Column::SwapPss => bytes(f::SWAP_PSS, c.swap_pss),
+            Column::RssPct
+            | Column::PssPct
+            | Column::UssPct
+            | Column::SharedPct
+            | Column::SwapPct
+            | Column::SwapPssPct => Cell::Percent(None),
         }
     }
 }

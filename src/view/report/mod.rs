@@ -1,6 +1,7 @@
-//! The report's view: the columns of each group-by, one definition for every format, and the
-//! order and cut of the rows (`--sort`, `--reverse`, `--top`, and on a terminal what fits
-//! the screen).
+//! The report's view: the columns of each group-by, one definition for every format, the
+//! columns chosen and ordered by `--columns` (percentages of RAM and swap among them), and
+//! the order and cut of the rows (`--sort`, `--reverse`, `--top`, and on a terminal what
+//! fits the screen).
 
 use std::borrow::Cow;
 
@@ -8,20 +9,24 @@ mod column;
 
 pub use column::Column;
 
-use crate::model::{GroupBy, Report, Row, RowKey};
+use crate::model::{Basis, GroupBy, Report, Row, RowKey};
 use crate::text::thousands;
 use crate::view::{Cell, ColumnSpec, Line, Role, Section, Sheet, Terminal, UnitRule};
 
 /// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
 const TERMINAL_CHILDREN: usize = 5;
 
-/// How the rows are ordered and cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the rows are ordered and cut, and which columns they show.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewOptions {
     pub sort: Column,
     pub reverse: bool,
     /// Rows to show; `None`: all (or, on a terminal, what fits); `-n 0` is `usize::MAX`.
     pub top: Option<usize>,
+    /// The columns, in order (`--columns`); `None`: the group-by's own.
+    pub columns: Option<Vec<Column>>,
+    /// What percentage columns are of.
+    pub basis: Basis,
 }
 
 impl Default for ViewOptions {
@@ -30,6 +35,8 @@ impl Default for ViewOptions {
             sort: Column::Pss,
             reverse: false,
             top: None,
+            columns: None,
+            basis: Basis::default(),
         }
     }
 }
@@ -49,6 +56,8 @@ pub struct ReportView<'a> {
     pub rows: Vec<ViewRow<'a>>,
     /// Rows before `--top` cut them.
     pub total_rows: usize,
+    /// What percentage columns are of.
+    pub basis: Basis,
 }
 
 impl<'a> ReportView<'a> {
@@ -71,18 +80,31 @@ impl<'a> ReportView<'a> {
             .collect();
         ReportView {
             report,
-            columns: Column::for_view(report.meta.group_by),
+            columns: opts
+                .columns
+                .clone()
+                .unwrap_or_else(|| Column::for_view(report.meta.group_by)),
             rows,
             total_rows,
+            basis: opts.basis,
         }
+    }
+
+    /// Whether any column is a percentage (the JSON meta then says what of).
+    pub fn has_percentages(&self) -> bool {
+        self.columns.iter().any(|c| c.percent_of().is_some())
     }
 
     fn group_by(&self) -> GroupBy {
         self.report.meta.group_by
     }
 
-    fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
-        self.columns.iter().map(|c| c.cell(row)).collect()
+    /// The row's cells, one per column.
+    pub fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
+        self.columns
+            .iter()
+            .map(|c| c.cell_in(row, &self.basis))
+            .collect()
     }
 
     /// The rows laid out for a table (on `term`, only what fits) or for CSV (`None`: every
@@ -178,17 +200,21 @@ impl<'a> ReportView<'a> {
         }
         let totals = &self.report.totals;
         let mut total = self.cells(totals);
-        total[0] = Cell::Code(Cow::Borrowed("TOTAL"));
         if view == GroupBy::FileProcess || view == GroupBy::Process {
             // Distinct processes read, in the first numeric key column.
             if let Some(i) = self.columns.iter().position(|c| *c == Column::Processes) {
                 total[i] = Cell::Count(totals.processes);
             }
         }
-        lines.push(Line {
-            role: Role::TableOnly,
-            cells: total,
-        });
+        // The label goes in the first column the totals leave empty (a key column); with
+        // only numbers chosen there is nowhere to say what the row is, so it is left out.
+        if let Some(i) = total.iter().position(|c| *c == Cell::Empty) {
+            total[i] = Cell::Code(Cow::Borrowed("TOTAL"));
+            lines.push(Line {
+                role: Role::TableOnly,
+                cells: total,
+            });
+        }
         let mut tail = Vec::new();
         if shown < self.total_rows {
             tail.push(format!(
@@ -232,14 +258,18 @@ fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
         Cell::Empty | Cell::Unknown => (0, 0, b""),
         Cell::Bytes(None) => (1, 0, b""),
         Cell::Bytes(Some(v)) | Cell::Count(v) | Cell::Id(v) | Cell::Hex(v) => (2, *v, b""),
+        Cell::Percent(None) => (1, 0, b""),
+        Cell::Percent(Some(p)) => (2, p.hundredths(), b""),
         Cell::Text(t) => (2, 0, t),
         Cell::Code(t) => (2, 0, t.as_bytes()),
     }
 }
 
-/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips), then by the row's key
-/// columns so that the order is the same on every run.
+/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips; a percentage as the
+/// bytes it is a share of), then by the row's key columns so that the order is the same on
+/// every run.
 pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
+    let col = col.percent_of().map_or(col, |(of, _)| of);
     let tie = [
         Column::Path,
         Column::Device,
