@@ -1,6 +1,6 @@
 //! Renderers, one module per format, each over any view: a table for people and CSV for
 //! spreadsheets print a view's [`crate::view::Sheet`]; JSON prints a typed document of the
-//! schema. Renderers produce bytes in memory; the caller writes them once, so a closed pipe
+//! schema; Prometheus prints the gauges of the Prometheus view. Renderers produce bytes in memory; the caller writes them once, so a closed pipe
 //! or a full disk is handled in one place (`crate::output`).
 //!
 //! Machine formats carry raw integers (bytes) and stable column names; human units, column
@@ -8,6 +8,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod prometheus;
 pub mod table;
 
 /// An output format.

@@ -5,9 +5,11 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
+//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]); the
+//! Prometheus exposition ([`prometheus`]) derives every family from one report's rows.
 
 pub mod coverage;
+pub mod prometheus;
 pub mod report;
 pub mod show;
 
