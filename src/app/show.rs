@@ -42,6 +42,9 @@ pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
         Format::Table => Ok(render::table::render(&view.sheet(report), None).into_bytes()),
         Format::Csv => render::csv::render(&view.sheet(report)),
         Format::Json => render::json::render(&ShowDoc::of(report, &view)),
+        Format::Prometheus => Err(anyhow::anyhow!(
+            "-f prometheus is a format of the report, not of `pmaps show`"
+        )),
     }
 }
 
@@ -56,6 +59,10 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
     };
     let src = ProcRoot::new(&cli.proc_root);
     let format = format_of(cli.format);
+    if format == Format::Prometheus {
+        eprint_line("-f prometheus is a format of the report, not of `pmaps show`");
+        return exit::USAGE;
+    }
     let report = match collect(&src, &cfg) {
         Ok(r) => r,
         Err(e) => {

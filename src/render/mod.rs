@@ -21,4 +21,6 @@ pub enum Format {
     Csv,
     /// One JSON document with integer bytes and a meta object.
     Json,
+    /// The Prometheus text exposition format, for node_exporter's textfile collector.
+    Prometheus,
 }
