@@ -20,16 +20,6 @@ pub(super) enum Family {
     Process,
 }
 
-const BYTES: [Column; 7] = [
-    Column::Size,
-    Column::Rss,
-    Column::Pss,
-    Column::Uss,
-    Column::Shared,
-    Column::Swap,
-    Column::SwapPss,
-];
-
 impl Family {
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -57,7 +47,8 @@ impl Family {
             Family::Process => &[Column::Mappings],
             _ => &[Column::Processes, Column::Mappings],
         };
-        counts.iter().chain(BYTES.iter()).copied().collect()
+        let bytes = Column::ALL.into_iter().filter(|c| c.is_bytes());
+        counts.iter().copied().chain(bytes).collect()
     }
 
     pub(super) fn label_names(self) -> &'static [&'static str] {
