@@ -396,11 +396,29 @@ fn under(dir: &Path) -> String {
 // A fake tree, every series exact
 // ---------------------------------------------------------------------------------------
 
-/// One smaps record: `[rss, pss, shared_clean, shared_dirty, private_clean, private_dirty,
-/// swap, swap_pss]` in kB.
-fn rec(start: u64, size_kb: u64, perms: &str, inode: u64, path: &[u8], kb: [u64; 8]) -> Vec<u8> {
+/// A mapping of the fake tree: path, permissions, size and `[rss, pss, shared_clean,
+/// shared_dirty, private_clean, private_dirty, swap, swap_pss]`, in kB.
+type Map = (&'static [u8], &'static str, u64, [u64; 8]);
+
+#[rustfmt::skip]
+const MAPS: [Map; 5] = [
+    (b"/usr/lib/libc.so.6",   "r-xp", 1000, [800,  200,  800, 0, 0,   0,    0,   0]),
+    (b"[heap]",               "rw-p",  400, [300,  300,  0,   0, 0,   300,  0,   0]),
+    (b"",                     "rw-p", 2048, [1024, 1024, 0,   0, 0,   1024, 100, 100]),
+    (b"/tmp/cache (deleted)", "rw-s",  512, [512,  512,  0,   0, 512, 0,    0,   0]),
+    (b"[stack]",              "rw-p",  132, [16,   16,   0,   0, 0,   16,   0,   0]),
+];
+
+/// The smaps record of `MAPS[n]`, at an address of its own.
+fn rec(n: usize) -> Vec<u8> {
+    let (path, perms, size_kb, kb) = MAPS[n];
     let [rss, pss, sc, sd, pc, pd, swap, swap_pss] = kb;
-    let dev = if inode == 0 { "00:00" } else { "fe:00" };
+    let start = 0x1000_0000 * (n as u64 + 1);
+    let (dev, inode) = if path.starts_with(b"/") {
+        ("fe:00", 11 + n as u64)
+    } else {
+        ("00:00", 0)
+    };
     let header = map_header(start, start + size_kb * KB, perms, 0, dev, inode, path);
     full_smaps_record(header, size_kb, rss, pss, sc, sd, pc, pd, swap, swap_pss)
 }
@@ -413,56 +431,17 @@ fn rec(start: u64, size_kb: u64, perms: &str, inode: u64, path: &[u8], kb: [u64;
 /// | 2 | kthreadd | root | a kernel thread |
 fn fake_tree() -> FakeProc {
     let fake = FakeProc::new();
-    let libc = rec(
-        0x7f00_0000_0000,
-        1000,
-        "r-xp",
-        11,
-        b"/usr/lib/libc.so.6",
-        [800, 200, 800, 0, 0, 0, 0, 0],
-    );
-    let heap = rec(
-        0x1000_0000,
-        400,
-        "rw-p",
-        0,
-        b"[heap]",
-        [300, 300, 0, 0, 0, 300, 0, 0],
-    );
-    let anon = rec(
-        0x2000_0000,
-        2048,
-        "rw-p",
-        0,
-        b"",
-        [1024, 1024, 0, 0, 0, 1024, 100, 100],
-    );
-    let cache = rec(
-        0x3000_0000,
-        512,
-        "rw-s",
-        12,
-        b"/tmp/cache (deleted)",
-        [512, 512, 0, 0, 512, 0, 0, 0],
-    );
-    let stack = rec(
-        0x7ff0_0000,
-        132,
-        "rw-p",
-        0,
-        b"[stack]",
-        [16, 16, 0, 0, 0, 16, 0, 0],
-    );
+    let [libc, heap, anon, cache, stack] = [0, 1, 2, 3, 4].map(rec);
     fake.process(100)
         .comm(b"nginx")
         .cmdline(b"nginx: master\0")
-        .smaps(&[heap, anon, libc.clone()].concat())
+        .smaps(&[libc.clone(), heap, anon].concat())
         .write();
     fake.process(200)
         .comm(b"nginx")
         .uid(65534)
         .cmdline(b"nginx: worker\0")
-        .smaps(&[cache, libc.clone()].concat())
+        .smaps(&[libc.clone(), cache].concat())
         .write();
     fake.process(300)
         .comm(b"bash")
