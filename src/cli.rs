@@ -140,6 +140,22 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
+    /// With -f prometheus: the series kept per family (file, user, command, process), largest
+    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
+    /// [default: 25].
+    #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
+    pub prom_top: Option<usize>,
+
+    /// With -f prometheus: rows with less PSS + SwapPSS than SIZE are summed into `(other)`
+    /// (bytes, or with a binary K, M or G suffix; 0: no minimum) [default: 1M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_min: Option<u64>,
+
+    /// With -f prometheus: add the per-process family (labels pid, start_time, user,
+    /// command, cmdline), cut like the others.
+    #[arg(long, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_processes: bool,
+
     /// Which file to read per process. auto: smaps_rollup for per-process totals, smaps for
     /// a per-mapping breakdown, maps with --vsz.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Scan")]
@@ -343,6 +359,10 @@ pub enum FormatArg {
     /// A treemap picture (SVG) of the report's rows, box areas proportional to the sort
     /// column (PSS by default).
     Svg,
+    /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
+    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
+    /// number of series, and health metrics.
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -383,6 +403,21 @@ fn parse_regex(s: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `4096`, `512K`, `1M`, `2G` (binary multiples) in bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected bytes, or a number with a K, M or G suffix".to_string())?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| "too large".to_string())
+}
+
 fn parse_kind(s: &str) -> Result<MapKind, String> {
     MapKind::parse(s).ok_or_else(|| {
         let names: Vec<&str> = MapKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -391,7 +426,7 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 17] = [
+pub const REPORT_OPTIONS: [(&str, &str); 20] = [
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),
@@ -409,6 +444,9 @@ pub const REPORT_OPTIONS: [(&str, &str); 17] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("prom_top", "--prom-top"),
+    ("prom_min", "--prom-min"),
+    ("prom_processes", "--prom-processes"),
 ];
 
 /// Parses the command line: the typed options and the matches (which tell an option given
@@ -444,5 +482,18 @@ mod tests {
         let huge = "a{1000}{1000}";
         assert!(parse_regex(huge).is_err());
         assert!(parse_regex(r"libc\.so").is_ok());
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("1.5M").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size("17179869184G").is_err());
     }
 }

@@ -18,6 +18,7 @@ use crate::source::ProcSource;
 use crate::view::Terminal;
 use crate::view::chart::chart_metric;
 use crate::view::coverage::{coverage_line, partial_summary};
+use crate::view::prometheus::{Bounds, Exposition};
 use crate::view::report::{Column, ReportView, ViewOptions};
 
 /// Everything one report run needs.
@@ -27,6 +28,8 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// The series `-f prometheus` keeps per family.
+    pub bounds: Bounds,
 }
 
 /// The format of the command line's `--format`.
@@ -36,7 +39,52 @@ pub fn format_of(arg: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Json => Format::Json,
         FormatArg::Svg => Format::Svg,
+        FormatArg::Prometheus => Format::Prometheus,
     }
+}
+
+/// The bounds of `-f prometheus`, or a usage error: the exposition has every family of one
+/// smaps scan, so the options that pick a grouping, an order, a cut or a cheaper file do not
+/// apply to it, and its own options apply to nothing else.
+fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
+    if cli.format != FormatArg::Prometheus {
+        if cli.prom_top.is_some() || cli.prom_min.is_some() || cli.prom_processes {
+            return Err("--prom-top, --prom-min and --prom-processes go with -f prometheus".into());
+        }
+        return Ok(Bounds::default());
+    }
+    let conflicts: Vec<&str> = [
+        (cli.group_by != GroupArg::File, "--group-by"),
+        (cli.sort != Column::Pss, "--sort"),
+        (cli.reverse, "--reverse"),
+        (cli.top.is_some(), "--top"),
+        (cli.vsz, "--vsz"),
+        (
+            matches!(cli.source, SourceArg::Rollup | SourceArg::Maps),
+            "--source rollup/maps",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if !conflicts.is_empty() {
+        return Err(format!(
+            "-f prometheus writes every family (file, kind, user, command, process) from one \
+             smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
+             choose the series)",
+            conflicts.join(", ")
+        ));
+    }
+    let defaults = Bounds::default();
+    Ok(Bounds {
+        top: match cli.prom_top {
+            Some(0) => usize::MAX,
+            Some(n) => n,
+            None => defaults.top,
+        },
+        min_bytes: cli.prom_min.unwrap_or(defaults.min_bytes),
+        processes: cli.prom_processes,
+    })
 }
 
 fn group_of(arg: GroupArg) -> GroupBy {
@@ -57,7 +105,13 @@ fn group_of(arg: GroupArg) -> GroupBy {
 
 /// The run the command line asks for, or a usage error.
 pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
-    let group_by = group_of(cli.group_by);
+    let bounds = prometheus_bounds(cli)?;
+    // The Prometheus view derives every family from the file rows and their processes.
+    let group_by = if cli.format == FormatArg::Prometheus {
+        GroupBy::FileProcess
+    } else {
+        group_of(cli.group_by)
+    };
     let mut uids = Vec::new();
     for u in &cli.users {
         uids.push(
@@ -150,6 +204,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        bounds,
     })
 }
 
@@ -196,18 +251,22 @@ pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result
 
 /// Renders `report` as `run` asks. `term`: the terminal a table is fitted to.
 pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyhow::Result<Vec<u8>> {
-    let view = ReportView::new(report, &run.view);
+    let view = || ReportView::new(report, &run.view);
     match run.format {
         Format::Table => {
-            let sheet = view.sheet(term, Some(coverage_line(report)));
+            let sheet = view().sheet(term, Some(coverage_line(report)));
             Ok(render::table::render(&sheet, term).into_bytes())
         }
-        Format::Csv => render::csv::render(&view.sheet(None, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view).to_json()?),
+        Format::Csv => render::csv::render(&view().sheet(None, None)),
+        Format::Json => render::json::render(&ReportDoc::of(&view()).to_json()?),
         Format::Svg => {
-            let chart = view.chart(chart_metric(run.view.sort), coverage_line(report));
+            let chart = view().chart(chart_metric(run.view.sort), coverage_line(report));
             Ok(render::svg::render(&chart))
         }
+        Format::Prometheus => Ok(render::prometheus::render(&Exposition::of(
+            report,
+            &run.bounds,
+        ))),
     }
 }
 

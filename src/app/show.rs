@@ -43,6 +43,9 @@ pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
         Format::Csv => render::csv::render(&view.sheet(report)),
         Format::Json => render::json::render(&ShowDoc::of(report, &view)),
         Format::Svg => anyhow::bail!("`pmaps show` has no picture"),
+        Format::Prometheus => Err(anyhow::anyhow!(
+            "-f prometheus is a format of the report, not of `pmaps show`"
+        )),
     }
 }
 
@@ -72,8 +75,10 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         return exit::USAGE;
     }
     let format = format_of(cli.format);
-    if format == Format::Svg {
-        eprint_line("--format svg is for the report: `pmaps show` takes table, csv or json");
+    if matches!(format, Format::Svg | Format::Prometheus) {
+        eprint_line(
+            "`pmaps show` takes table, csv or json: svg and prometheus are formats of the report",
+        );
         return exit::USAGE;
     }
     let report = match collect(src.as_ref(), &cfg) {

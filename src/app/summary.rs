@@ -57,7 +57,9 @@ pub fn render(view: &SummaryView<'_>, format: Format) -> anyhow::Result<Vec<u8>>
         }
         Format::Csv => render::csv::render(&view.sheet(None)),
         Format::Json => render::json::render(&SummaryDoc::of(view)),
-        Format::Svg => anyhow::bail!("the summary has no picture"),
+        Format::Svg | Format::Prometheus => {
+            anyhow::bail!("the summary is a table, CSV or JSON")
+        }
     }
 }
 

@@ -5,11 +5,13 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]; as a picture,
-//! [`chart`]), `pmaps show` another ([`show`]), `pmaps summary` a third ([`summary`]).
+//! The report's group-bys are one view ([`report`]; as a picture, [`chart`]), `pmaps show`
+//! another ([`show`]), `pmaps summary` a third ([`summary`]); the Prometheus exposition
+//! ([`prometheus`]) derives every family from one report's rows.
 
 pub mod chart;
 pub mod coverage;
+pub mod prometheus;
 pub mod report;
 pub mod show;
 pub mod summary;

@@ -13,6 +13,7 @@ mod hostile_names;
 mod output_safety;
 mod output_trust;
 mod peer_pmap;
+mod prometheus;
 mod reliability;
 mod report_fake;
 mod report_live;
