@@ -431,14 +431,14 @@ fn rec(n: usize) -> Vec<u8> {
         header,
         SmapsKb {
             size: size_kb,
-            rss: rss,
-            pss: pss,
+            rss,
+            pss,
             shared_clean: sc,
             shared_dirty: sd,
             private_clean: pc,
             private_dirty: pd,
-            swap: swap,
-            swap_pss: swap_pss,
+            swap,
+            swap_pss,
         },
     )
 }
