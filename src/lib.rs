@@ -12,6 +12,11 @@
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
 //!
+//! `capture` (`pmaps capture`) runs the same `read` stage over a recording source and
+//! streams what each process's reads got into an archive; `--from` reads such an archive (or
+//! smem's `smemcap` tar) back as another proc source (`source::archive`), so every command
+//! that reads processes works on it unchanged.
+//!
 //! # Outcomes
 //! Every PID gets exactly one [`model::Outcome`]: read, vanished, zombie, kernel thread,
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
@@ -20,6 +25,7 @@
 pub mod address_space;
 pub mod aggregate;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod model;

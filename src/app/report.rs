@@ -6,16 +6,19 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::summary::memory_of;
 use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
-use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
+use crate::model::{Basis, Filters, GroupBy, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
-use crate::source::{ProcRoot, ProcSource};
+use crate::source::ProcSource;
 use crate::view::Terminal;
+use crate::view::chart::chart_metric;
 use crate::view::coverage::{coverage_line, partial_summary};
+use crate::view::prometheus::{Bounds, Exposition};
 use crate::view::report::{Column, ReportView, ViewOptions};
 
 /// Everything one report run needs.
@@ -25,6 +28,8 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// The series `-f prometheus` keeps per family.
+    pub bounds: Bounds,
 }
 
 /// The format of the command line's `--format`.
@@ -33,7 +38,53 @@ pub fn format_of(arg: FormatArg) -> Format {
         FormatArg::Table => Format::Table,
         FormatArg::Csv => Format::Csv,
         FormatArg::Json => Format::Json,
+        FormatArg::Svg => Format::Svg,
+        FormatArg::Prometheus => Format::Prometheus,
     }
+}
+
+/// The bounds of `-f prometheus`, or a usage error: the exposition has every family of one
+/// smaps scan, so the options that pick a grouping, an order, a cut or a cheaper file do not
+/// apply to it, and its own options apply to nothing else.
+fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
+    if cli.format != FormatArg::Prometheus {
+        if cli.prom_top.is_some() || cli.prom_min.is_some() || cli.prom_processes {
+            return Err("--prom-top, --prom-min and --prom-processes go with -f prometheus".into());
+        }
+        return Ok(Bounds::default());
+    }
+    let conflicts: Vec<&str> = [
+        (cli.group_by != GroupArg::File, "--group-by"),
+        (cli.sort != Column::Pss, "--sort"),
+        (cli.reverse, "--reverse"),
+        (cli.top.is_some(), "--top"),
+        (cli.vsz, "--vsz"),
+        (
+            matches!(cli.source, SourceArg::Rollup | SourceArg::Maps),
+            "--source rollup/maps",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if !conflicts.is_empty() {
+        return Err(format!(
+            "-f prometheus writes every family (file, kind, user, command, process) from one \
+             smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
+             choose the series)",
+            conflicts.join(", ")
+        ));
+    }
+    let defaults = Bounds::default();
+    Ok(Bounds {
+        top: match cli.prom_top {
+            Some(0) => usize::MAX,
+            Some(n) => n,
+            None => defaults.top,
+        },
+        min_bytes: cli.prom_min.unwrap_or(defaults.min_bytes),
+        processes: cli.prom_processes,
+    })
 }
 
 fn group_of(arg: GroupArg) -> GroupBy {
@@ -44,12 +95,23 @@ fn group_of(arg: GroupArg) -> GroupBy {
         GroupArg::Command => GroupBy::Command,
         GroupArg::Kind => GroupBy::Kind,
         GroupArg::FileProcess => GroupBy::FileProcess,
+        GroupArg::Cgroup => GroupBy::Cgroup,
+        GroupArg::Unit => GroupBy::Unit,
+        GroupArg::Container => GroupBy::Container,
+        GroupArg::FileContainer => GroupBy::FileContainer,
+        GroupArg::ContainerFile => GroupBy::ContainerFile,
     }
 }
 
 /// The run the command line asks for, or a usage error.
 pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
-    let group_by = group_of(cli.group_by);
+    let bounds = prometheus_bounds(cli)?;
+    // The Prometheus view derives every family from the file rows and their processes.
+    let group_by = if cli.format == FormatArg::Prometheus {
+        GroupBy::FileProcess
+    } else {
+        group_of(cli.group_by)
+    };
     let mut uids = Vec::new();
     for u in &cli.users {
         uids.push(
@@ -75,8 +137,30 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             command: cli.command.clone(),
             map: cli.map.clone(),
             kinds: cli.kinds.clone(),
+            cgroup: cli.cgroup.clone(),
+            units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
+            container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
     };
+    // A capture holds one map file: a question it can answer from smaps too reads that.
+    let mut query = query;
+    let wanted = query.effective_source();
+    if !src.offers(wanted) {
+        if query.source == SourceChoice::Auto && src.offers(Source::Smaps) {
+            query.source = SourceChoice::Fixed(Source::Smaps);
+        } else {
+            let kept = [Source::Smaps, Source::Rollup, Source::Maps]
+                .into_iter()
+                .find(|f| src.offers(*f))
+                .map_or("no map file", Source::file_name);
+            return Err(format!(
+                "{} holds {kept} per process: it cannot answer a question that reads {} \
+                 (with smaps_rollup: --group-by process, user or command only)",
+                src.describe(),
+                wanted.file_name()
+            ));
+        }
+    }
     if query.effective_source() == Source::Rollup
         && (group_by.needs_mappings() || query.filters.filters_mappings())
     {
@@ -86,12 +170,26 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                 .into(),
         );
     }
-    if !Column::for_view(group_by).contains(&cli.sort) {
-        return Err(format!(
-            "--sort {}: no such column when grouping by {}",
-            cli.sort.name(),
-            group_by.as_str()
-        ));
+    let available = Column::available(group_by);
+    let unknown = |flag: &str, c: Column| {
+        let names: Vec<&str> = available.iter().map(|c| c.name()).collect();
+        format!(
+            "{flag} {}: no such column when grouping by {}; one of: {}",
+            c.name(),
+            group_by.as_str(),
+            names.join(", ")
+        )
+    };
+    if !available.contains(&cli.sort) {
+        return Err(unknown("--sort", cli.sort));
+    }
+    if let Some(&c) = cli.columns.iter().find(|c| !available.contains(c)) {
+        return Err(unknown("--columns", c));
+    }
+    for (i, c) in cli.columns.iter().enumerate() {
+        if cli.columns[..i].contains(c) {
+            return Err(format!("--columns {}: given twice", c.name()));
+        }
     }
     Ok(ReportRun {
         query,
@@ -100,9 +198,13 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             reverse: cli.reverse,
             // `-n 0` is every row, on a terminal too (where no -n means what fits).
             top: cli.top.map(|n| if n == 0 { usize::MAX } else { n }),
+            columns: (!cli.columns.is_empty()).then(|| cli.columns.clone()),
+            // Read from meminfo by the run, when a percentage column asks for it.
+            basis: Basis::default(),
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        bounds,
     })
 }
 
@@ -116,7 +218,7 @@ pub fn terminal_size() -> Option<Terminal> {
 }
 
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
-fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
+pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
     if !std::io::stderr().is_terminal() {
         return scan::scan(src, query, None);
     }
@@ -151,21 +253,45 @@ fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Rep
 
 /// Renders `report` as `run` asks. `term`: the terminal a table is fitted to.
 pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyhow::Result<Vec<u8>> {
-    let view = ReportView::new(report, &run.view);
+    let view = || ReportView::new(report, &run.view);
     match run.format {
         Format::Table => {
-            let sheet = view.sheet(term, Some(coverage_line(report)));
+            let sheet = view().sheet(term, Some(coverage_line(report)));
             Ok(render::table::render(&sheet, term).into_bytes())
         }
-        Format::Csv => render::csv::render(&view.sheet(None, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view)),
+        Format::Csv => render::csv::render(&view().sheet(None, None)),
+        Format::Json => render::json::render(&ReportDoc::of(&view()).to_json()?),
+        Format::Svg => {
+            let chart = view().chart(chart_metric(run.view.sort), coverage_line(report));
+            Ok(render::svg::render(&chart))
+        }
+        Format::Prometheus => Ok(render::prometheus::render(&Exposition::of(
+            report,
+            &run.bounds,
+        ))),
+    }
+}
+
+/// What percentage columns are of, from the source's meminfo; unknown (with a note on
+/// stderr) when it cannot be read.
+fn basis_of(src: &dyn ProcSource) -> Basis {
+    match memory_of(src) {
+        Ok(m) => Basis::of(&m),
+        Err(e) => {
+            eprint_line(&format!("percentages unknown: {e:#}"));
+            Basis::default()
+        }
     }
 }
 
 /// Runs the report and returns the exit status.
 pub fn run(cli: &Cli) -> u8 {
-    let src = ProcRoot::new(&cli.proc_root);
-    let run = match run_of(cli, &src) {
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let src = src.as_ref();
+    let mut run = match run_of(cli, src) {
         Ok(r) => r,
         Err(msg) => {
             eprint_line(&msg);
@@ -177,7 +303,11 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let report = match scan_with_progress(&src, &run.query) {
+    let percent = |c: &Column| c.percent_of().is_some();
+    if run.view.columns.iter().flatten().any(percent) {
+        run.view.basis = basis_of(src);
+    }
+    let report = match scan_with_progress(src, &run.query) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));
@@ -194,11 +324,17 @@ pub fn run(cli: &Cli) -> u8 {
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    let partial = partial_summary(&report);
+    coverage_exit(&report, run.format)
+}
+
+/// After the output: the coverage line on stderr where the output does not carry it, the
+/// reason for a partial report, and the exit status.
+pub fn coverage_exit(report: &Report, format: Format) -> u8 {
+    let partial = partial_summary(report);
     // The table carries its coverage line; for the machine formats it goes to stderr, where
     // a cron job sees it only when there is something to say.
-    if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        eprint_line(&coverage_line(&report));
+    if format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
+        eprint_line(&coverage_line(report));
     }
     match partial {
         Some(line) => {
@@ -212,6 +348,7 @@ pub fn run(cli: &Cli) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::ProcRoot;
     use clap::Parser;
 
     fn run_for(args: &[&str]) -> Result<ReportRun, String> {
@@ -224,6 +361,14 @@ mod tests {
     fn rollup_cannot_answer_per_file_questions() {
         assert!(run_for(&["--source", "rollup"]).is_err());
         assert!(run_for(&["--source", "rollup", "-g", "process"]).is_ok());
+    }
+
+    #[test]
+    fn columns_are_the_views_own_each_once() {
+        assert!(run_for(&["--columns", "path,pss_pct"]).is_ok());
+        assert!(run_for(&["-g", "user", "--columns", "path"]).is_err());
+        assert!(run_for(&["--columns", "pss,pss_bytes"]).is_err());
+        assert!(run_for(&["-g", "process", "--sort", "swap_pss_pct"]).is_ok());
     }
 
     #[test]

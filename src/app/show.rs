@@ -6,11 +6,11 @@ use clap::ArgMatches;
 use super::report::format_of;
 use crate::cli::{self, Cli, ShowArgs};
 use crate::exit;
+use crate::model::Source;
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::show::ShowDoc;
 use crate::show::{ShowConfig, ShowReport, Tally, Target, collect, outcome_message};
-use crate::source::ProcRoot;
 use crate::view::show::ShowView;
 
 /// The configuration of `pmaps show`, or a usage error.
@@ -19,7 +19,7 @@ pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, St
     if !report_only.is_empty() {
         return Err(format!(
             "{} applies to the report, not to `pmaps show` (which takes --merge, \
-             --all-fields, --format, --output and --proc-root)",
+             --all-fields, --format, --output, --proc-root and --from)",
             report_only.join(", ")
         ));
     }
@@ -42,6 +42,10 @@ pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
         Format::Table => Ok(render::table::render(&view.sheet(report), None).into_bytes()),
         Format::Csv => render::csv::render(&view.sheet(report)),
         Format::Json => render::json::render(&ShowDoc::of(report, &view)),
+        Format::Svg => anyhow::bail!("`pmaps show` has no picture"),
+        Format::Prometheus => Err(anyhow::anyhow!(
+            "-f prometheus is a format of the report, not of `pmaps show`"
+        )),
     }
 }
 
@@ -59,9 +63,25 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let src = ProcRoot::new(&cli.proc_root);
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if !src.offers(Source::Smaps) {
+        eprint_line(&format!(
+            "{}: `pmaps show` needs smaps, and this capture kept another map file",
+            src.describe()
+        ));
+        return exit::USAGE;
+    }
     let format = format_of(cli.format);
-    let report = match collect(&src, &cfg) {
+    if matches!(format, Format::Svg | Format::Prometheus) {
+        eprint_line(
+            "`pmaps show` takes table, csv or json: svg and prometheus are formats of the report",
+        );
+        return exit::USAGE;
+    }
+    let report = match collect(src.as_ref(), &cfg) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));

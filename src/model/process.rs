@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Cgroup;
+
 /// What happened when one PID was read. Every PID listed gets exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -105,6 +107,8 @@ pub struct ProcInfo {
     /// arguments and environment addresses): equal for processes that share one address
     /// space (and for forks that have not exec'd since).
     pub mm_fingerprint: [u64; 10],
+    /// The cgroup its memory is charged to, when it was asked for and could be read.
+    pub cgroup: Option<Cgroup>,
 }
 
 /// A process that was read, as rows show it.
@@ -120,6 +124,8 @@ pub struct ProcDesc {
     pub comm: Vec<u8>,
     /// The command line, or `[comm]` when it is empty (kernel threads, some daemons).
     pub command: Vec<u8>,
+    /// The cgroup its memory is charged to, when asked for.
+    pub cgroup: Option<Cgroup>,
 }
 
 impl ProcDesc {
@@ -132,6 +138,7 @@ impl ProcDesc {
             user,
             comm: info.comm.clone(),
             command: info.display_command().into_owned(),
+            cgroup: info.cgroup.clone(),
         }
     }
 }

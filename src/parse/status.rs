@@ -1,4 +1,4 @@
-//! `/proc/PID/status`: the effective uid, `VmSize:`, `Kthread:` and the effective
+//! `/proc/PID/status`: the effective uid, `VmSize:`, `VmRSS:`, `Kthread:` and the effective
 //! capability set.
 
 use super::smaps::{FieldRef, parse_field};
@@ -11,6 +11,8 @@ pub struct Status {
     pub euid: Option<u32>,
     /// `VmSize:` in bytes; absent for kernel threads and zombies.
     pub vm_size: Option<u64>,
+    /// `VmRSS:` in bytes: readable even when the process's maps are not.
+    pub vm_rss: Option<u64>,
     /// `Kthread:` (Linux 6.x); absent on older kernels.
     pub kthread: Option<bool>,
 }
@@ -33,6 +35,7 @@ pub fn parse_status(buf: &[u8]) -> Status {
                     .and_then(|v| u32::try_from(v).ok());
             }
             (b"VmSize", FieldRef::Bytes(n)) => st.vm_size = Some(n),
+            (b"VmRSS", FieldRef::Bytes(n)) => st.vm_rss = Some(n),
             (b"Kthread", FieldRef::Number(n)) => st.kthread = Some(n != 0),
             _ => {}
         }
@@ -56,10 +59,11 @@ mod tests {
     #[test]
     fn status_uid_is_effective() {
         let st = parse_status(
-            b"Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmSize:\t    3892 kB\nKthread:\t0\n",
+            b"Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmSize:\t    3892 kB\nVmRSS:\t    1024 kB\nKthread:\t0\n",
         );
         assert_eq!(st.euid, Some(0));
         assert_eq!(st.vm_size, Some(3892 * 1024));
+        assert_eq!(st.vm_rss, Some(1024 * 1024));
         assert_eq!(st.kthread, Some(false));
         assert_eq!(parse_status(b"Name:\tkworker\n"), Status::default());
     }

@@ -3,13 +3,14 @@
 //!
 //! Units: by default one unit for every byte column of the table (so rows compare at a
 //! glance), chosen by the largest value; `show` uses KiB, as the kernel counts and as
-//! `pmap -x` prints.
+//! `pmap -x` prints; the summary gives each value its own unit. Percentages have one decimal.
 
 use comfy_table::{CellAlignment, ContentLineStyle, LineStyle, Table, TableStyle};
 
-use crate::text::escape::display;
+use super::names;
+use crate::model::Percent;
 use crate::text::thousands;
-use crate::view::{Cell, ColumnSpec, Elide, Role, Sheet, Terminal, UnitRule};
+use crate::view::{Cell, ColumnSpec, Role, Sheet, Terminal, UnitRule};
 
 /// A byte unit: divisor, name, decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,61 +68,21 @@ pub fn format_bytes(v: Option<u64>, unit: Unit) -> String {
     }
 }
 
-/// The most characters a name takes in a table that is not fitted to a terminal: twice
-/// PATH_MAX, beyond any path the kernel prints (a 5,044-byte one was seen). A longer name (a
-/// hostile proc root can hand out a 100 MB one) is cut in the middle: CSV and JSON carry it
-/// whole.
-pub const NAME_MAX_CHARS: usize = 8192;
-
-/// Which part of a name too long for its column is kept around the `...`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Keep {
-    Start,
-    End,
-    Both,
-}
-
-impl Keep {
-    /// How many characters of the start and of the end `max` characters keep around `...`.
-    fn split(self, max: usize) -> (usize, usize) {
-        let room = max - 3;
-        match self {
-            Keep::Start => (room, 0),
-            Keep::End => (0, room),
-            Keep::Both => (room - room / 2, room / 2),
-        }
+/// A percentage with one decimal: `<0.1` for a share too small to show but not zero, `-`
+/// unknown.
+pub fn format_percent(p: Option<Percent>) -> String {
+    let Some(p) = p else {
+        return "-".to_string();
+    };
+    match p.scaled(1) {
+        0 if p.part == 0 => "0".to_string(),
+        0 => "<0.1".to_string(),
+        tenths => format!(
+            "{}.{}",
+            thousands(u64::try_from(tenths / 10).unwrap_or(u64::MAX)),
+            tenths % 10
+        ),
     }
-}
-
-/// `s` in at most `max` characters (at least 8 are always shown whole).
-fn shorten(s: &str, max: usize, keep: Keep) -> String {
-    let n = s.chars().count();
-    if n <= max || max < 8 {
-        return s.to_string();
-    }
-    let (head, tail) = keep.split(max);
-    let mut out: String = s.chars().take(head).collect();
-    out.push_str("...");
-    out.extend(s.chars().skip(n - tail));
-    out
-}
-
-/// `raw` escaped for display in at most `max` characters. Only the first and the last
-/// `4 × max` bytes are ever escaped (every byte shows as at least a quarter of a character),
-/// so the cost is bounded by `max`, not by the length of the name.
-fn elided(raw: &[u8], max: usize, keep: Keep) -> String {
-    let window = max.saturating_mul(4);
-    if raw.len() <= window.saturating_mul(2) || max < 8 {
-        return shorten(&display(raw), max, keep);
-    }
-    let head = display(&raw[..window]);
-    let tail = display(&raw[raw.len() - window..]);
-    let (h, t) = keep.split(max);
-    let mut out: String = head.chars().take(h).collect();
-    out.push_str("...");
-    let tail_chars = tail.chars().count();
-    out.extend(tail.chars().skip(tail_chars.saturating_sub(t)));
-    out
 }
 
 fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
@@ -130,23 +91,21 @@ fn text_cell(spec: &ColumnSpec, raw: &[u8], term: Option<Terminal>) -> String {
     {
         return empty.into();
     }
-    let keep = match spec.elide {
-        Some(Elide::KeepEnd) => Keep::End,
-        Some(Elide::KeepStart) => Keep::Start,
-        None => Keep::Both,
-    };
     let max = match term {
         Some(t) if spec.elide.is_some() => Some((t.cols / 2).max(30)),
         Some(_) => None,
         None => spec.max_width,
     };
-    match max {
-        Some(max) => elided(raw, max, keep),
-        None => elided(raw, NAME_MAX_CHARS, Keep::Both),
-    }
+    names::cut(raw, max, spec.elide)
 }
 
-fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Terminal>) -> String {
+/// `unit`: the table's unit; `None`: each value in its own, written beside it.
+fn cell_text(
+    spec: &ColumnSpec,
+    cell: &Cell<'_>,
+    unit: Option<Unit>,
+    term: Option<Terminal>,
+) -> String {
     match cell {
         Cell::Empty => String::new(),
         Cell::Text(t) => text_cell(spec, t, term),
@@ -156,7 +115,15 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Termin
         Cell::Id(n) => n.to_string(),
         Cell::Count(n) => thousands(*n),
         Cell::Unknown => "-".to_string(),
-        Cell::Bytes(v) => format_bytes(*v, unit),
+        Cell::Bytes(v) => match (unit, v) {
+            (Some(unit), _) => format_bytes(*v, unit),
+            (None, Some(v)) if *v > 0 => {
+                let own = unit_for(*v);
+                format!("{} {}", format_bytes(Some(*v), own), own.name)
+            }
+            (None, _) => format_bytes(*v, unit_for(0)),
+        },
+        Cell::Percent(p) => format_percent(*p),
     }
 }
 
@@ -174,7 +141,8 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
         .filter(|&i| sheet.columns[i].in_table)
         .collect();
     let unit = match sheet.unit {
-        UnitRule::Kib => unit_for(0),
+        UnitRule::PerValue => None,
+        UnitRule::Kib => Some(unit_for(0)),
         UnitRule::PerTable => {
             let max = sheet
                 .sections
@@ -188,7 +156,7 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
                 })
                 .max()
                 .unwrap_or(0);
-            unit_for(max)
+            Some(unit_for(max))
         }
     };
     let mut out = String::new();
@@ -209,7 +177,7 @@ pub fn render(sheet: &Sheet<'_>, term: Option<Terminal>) -> String {
         table.load_style(style());
         table.set_header(shown.iter().map(|&i| {
             let c = &sheet.columns[i];
-            if c.bytes {
+            if let (true, Some(unit)) = (c.bytes, unit) {
                 format!("{} {}", c.header, unit.name)
             } else {
                 c.header.to_string()
@@ -268,20 +236,19 @@ mod tests {
     }
 
     #[test]
-    fn long_names_are_cut_around_an_ellipsis_in_bounded_time() {
-        assert_eq!(shorten("abcdefghijkl", 9, Keep::Both), "abc...jkl");
-        assert_eq!(shorten("abcdefghijkl", 9, Keep::End), "...ghijkl");
-        assert_eq!(shorten("abcdefghijkl", 9, Keep::Start), "abcdef...");
-        assert_eq!(shorten("abc", 9, Keep::Both), "abc");
-        // A name far longer than the window: only its ends are escaped, the cut is the
-        // same as escaping it whole and cutting that.
-        let mut raw = b"/start\xff\x1b".to_vec();
-        raw.extend(std::iter::repeat_n(b'm', 10 * NAME_MAX_CHARS));
-        raw.extend_from_slice(b"\x07\xfe/end");
-        for keep in [Keep::Start, Keep::End, Keep::Both] {
-            let cut = elided(&raw, 100, keep);
-            assert_eq!(cut, shorten(&display(&raw), 100, keep), "{keep:?}");
-            assert_eq!(cut.chars().count(), 100);
-        }
+    fn percentages_show_one_decimal() {
+        let p = |part| {
+            Some(Percent {
+                part,
+                whole: 10_000,
+            })
+        };
+        assert_eq!(format_percent(p(1234)), "12.3");
+        assert_eq!(format_percent(p(1235)), "12.4");
+        assert_eq!(format_percent(p(10_000)), "100.0");
+        assert_eq!(format_percent(p(4)), "<0.1");
+        assert_eq!(format_percent(Percent::of(1, Some(u64::MAX))), "<0.1");
+        assert_eq!(format_percent(p(0)), "0");
+        assert_eq!(format_percent(None), "-");
     }
 }

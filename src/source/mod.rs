@@ -4,22 +4,29 @@
 //! reused meanwhile answers "no such process" instead of another process's data), opens the
 //! files in it with a bounded, FIFO-safe, regular-file-only read, reads the proc root's
 //! system files (hostname, kernel release, mountinfo) and names users. [`ProcRoot`] reads a
-//! live proc mount or any directory laid out like one (the tests' fake trees); a capture
-//! archive is another implementation. No other module touches the file system for input.
+//! live proc mount or any directory laid out like one (the tests' fake trees);
+//! [`ArchiveSource`] reads a capture archive (`pmaps capture`, smem's `smemcap`) and answers
+//! every read as the captured host did; [`Recorder`] wraps a source and keeps every byte and
+//! error each process's reads got, for `pmaps capture`. No other module touches the file
+//! system for input.
 //!
 //! Every failure to read a PID's file becomes an [`Outcome`] through [`outcome_of`], the one
 //! place that maps errno values to outcomes.
 
+pub mod archive;
 mod live;
+mod record;
 mod users;
 
 use std::cmp::Ordering;
 use std::io::{self, Read};
 
+pub use archive::ArchiveSource;
 pub use live::{ProcRoot, max_workers, parse_pid};
+pub use record::{FileRead, IoFailure, PidLog, Recorder, Stage};
 pub use users::UserNames;
 
-use crate::model::Outcome;
+use crate::model::{CaptureInfo, Cgroup, Outcome, Source};
 
 /// `stat`, `status` and system files are a few hundred bytes to a few KiB; anything larger
 /// is not procfs.
@@ -58,6 +65,22 @@ pub trait ProcSource: Send + Sync {
     /// (no permission, no `kcmp`, a proc mount of another PID namespace).
     fn compare_address_spaces(&self, a: u32, b: u32) -> Option<io::Result<Ordering>> {
         let _ = (a, b);
+        None
+    }
+    /// Up to `cap` bytes of a file of a cgroup's directory (`memory.current`), in the
+    /// hierarchy the cgroup belongs to. A source without cgroup files says so.
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        let _ = (cgroup, name, cap);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    /// Whether each process's `file` can be read here: a proc root has them all, a capture
+    /// the one it kept (and `maps`, from the headers of `smaps`).
+    fn offers(&self, file: Source) -> bool {
+        let _ = file;
+        true
+    }
+    /// The capture the data comes from; `None` for a live source.
+    fn capture(&self) -> Option<CaptureInfo> {
         None
     }
 }

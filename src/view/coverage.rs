@@ -1,7 +1,7 @@
 //! What a reader is told of coverage: the line that says who was read and who was not, and
 //! the one that says why a report is partial.
 
-use crate::model::{Outcome, OutcomeKind, Report, Source};
+use crate::model::{Coverage, Outcome, OutcomeKind, Report, Source};
 use crate::text::{plural, thousands};
 
 /// The coverage line: who was read and who was not, and what the scan cost.
@@ -9,18 +9,6 @@ use crate::text::{plural, thousands};
 /// from smaps; 0.31 s`.
 pub fn coverage_line(report: &Report) -> String {
     let c = &report.coverage;
-    let mut parts = Vec::new();
-    for kind in OutcomeKind::ALL {
-        let n = c.count(kind);
-        if n == 0 && kind != OutcomeKind::Read {
-            continue;
-        }
-        parts.push(match kind {
-            OutcomeKind::KernelThread => plural(n, "kernel thread", "kernel threads"),
-            OutcomeKind::Zombie => plural(n, "zombie", "zombies"),
-            other => format!("{} {}", thousands(n), other.as_str()),
-        });
-    }
     let read_from = if report.meta.source == Source::Rollup {
         "totals".to_string()
     } else {
@@ -29,7 +17,7 @@ pub fn coverage_line(report: &Report) -> String {
     let mut line = format!(
         "{}: {}; {} from {}",
         plural(c.processes(), "process", "processes"),
-        parts.join(", "),
+        outcome_counts(c),
         read_from,
         report.meta.source.file_name(),
     );
@@ -59,7 +47,30 @@ pub fn coverage_line(report: &Report) -> String {
 
 /// One line saying why a report is partial, or `None` when it is complete.
 pub fn partial_summary(report: &Report) -> Option<String> {
-    let c = &report.coverage;
+    partial_reasons(&report.coverage).map(|why| format!("partial report: {why}"))
+}
+
+/// The outcomes counted: `1,031 read, 38 kernel threads, 2 denied, 1 vanished` (read always,
+/// the others when there are any).
+pub fn outcome_counts(c: &Coverage) -> String {
+    let mut parts = Vec::new();
+    for kind in OutcomeKind::ALL {
+        let n = c.count(kind);
+        if n == 0 && kind != OutcomeKind::Read {
+            continue;
+        }
+        parts.push(match kind {
+            OutcomeKind::KernelThread => plural(n, "kernel thread", "kernel threads"),
+            OutcomeKind::Zombie => plural(n, "zombie", "zombies"),
+            other => format!("{} {}", thousands(n), other.as_str()),
+        });
+    }
+    parts.join(", ")
+}
+
+/// Why a scan or capture is partial (`2 processes denied (…); first error: …`), or `None`
+/// when it is complete.
+pub fn partial_reasons(c: &Coverage) -> Option<String> {
     if c.is_complete() {
         return None;
     }
@@ -81,7 +92,7 @@ pub fn partial_summary(report: &Report) -> Option<String> {
     if let Some(h) = &c.hidden {
         parts.push(h.clone());
     }
-    let mut line = format!("partial report: {}", parts.join(", "));
+    let mut line = parts.join(", ");
     if c.count(OutcomeKind::Denied) > 0 {
         line.push_str(
             " (no permission to read their maps: run as root, or see README, Permissions)",

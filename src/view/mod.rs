@@ -5,13 +5,20 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
+//! The report's group-bys are one view ([`report`]; as a picture, [`chart`]), `pmaps show`
+//! another ([`show`]), `pmaps summary` a third ([`summary`]); the Prometheus exposition
+//! ([`prometheus`]) derives every family from one report's rows.
 
+pub mod chart;
 pub mod coverage;
+pub mod prometheus;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use std::borrow::Cow;
+
+use crate::model::Percent;
 
 /// One cell's value, before any rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +40,8 @@ pub enum Cell<'a> {
     Unknown,
     /// Bytes; `None` when the kernel did not print the key (unknown, not zero).
     Bytes(Option<u64>),
+    /// A share of RAM or swap; `None` when the value or the whole is unknown.
+    Percent(Option<Percent>),
 }
 
 /// How a table shortens a text column that is too long.
@@ -64,6 +73,8 @@ pub struct ColumnSpec {
     /// Whether the table shows it (a PID column is left out where a header line names the
     /// process).
     pub in_table: bool,
+    /// Whether CSV has it (a label for people, indented, is the table's alone).
+    pub in_csv: bool,
 }
 
 impl ColumnSpec {
@@ -78,6 +89,7 @@ impl ColumnSpec {
             max_width: None,
             empty_text: None,
             in_table: true,
+            in_csv: true,
         }
     }
     pub fn bytes(mut self) -> Self {
@@ -99,6 +111,10 @@ impl ColumnSpec {
     }
     pub fn not_in_table(mut self) -> Self {
         self.in_table = false;
+        self
+    }
+    pub fn table_only(mut self) -> Self {
+        self.in_csv = false;
         self
     }
     /// The CSV header and JSON key: the name, with `_bytes` on byte columns.
@@ -146,6 +162,9 @@ pub enum UnitRule {
     PerTable,
     /// Always KiB (`show`, the unit of smaps and of `pmap -x`).
     Kib,
+    /// Each value in its own unit, written beside it (`24.0 GiB`, `712 KiB`): the summary,
+    /// whose lines differ by orders of magnitude.
+    PerValue,
 }
 
 /// A view laid out for the table and CSV renderers.

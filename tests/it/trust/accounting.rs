@@ -1,5 +1,6 @@
 //! Accounting (issue 9, points 7 and 8): memory that lives on after the main thread exited
-//! is read, and memory that two processes share as one address space is counted once.
+//! is read (and replayed so from a capture), and memory that two processes share as one
+//! address space is counted once.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -104,6 +105,60 @@ fn a_process_whose_main_thread_exited_is_read_through_a_live_thread() {
         })
         .collect();
     assert_eq!(shown, expected);
+}
+
+#[test]
+fn a_capture_replays_a_process_whose_main_thread_exited() {
+    // A fake tree laid out as the kernel shows such a process: the main thread a zombie
+    // with an empty smaps, thread 21 alive with the memory.
+    let fake = FakeProc::new();
+    let db = b"/srv/leaderless.db";
+    let thread_stat = fake
+        .process(21)
+        .comm(b"leaderless")
+        .start_time(700)
+        .stat_bytes();
+    fake.process(20)
+        .comm(b"leaderless")
+        .start_time(700)
+        .state(b'Z')
+        .smaps(b"")
+        .file("task/20/comm", b"leaderless\n")
+        .file("task/21/stat", &thread_stat)
+        .file("task/21/cmdline", b"/srv/leaderless\0")
+        .file("task/21/smaps", &eight_kb(db))
+        .file(
+            "task/21/maps",
+            &map_header(0x1000, 0x3000, "rw-p", 0, "00:00", 0, db),
+        )
+        .write();
+    let root = fake.root().to_str().expect("utf-8 path");
+    let dir = open_tempdir();
+    let archive = dir.path().join("leaderless.tar.zst");
+    let archive = archive.to_str().expect("utf-8 path");
+    let captured = run_pmaps(["--proc-root", root, "capture", "-o", archive]);
+    assert_eq!(
+        captured.status.code(),
+        Some(0),
+        "{}",
+        text(&captured.stderr)
+    );
+    for args in [
+        &["-g", "file"][..],
+        &["-g", "file,process"],
+        &["-g", "file", "--vsz"],
+    ] {
+        let live = report_json(root, args);
+        assert_eq!(only_outcome(&live), "read", "{args:?}");
+        let mut all = vec!["--from", archive, "-f", "json"];
+        all.extend_from_slice(args);
+        let replayed = parse_json(&run_clean(&all));
+        for key in ["rows", "totals"] {
+            assert_eq!(replayed[key], live[key], "{key} of {args:?}");
+        }
+        assert_eq!(outcomes(&replayed), outcomes(&live), "{args:?}");
+        assert_eq!(kb(&replayed["totals"]["size_bytes"]), 8, "{args:?}");
+    }
 }
 
 /// The JSON rows of a report as (pid, rss in kB).

@@ -48,8 +48,9 @@ fn kinds(doc: &Value) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-#[test]
-fn hugetlb_is_its_own_kind_from_smaps_flags_and_maps_names() {
+/// A fake process with huge pages of every sort beside an ordinary SysV segment (with the
+/// same path as the one in huge pages) and a replaced library.
+fn huge_tree() -> FakeProc {
     let fake = FakeProc::new();
     let mut smaps = Vec::new();
     let mut maps = Vec::new();
@@ -131,6 +132,12 @@ fn hugetlb_is_its_own_kind_from_smaps_flags_and_maps_names() {
         ));
     }
     fake.process(10).smaps(&smaps).maps(&maps).write();
+    fake
+}
+
+#[test]
+fn hugetlb_is_its_own_kind_from_smaps_flags_and_maps_names() {
+    let fake = huge_tree();
     let root = fake.root().display().to_string();
     let on = |extra: &[&str]| {
         let mut args = vec!["--proc-root", root.as_str(), "-f", "json"];
@@ -189,6 +196,67 @@ fn hugetlb_is_its_own_kind_from_smaps_flags_and_maps_names() {
         .map(|m| m["kind"].as_str().expect("kind"))
         .collect();
     assert_eq!(shown, ["hugetlb", "hugetlb", "shm", "hugetlb", "deleted"]);
+}
+
+#[test]
+fn every_view_and_format_shows_the_kind_a_file_row_was_read_with() {
+    // The two SysV segments share a path: only what smaps said of each tells them apart,
+    // so every view must show the kind stored in the row, never one found again from the
+    // path.
+    let fake = huge_tree();
+    let root = fake.root().display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--proc-root", root.as_str()];
+        all.extend_from_slice(args);
+        run_clean(&all).stdout
+    };
+    let sysv = |inode: &str| match inode {
+        "4002" => "hugetlb",
+        "4003" => "shm",
+        other => panic!("no SysV segment with inode {other}"),
+    };
+    for view in ["file", "file,process", "file,container", "container,file"] {
+        let rows = csv_records(&run(&["-g", view, "-f", "csv"]));
+        let mut seen = 0;
+        for r in rows
+            .iter()
+            .filter(|r| r["path"] == "/SYSV00000000 (deleted)")
+        {
+            assert_eq!(r["kind"], sysv(&r["inode"]), "-g {view}: {r:?}");
+            seen += 1;
+        }
+        // One line per segment (in the pair views, per segment and process or container).
+        assert_eq!(seen, 2, "-g {view}: {rows:?}");
+        let memfd = rows.iter().find(|r| r["path"] == "/memfd:pool (deleted)");
+        assert_eq!(
+            memfd.map(|r| r["kind"].as_str()),
+            Some("hugetlb"),
+            "-g {view}"
+        );
+    }
+    let prom = text(&run(&["-f", "prometheus", "--prom-min", "0"]));
+    for labels in [
+        r#"{path="/SYSV00000000 (deleted)",kind="hugetlb",device="00:11",inode="4002"}"#,
+        r#"{path="/SYSV00000000 (deleted)",kind="shm",device="00:01",inode="4003"}"#,
+        r#"{path="/memfd:pool (deleted)",kind="hugetlb",device="00:11",inode="4004"}"#,
+    ] {
+        assert!(
+            prom.contains(&format!("pmaps_file_size_bytes{labels} 2097152")),
+            "{labels} in {prom}"
+        );
+    }
+    assert!(
+        prom.lines()
+            .any(|l| l == r#"pmaps_kind_mappings{kind="hugetlb"} 3"#),
+        "{prom}"
+    );
+    // The treemap (sized by VSZ: huge pages are not in RSS or PSS) colours boxes by the
+    // stored kind: the memfd in huge pages is no `memfd` box.
+    let svg = text(&run(&["-f", "svg", "--sort", "size"]));
+    for kind in ["hugetlb", "shm", "deleted"] {
+        assert!(svg.contains(&format!(">{kind}</text>")), "{kind} in {svg}");
+    }
+    assert!(!svg.contains(">memfd</text>"), "{svg}");
 }
 
 /// Sets `vm.nr_hugepages` for the life of the value, and puts the old value back.

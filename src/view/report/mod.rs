@@ -1,283 +1,32 @@
-//! The report's view: the columns of each group-by, one definition for every format, and the
-//! order and cut of the rows (`--sort`, `--reverse`, `--top`, and on a terminal what fits
-//! the screen).
+//! The report's view: the columns of each group-by, one definition for every format, the
+//! columns chosen and ordered by `--columns` (percentages of RAM and swap among them), and
+//! the order and cut of the rows (`--sort`, `--reverse`, `--top`, and on a terminal what
+//! fits the screen).
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, Terminal, UnitRule};
-use crate::model::{GroupBy, Report, Row, RowKey};
+mod column;
+
+pub use column::Column;
+
+use crate::model::{Basis, GroupBy, Report, Row, RowKey};
 use crate::text::thousands;
+use crate::view::{Cell, ColumnSpec, Line, Role, Section, Sheet, Terminal, UnitRule};
 
-/// A report column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Column {
-    Path,
-    Kind,
-    /// The device of the mapped object (`fe:00`): with the inode, a file's identity.
-    Device,
-    Inode,
-    Pid,
-    /// The process's start time (clock ticks since boot): with the PID, its identity.
-    StartTime,
-    User,
-    Command,
-    Processes,
-    Mappings,
-    Size,
-    Rss,
-    Pss,
-    Uss,
-    Shared,
-    Swap,
-    SwapPss,
-}
-
-const METRICS: [Column; 8] = [
-    Column::Mappings,
-    Column::Size,
-    Column::Rss,
-    Column::Pss,
-    Column::Uss,
-    Column::Shared,
-    Column::Swap,
-    Column::SwapPss,
-];
-
-impl Column {
-    pub const ALL: [Column; 17] = [
-        Column::Path,
-        Column::Kind,
-        Column::Device,
-        Column::Inode,
-        Column::Pid,
-        Column::StartTime,
-        Column::User,
-        Column::Command,
-        Column::Processes,
-        Column::Mappings,
-        Column::Size,
-        Column::Rss,
-        Column::Pss,
-        Column::Uss,
-        Column::Shared,
-        Column::Swap,
-        Column::SwapPss,
-    ];
-
-    /// The stable name: JSON keys and `--sort` values.
-    pub fn name(self) -> &'static str {
-        match self {
-            Column::Path => "path",
-            Column::Kind => "kind",
-            Column::Device => "device",
-            Column::Inode => "inode",
-            Column::Pid => "pid",
-            Column::StartTime => "start_time",
-            Column::User => "user",
-            Column::Command => "command",
-            Column::Processes => "processes",
-            Column::Mappings => "mappings",
-            Column::Size => "size",
-            Column::Rss => "rss",
-            Column::Pss => "pss",
-            Column::Uss => "uss",
-            Column::Shared => "shared",
-            Column::Swap => "swap",
-            Column::SwapPss => "swap_pss",
-        }
-    }
-
-    /// The CSV header: the name, with `_bytes` on byte columns.
-    pub fn csv_name(self) -> String {
-        if self.is_bytes() {
-            format!("{}_bytes", self.name())
-        } else {
-            self.name().to_string()
-        }
-    }
-
-    /// The table header.
-    pub fn header(self) -> &'static str {
-        match self {
-            Column::Path => "Mapping",
-            Column::Kind => "Kind",
-            Column::Device => "Device",
-            Column::Inode => "Inode",
-            Column::Pid => "PID",
-            Column::StartTime => "Start",
-            Column::User => "User",
-            Column::Command => "Command",
-            Column::Processes => "Procs",
-            Column::Mappings => "Maps",
-            Column::Size => "VSZ",
-            Column::Rss => "RSS",
-            Column::Pss => "PSS",
-            Column::Uss => "USS",
-            Column::Shared => "Shared",
-            Column::Swap => "Swap",
-            Column::SwapPss => "SwapPSS",
-        }
-    }
-
-    pub fn is_bytes(self) -> bool {
-        matches!(
-            self,
-            Column::Size
-                | Column::Rss
-                | Column::Pss
-                | Column::Uss
-                | Column::Shared
-                | Column::Swap
-                | Column::SwapPss
-        )
-    }
-
-    /// Text columns sort A→Z by default; numbers largest first.
-    pub fn is_text(self) -> bool {
-        matches!(
-            self,
-            Column::Path | Column::Kind | Column::Device | Column::User | Column::Command
-        )
-    }
-
-    /// Accepts the name or the CSV name (`pss`, `pss_bytes`, `swap_pss`).
-    pub fn parse(s: &str) -> Option<Column> {
-        let s = s.strip_suffix("_bytes").unwrap_or(s);
-        Column::ALL.into_iter().find(|c| c.name() == s)
-    }
-
-    /// The columns of a view, in order.
-    pub fn for_view(group_by: GroupBy) -> Vec<Column> {
-        let keys: &[Column] = match group_by {
-            GroupBy::File => &[
-                Column::Path,
-                Column::Kind,
-                Column::Device,
-                Column::Inode,
-                Column::Processes,
-            ],
-            GroupBy::Process => &[
-                Column::Pid,
-                Column::StartTime,
-                Column::User,
-                Column::Command,
-            ],
-            GroupBy::User => &[Column::User, Column::Processes],
-            GroupBy::Command => &[Column::Command, Column::Processes],
-            GroupBy::Kind => &[Column::Kind, Column::Processes],
-            GroupBy::FileProcess => &[
-                Column::Path,
-                Column::Kind,
-                Column::Device,
-                Column::Inode,
-                Column::Pid,
-                Column::StartTime,
-                Column::User,
-                Column::Command,
-                Column::Processes,
-            ],
-        };
-        keys.iter().chain(METRICS.iter()).copied().collect()
-    }
-
-    /// The cell of this column in `row`.
-    pub fn cell(self, row: &Row) -> Cell<'_> {
-        let c = &row.counters;
-        let bytes = |bit: u16, v: u64| Cell::Bytes(c.is_known(bit).then_some(v));
-        use crate::model::field as f;
-        match self {
-            Column::Path => match &row.key {
-                RowKey::File { path: p, .. } | RowKey::FileProcess { path: p, .. } => Cell::Text(p),
-                _ => Cell::Empty,
-            },
-            Column::Kind => match &row.key {
-                RowKey::File { kind: k, .. }
-                | RowKey::FileProcess { kind: k, .. }
-                | RowKey::Kind(k) => Cell::Code(Cow::Borrowed(k.as_str())),
-                _ => Cell::Empty,
-            },
-            Column::Device => match &row.key {
-                RowKey::File { object: o, .. } | RowKey::FileProcess { object: o, .. } => {
-                    Cell::Code(Cow::Owned(o.device()))
-                }
-                _ => Cell::Empty,
-            },
-            Column::Inode => match &row.key {
-                RowKey::File { object: o, .. } | RowKey::FileProcess { object: o, .. } => {
-                    Cell::Id(o.inode)
-                }
-                _ => Cell::Empty,
-            },
-            Column::StartTime => match &row.key {
-                RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => Cell::Id(p.start_time),
-                _ => Cell::Empty,
-            },
-            Column::Pid => match &row.key {
-                RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => {
-                    Cell::Id(u64::from(p.pid))
-                }
-                _ => Cell::Empty,
-            },
-            Column::User => match &row.key {
-                RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => {
-                    Cell::Text(p.user.as_bytes())
-                }
-                RowKey::User { name, .. } => Cell::Text(name.as_bytes()),
-                _ => Cell::Empty,
-            },
-            Column::Command => match &row.key {
-                RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => Cell::Text(&p.command),
-                RowKey::Command(name) => Cell::Text(name),
-                _ => Cell::Empty,
-            },
-            Column::Processes => match &row.key {
-                RowKey::Process(_) | RowKey::FileProcess { .. } => Cell::Empty,
-                _ => Cell::Count(row.processes),
-            },
-            Column::Mappings => row.mappings.map_or(Cell::Unknown, Cell::Count),
-            Column::Size => bytes(f::SIZE, c.size),
-            Column::Rss => bytes(f::RSS, c.rss),
-            Column::Pss => bytes(f::PSS, c.pss),
-            Column::Uss => bytes(f::PRIVATE_CLEAN | f::PRIVATE_DIRTY, c.uss()),
-            Column::Shared => bytes(f::SHARED_CLEAN | f::SHARED_DIRTY, c.shared()),
-            Column::Swap => bytes(f::SWAP, c.swap),
-            Column::SwapPss => bytes(f::SWAP_PSS, c.swap_pss),
-        }
-    }
-}
-
-impl Column {
-    /// The column's definition for every format.
-    pub fn spec(self) -> ColumnSpec {
-        let spec = ColumnSpec::new(self.name(), self.header());
-        match self {
-            _ if self.is_bytes() => spec.bytes(),
-            Column::Path => spec.text().elide(Elide::KeepEnd, None).empty_as("[anon]"),
-            // A command line can be thousands of bytes: the table shows its start; CSV and
-            // JSON carry it whole.
-            Column::Command => spec.text().elide(Elide::KeepStart, Some(COMMAND_WIDTH)),
-            Column::Kind | Column::User => spec.text().elide(Elide::KeepStart, None),
-            // Identity for programs; the table shows device and inode only where two rows
-            // share a path (see `ReportView::sheet`).
-            Column::Device => spec.text().not_in_table(),
-            Column::Inode | Column::StartTime => spec.not_in_table(),
-            _ => spec,
-        }
-    }
-}
-
-/// Widest command line shown when the table is not on a terminal.
-const COMMAND_WIDTH: usize = 80;
 /// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
 const TERMINAL_CHILDREN: usize = 5;
 
-/// How the rows are ordered and cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the rows are ordered and cut, and which columns they show.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewOptions {
     pub sort: Column,
     pub reverse: bool,
     /// Rows to show; `None`: all (or, on a terminal, what fits); `-n 0` is `usize::MAX`.
     pub top: Option<usize>,
+    /// The columns, in order (`--columns`); `None`: the group-by's own.
+    pub columns: Option<Vec<Column>>,
+    /// What percentage columns are of.
+    pub basis: Basis,
 }
 
 impl Default for ViewOptions {
@@ -286,6 +35,8 @@ impl Default for ViewOptions {
             sort: Column::Pss,
             reverse: false,
             top: None,
+            columns: None,
+            basis: Basis::default(),
         }
     }
 }
@@ -305,6 +56,8 @@ pub struct ReportView<'a> {
     pub rows: Vec<ViewRow<'a>>,
     /// Rows before `--top` cut them.
     pub total_rows: usize,
+    /// What percentage columns are of.
+    pub basis: Basis,
 }
 
 impl<'a> ReportView<'a> {
@@ -327,18 +80,31 @@ impl<'a> ReportView<'a> {
             .collect();
         ReportView {
             report,
-            columns: Column::for_view(report.meta.group_by),
+            columns: opts
+                .columns
+                .clone()
+                .unwrap_or_else(|| Column::for_view(report.meta.group_by)),
             rows,
             total_rows,
+            basis: opts.basis,
         }
+    }
+
+    /// Whether any column is a percentage (the JSON meta then says what of).
+    pub fn has_percentages(&self) -> bool {
+        self.columns.iter().any(|c| c.percent_of().is_some())
     }
 
     fn group_by(&self) -> GroupBy {
         self.report.meta.group_by
     }
 
-    fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
-        self.columns.iter().map(|c| c.cell(row)).collect()
+    /// The row's cells, one per column.
+    pub fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
+        self.columns
+            .iter()
+            .map(|c| c.cell_in(row, &self.basis))
+            .collect()
     }
 
     /// The rows laid out for a table (on `term`, only what fits) or for CSV (`None`: every
@@ -388,22 +154,22 @@ impl<'a> ReportView<'a> {
                 }
             }
         }
-        // Under its file, a process row leaves the file's key columns empty.
+        // Under its file (or container), a part's row leaves the parent's key columns empty.
+        let parent_keys: &[Column] = if view == GroupBy::ContainerFile {
+            &[Column::Runtime, Column::Container, Column::Pod]
+        } else {
+            &[Column::Path, Column::Kind, Column::Device, Column::Inode]
+        };
         let file_keys = self
             .columns
             .iter()
             .zip(&columns)
-            .take_while(|(c, _)| {
-                matches!(
-                    c,
-                    Column::Path | Column::Kind | Column::Device | Column::Inode
-                )
-            })
+            .take_while(|(c, _)| parent_keys.contains(c))
             .filter(|(_, spec)| spec.in_table)
             .count();
         let mut lines = Vec::new();
         for r in &self.rows[..shown] {
-            if view == GroupBy::FileProcess {
+            if view.is_pair() {
                 lines.push(Line {
                     role: Role::TableOnly,
                     cells: self.cells(r.row),
@@ -434,17 +200,21 @@ impl<'a> ReportView<'a> {
         }
         let totals = &self.report.totals;
         let mut total = self.cells(totals);
-        total[0] = Cell::Code(Cow::Borrowed("TOTAL"));
         if view == GroupBy::FileProcess || view == GroupBy::Process {
             // Distinct processes read, in the first numeric key column.
             if let Some(i) = self.columns.iter().position(|c| *c == Column::Processes) {
                 total[i] = Cell::Count(totals.processes);
             }
         }
-        lines.push(Line {
-            role: Role::TableOnly,
-            cells: total,
-        });
+        // The label goes in the first column the totals leave empty (a key column); with
+        // only numbers chosen there is nowhere to say what the row is, so it is left out.
+        if let Some(i) = total.iter().position(|c| *c == Cell::Empty) {
+            total[i] = Cell::Code(Cow::Borrowed("TOTAL"));
+            lines.push(Line {
+                role: Role::TableOnly,
+                cells: total,
+            });
+        }
         let mut tail = Vec::new();
         if shown < self.total_rows {
             tail.push(format!(
@@ -488,14 +258,18 @@ fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
         Cell::Empty | Cell::Unknown => (0, 0, b""),
         Cell::Bytes(None) => (1, 0, b""),
         Cell::Bytes(Some(v)) | Cell::Count(v) | Cell::Id(v) | Cell::Hex(v) => (2, *v, b""),
+        Cell::Percent(None) => (1, 0, b""),
+        Cell::Percent(Some(p)) => (2, p.hundredths(), b""),
         Cell::Text(t) => (2, 0, t),
         Cell::Code(t) => (2, 0, t.as_bytes()),
     }
 }
 
-/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips), then by the row's key
-/// columns so that the order is the same on every run.
+/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips; a percentage as the
+/// bytes it is a share of), then by the row's key columns so that the order is the same on
+/// every run.
 pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
+    let col = col.percent_of().map_or(col, |(of, _)| of);
     let tie = [
         Column::Path,
         Column::Device,
@@ -505,6 +279,10 @@ pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
         Column::User,
         Column::Command,
         Column::Kind,
+        Column::Cgroup,
+        Column::Unit,
+        Column::Runtime,
+        Column::Container,
     ];
     rows.sort_by(|a, b| {
         let primary = cell_key(&col.cell(a)).cmp(&cell_key(&col.cell(b)));
@@ -556,6 +334,7 @@ mod tests {
                             user: "root".into(),
                             comm: b"x".to_vec(),
                             command: format!("cmd{p}").into_bytes(),
+                            cgroup: None,
                         };
                         let key = RowKey::FileProcess {
                             path: path.clone(),
@@ -588,6 +367,7 @@ mod tests {
                 proc_root: "/proc".into(),
                 threads: 1,
                 duration: std::time::Duration::ZERO,
+                capture: None,
             },
             rows,
             totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
