@@ -15,8 +15,10 @@ Exit status:
   0  complete report (vanished processes, zombies and kernel threads are expected)
   1  fatal error (proc root unreadable, output not written)
   2  usage error
-  3  partial report (some process denied, incomplete or in error; see the coverage line)
-  4  pmaps show: no process matched";
+  3  partial report (some process denied, incomplete or in error; see the coverage line);
+     0 with --allow-partial
+  4  a process asked for does not exist: a --pid that is no process (named on stderr; the
+     others are reported), or for pmaps show, no process matched";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
@@ -40,9 +42,11 @@ pub struct Cli {
     pub group_by: GroupArg,
 
     /// Sort by this column (largest first; text columns A to Z): pss, rss, uss, size, swap,
-    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command.
-    #[arg(short = 's', long, default_value = "pss", value_parser = parse_column, help_heading = "Report")]
-    pub sort: Column,
+    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command. Default: pss,
+    /// or size with --vsz (the only figure maps files give). `mappings` makes the auto
+    /// source read smaps (the rollup does not count them).
+    #[arg(short = 's', long, value_name = "COLUMN", value_parser = parse_column, help_heading = "Report")]
+    pub sort: Option<Column>,
 
     /// Reverse the sort order.
     #[arg(long, help_heading = "Report")]
@@ -118,6 +122,12 @@ pub struct Cli {
     /// are then unknown).
     #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
+
+    /// A partial report (some process denied, incomplete or in error) exits 0 with nothing
+    /// on stderr, for cron jobs where a known process is always unreadable; the output still
+    /// counts every process that was not read (coverage line, JSON `coverage`).
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
 
     /// Worker threads (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Scan")]
@@ -249,7 +259,7 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 12] = [
+pub const REPORT_OPTIONS: [(&str, &str); 13] = [
     ("group_by", "--group-by"),
     ("sort", "--sort"),
     ("reverse", "--reverse"),
@@ -262,6 +272,7 @@ pub const REPORT_OPTIONS: [(&str, &str); 12] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("allow_partial", "--allow-partial"),
 ];
 
 /// Parses the command line: the typed options and the matches (which tell an option given

@@ -13,9 +13,9 @@ use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
-use crate::source::{ProcRoot, ProcSource};
+use crate::source::{self, ProcRoot, ProcSource};
 use crate::view::Terminal;
-use crate::view::coverage::{coverage_line, partial_summary};
+use crate::view::coverage::{coverage_line, missing_pids, partial_summary};
 use crate::view::report::{Column, ReportView, ViewOptions};
 
 /// Everything one report run needs.
@@ -25,6 +25,8 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// `--allow-partial`: a partial report exits 0, quietly.
+    pub allow_partial: bool,
 }
 
 /// The format of the command line's `--format`.
@@ -76,7 +78,9 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             map: cli.map.clone(),
             kinds: cli.kinds.clone(),
         },
+        count_mappings: cli.sort == Some(Column::Mappings),
     };
+    let sort = sort_of(cli.sort, query.effective_source())?;
     if query.effective_source() == Source::Rollup
         && (group_by.needs_mappings() || query.filters.filters_mappings())
     {
@@ -86,24 +90,51 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                 .into(),
         );
     }
-    if !Column::for_view(group_by).contains(&cli.sort) {
+    if !Column::for_view(group_by).contains(&sort) {
         return Err(format!(
             "--sort {}: no such column when grouping by {}",
-            cli.sort.name(),
+            sort.name(),
             group_by.as_str()
         ));
     }
     Ok(ReportRun {
         query,
         view: ViewOptions {
-            sort: cli.sort,
+            sort,
             reverse: cli.reverse,
             // `-n 0` is every row, on a terminal too (where no -n means what fits).
             top: cli.top.map(|n| if n == 0 { usize::MAX } else { n }),
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        allow_partial: cli.allow_partial,
     })
+}
+
+/// The column to sort by: the one asked for when `source` can fill it, else a usage error;
+/// by default PSS, or the virtual size when only that is read (`--vsz`).
+fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
+    let Some(col) = asked else {
+        return Ok(if source == Source::Maps {
+            Column::Size
+        } else {
+            Column::Pss
+        });
+    };
+    let resident = col.is_bytes() && col != Column::Size;
+    match source {
+        Source::Maps if resident => Err(format!(
+            "--sort {}: maps files give virtual sizes only (--vsz, --source maps); sort by \
+             size or mappings",
+            col.name()
+        )),
+        Source::Rollup if col == Column::Mappings => Err(
+            "--sort mappings: smaps_rollup does not count mappings; use --source smaps (or \
+             auto, which picks it)"
+                .into(),
+        ),
+        _ => Ok(col),
+    }
 }
 
 /// The size of the terminal on standard output, when it is one.
@@ -192,18 +223,27 @@ pub fn run(cli: &Cli) -> u8 {
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    let partial = partial_summary(&report);
+    // With --allow-partial a partial report is accepted: the output still counts who was
+    // not read, but nothing is said on stderr (a cron job mails nothing).
+    let partial = partial_summary(&report, source::privilege()).filter(|_| !run.allow_partial);
     // The table carries its coverage line; for the machine formats it goes to stderr, where
     // a cron job sees it only when there is something to say.
     if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
         eprint_line(&coverage_line(&report));
     }
-    match partial {
-        Some(line) => {
-            eprint_line(&line);
-            exit::PARTIAL
-        }
-        None => exit::OK,
+    if let Some(line) = &partial {
+        eprint_line(line);
+    }
+    // A PID asked for that is no process is an error of the question, which
+    // --allow-partial does not excuse.
+    if let Some(line) = missing_pids(&report) {
+        eprint_line(&line);
+        return exit::NO_PROCESS;
+    }
+    if partial.is_some() {
+        exit::PARTIAL
+    } else {
+        exit::OK
     }
 }
 
@@ -232,5 +272,24 @@ mod tests {
         assert_eq!(src(&["-g", "user", "-m", "libc"]), Ok(Source::Smaps));
         assert_eq!(src(&["-g", "process", "--vsz"]), Ok(Source::Maps));
         assert_eq!(src(&["-g", "file,process"]), Ok(Source::Smaps));
+        // The rollup cannot count mappings: sorting by them reads smaps.
+        assert_eq!(src(&["-g", "process", "-s", "mappings"]), Ok(Source::Smaps));
+        assert_eq!(src(&["-g", "user", "-s", "mappings"]), Ok(Source::Smaps));
+    }
+
+    #[test]
+    fn the_sort_column_is_one_the_source_fills() {
+        let sort = |args: &[&str]| run_for(args).map(|r| r.view.sort);
+        assert_eq!(sort(&[]), Ok(Column::Pss));
+        assert_eq!(sort(&["-g", "process", "--vsz"]), Ok(Column::Size));
+        assert_eq!(sort(&["--source", "maps"]), Ok(Column::Size));
+        assert_eq!(sort(&["--vsz", "-s", "mappings"]), Ok(Column::Mappings));
+        assert_eq!(sort(&["--vsz", "-s", "path"]), Ok(Column::Path));
+        for bad in ["pss", "rss", "uss", "shared", "swap", "swap_pss"] {
+            let err = sort(&["--vsz", "-s", bad]).expect_err(bad);
+            assert!(err.contains("virtual sizes only"), "{err}");
+        }
+        let err = sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]);
+        assert!(err.expect_err("rollup").contains("does not count mappings"));
     }
 }

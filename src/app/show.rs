@@ -88,7 +88,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
     }
     for p in &report.processes {
         let given = report.given_pids.contains(&p.info.pid);
-        if let Some(msg) = outcome_message(p, given) {
+        if let Some(msg) = outcome_message(p, given, report.privilege) {
             eprint_line(&msg);
         }
     }

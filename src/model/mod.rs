@@ -6,12 +6,14 @@
 
 mod counters;
 mod mapping;
+mod privilege;
 mod process;
 mod query;
 mod report;
 
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
+pub use privilege::Privilege;
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};
 pub use query::{Filters, Query, SourceChoice};
 pub use report::{GroupBy, Meta, Report, Row, RowKey};

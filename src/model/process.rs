@@ -162,6 +162,8 @@ pub struct Coverage {
     pub problems: Vec<Problem>,
     /// Processes the proc mount hides (hidepid), when that can be told.
     pub hidden: Option<String>,
+    /// PIDs asked for (`--pid`) that are no process, ascending.
+    pub missing: Vec<u32>,
 }
 
 impl Coverage {

@@ -48,6 +48,9 @@ pub struct CoverageDoc {
     pub hidden: Option<String>,
     pub self_pid: Option<u32>,
     pub problems: Vec<ProblemDoc>,
+    /// PIDs asked for with `--pid` that are no process (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_pids: Vec<u32>,
 }
 
 /// Processes per outcome.
@@ -253,6 +256,7 @@ impl ReportDoc {
                     hidden: c.hidden.clone(),
                     self_pid: c.self_pid,
                     problems,
+                    missing_pids: c.missing.clone(),
                 },
                 rows_total: view.total_rows,
             },

@@ -39,7 +39,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exit;
-use crate::model::{FieldKeys, Outcome, ProcInfo, Source};
+use crate::model::{FieldKeys, Outcome, Privilege, ProcInfo, Source};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource, UserNames, parse_pid};
 use crate::text::escape::display;
@@ -191,6 +191,8 @@ pub struct ShowReport {
     pub duration: Duration,
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// Who pmaps ran as (for the advice about a denied process).
+    pub privilege: Privilege,
 }
 
 /// Resolves the targets and reads every matched process.
@@ -256,6 +258,7 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
         duration: started.elapsed(),
         host: source::read_trimmed(src, "sys/kernel/hostname"),
         kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
+        privilege: source::privilege(),
     })
 }
 
@@ -269,7 +272,12 @@ pub fn no_map_reason(outcome: &Outcome) -> Option<&'static str> {
 }
 
 /// What happened to a process that is not shown (or shown empty), for stderr and JSON.
-pub fn outcome_message(p: &ShownProcess, given_as_pid: bool) -> Option<String> {
+/// `privilege`: who pmaps runs as (a denial names what is missing).
+pub fn outcome_message(
+    p: &ShownProcess,
+    given_as_pid: bool,
+    privilege: Privilege,
+) -> Option<String> {
     let who = format!("{} ({})", p.info.pid, display(&p.info.comm));
     Some(match &p.outcome {
         Outcome::Read => return None,
@@ -281,15 +289,7 @@ pub fn outcome_message(p: &ShownProcess, given_as_pid: bool) -> Option<String> {
         }
         Outcome::Vanished => format!("{who}: exited before its map could be read"),
         Outcome::Denied { path, errno } => {
-            let root = rustix::process::geteuid().is_root();
-            let why = if *errno == libc::EPERM {
-                "the proc mount restricts access to other users' processes (hidepid)"
-            } else if !root {
-                "run as root"
-            } else {
-                "refused even to root: the process holds capabilities pmaps lacks, or lives \
-                 in another user namespace"
-            };
+            let why = privilege.denied_reason(*errno);
             format!("{who}: permission denied reading {path} ({why})")
         }
         Outcome::Incomplete => format!(

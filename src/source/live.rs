@@ -15,7 +15,11 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{CWD, FileType, Mode, OFlags};
 
 use super::{MOUNTINFO_CAP, PidDir, ProcSource};
+use crate::model::Privilege;
 use crate::parse::{self, HidePid};
+
+/// CAP_SYS_PTRACE, the capability that reading another user's maps needs.
+const CAP_SYS_PTRACE: u32 = 19;
 
 /// A directory laid out like `/proc`.
 #[derive(Debug, Clone)]
@@ -50,7 +54,6 @@ impl ProcRoot {
         {
             return true;
         }
-        const CAP_SYS_PTRACE: u32 = 19;
         let has_ptrace = self
             .read_self_file("status")
             .and_then(|s| parse::status_cap_eff(&s))
@@ -163,6 +166,19 @@ impl ProcSource for ProcRoot {
             p.push(file);
         }
         p.display().to_string()
+    }
+}
+
+/// Who pmaps itself runs as (its own `/proc/self`, whatever the proc root): for the advice
+/// about denied processes.
+pub fn privilege() -> Privilege {
+    let own = |name: &str| read_regular(&Path::new("/proc/self").join(name), MOUNTINFO_CAP).ok();
+    Privilege {
+        root: rustix::process::geteuid().is_root(),
+        ptrace: own("status")
+            .and_then(|s| parse::status_cap_eff(&s))
+            .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0),
+        initial_namespace: own("uid_map").is_some_and(|m| parse::is_initial_id_map(&m)),
     }
 }
 

@@ -15,7 +15,7 @@ mod users;
 
 use std::io::{self, Read};
 
-pub use live::{ProcRoot, max_workers, parse_pid};
+pub use live::{ProcRoot, max_workers, parse_pid, privilege};
 pub use users::UserNames;
 
 use crate::model::Outcome;

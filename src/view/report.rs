@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, Terminal, UnitRule};
 use crate::model::{GroupBy, Report, Row, RowKey};
 use crate::parse::kind_of;
-use crate::text::thousands;
+use crate::text::{plural, thousands};
 
 /// A report column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -450,8 +450,8 @@ impl<'a> ReportView<'a> {
         let mut tail = Vec::new();
         if shown < self.total_rows {
             tail.push(format!(
-                "... {} more rows (-n 0 shows all)",
-                thousands((self.total_rows - shown) as u64)
+                "... {} (-n 0 shows all)",
+                plural((self.total_rows - shown) as u64, "more row", "more rows")
             ));
         }
         tail.extend(footer);

@@ -16,4 +16,5 @@ mod report_fake;
 mod report_live;
 mod show;
 mod support_selfcheck;
+mod terminal;
 mod unprivileged;
