@@ -97,6 +97,8 @@ pub struct ProcInfo {
     pub kernel_thread: bool,
     /// The state letter of `stat` (`R`, `S`, `D`, `Z`…); 0 when `stat` was not read.
     pub state: u8,
+    /// The parent's PID (0 when it has none, or `stat` was not read).
+    pub ppid: u32,
 }
 
 /// A process that was read, as rows show it.

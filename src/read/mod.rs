@@ -193,6 +193,7 @@ impl<'s> Reader<'s> {
         info.start_time = stat.start_time;
         info.kernel_thread = stat.is_kernel_thread();
         info.state = stat.state;
+        info.ppid = stat.ppid;
         Ok(StatFacts {
             state: stat.state,
             vsize: stat.vsize,

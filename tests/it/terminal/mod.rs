@@ -6,6 +6,7 @@
 //! The fake trees here are small: processes with anonymous mappings of known sizes, built
 //! by [`anon_process`], so every figure is known in advance.
 
+mod ancestors;
 mod cron;
 mod messages;
 mod pids;
