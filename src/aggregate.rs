@@ -32,7 +32,7 @@ pub enum Detail {
 impl Detail {
     pub fn for_group(group_by: GroupBy) -> Detail {
         match group_by {
-            GroupBy::File | GroupBy::FileProcess => Detail::Files,
+            GroupBy::File | GroupBy::FileProcess | GroupBy::ProcessFile => Detail::Files,
             GroupBy::Kind => Detail::Kinds,
             GroupBy::Process | GroupBy::User | GroupBy::Command => Detail::Totals,
         }
@@ -202,7 +202,7 @@ impl<'g> Acc<'g> {
         self.coverage.record(&info, Outcome::Read);
         self.coverage.mappings += s.mappings;
         let pid = info.pid;
-        let per_process = self.group_by == GroupBy::FileProcess;
+        let per_process = matches!(self.group_by, GroupBy::FileProcess | GroupBy::ProcessFile);
         for e in &s.entries {
             let path = &s.arena[e.path.clone()];
             let objects = match self.files.get_mut(path) {
@@ -322,7 +322,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
         })
         .collect();
     let rows: Vec<Row> = match query.group_by {
-        GroupBy::File | GroupBy::FileProcess => acc
+        GroupBy::File | GroupBy::FileProcess | GroupBy::ProcessFile => acc
             .files
             .into_iter()
             .flat_map(|(path, objects)| objects.into_iter().map(move |(o, f)| (path.clone(), o, f)))
@@ -409,5 +409,39 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             groups.into_values().collect()
         }
     };
+    let rows = if query.group_by == GroupBy::ProcessFile {
+        by_process(rows, &acc.procs, &descs, known)
+    } else {
+        rows
+    };
     (rows, totals, acc.coverage)
+}
+
+/// `process,file`: the (file, process) rows under each file turned around, under each
+/// process (its row the process's own totals, as `-g process` gives them).
+fn by_process(
+    files: Vec<Row>,
+    procs: &[ProcAcc],
+    descs: &HashMap<u32, ProcDesc>,
+    known: impl Fn(u64) -> Option<u64>,
+) -> Vec<Row> {
+    let mut children: HashMap<u32, Vec<Row>> = HashMap::new();
+    for child in files.into_iter().flat_map(|f| f.children) {
+        if let RowKey::FileProcess { proc, .. } = &child.key {
+            children.entry(proc.pid).or_default().push(child);
+        }
+    }
+    procs
+        .iter()
+        .filter_map(|p| {
+            let desc = descs.get(&p.info.pid)?.clone();
+            Some(Row {
+                key: RowKey::Process(desc),
+                processes: 1,
+                mappings: known(p.mappings),
+                counters: p.counters,
+                children: children.remove(&p.info.pid).unwrap_or_default(),
+            })
+        })
+        .collect()
 }

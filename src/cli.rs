@@ -102,6 +102,19 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// The unit of a table's byte columns: auto (each cell its own, 4K, 1.5M, 16G, like
+    /// `du -h`; the report's default), KiB, MiB or GiB (every cell; `pmaps show` uses KiB by
+    /// default, like pmap). CSV and JSON always carry bytes.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "UNIT",
+        ignore_case = true,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub units: Option<UnitsArg>,
+
     /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
     /// atomically, a device node or FIFO is written in place.
     #[arg(
@@ -142,6 +155,11 @@ pub struct Cli {
         help_heading = "Scan"
     )]
     pub proc_root: PathBuf,
+
+    /// PIDs to show mapping by mapping, as `pmap PID...` does: `pmaps 1234` is `pmaps show
+    /// 1234` (names, --merge and --all-fields need `pmaps show`).
+    #[arg(value_name = "PID", value_parser = parse_bare_pid)]
+    pub show_pids: Vec<std::ffi::OsString>,
 
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,
@@ -201,6 +219,9 @@ pub enum GroupArg {
     /// Each file's row, then one row per process mapping it (librank's view).
     #[value(name = "file,process")]
     FileProcess,
+    /// Each process's row, then one row per file it maps.
+    #[value(name = "process,file")]
+    ProcessFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -214,6 +235,18 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitsArg {
+    /// Each cell in its own unit (K, M, G, T: KiB, MiB, GiB, TiB).
+    Auto,
+    #[value(name = "KiB")]
+    Kib,
+    #[value(name = "MiB")]
+    Mib,
+    #[value(name = "GiB")]
+    Gib,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     /// The cheapest file that answers the question.
     Auto,
@@ -223,6 +256,17 @@ pub enum SourceArg {
     Rollup,
     /// /proc/PID/maps: virtual sizes only.
     Maps,
+}
+
+/// A bare argument: a PID (decimal digits), or a usage error that points at `pmaps show`.
+fn parse_bare_pid(s: &str) -> Result<std::ffi::OsString, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.into())
+    } else {
+        Err(format!(
+            "not a PID (a process is shown by name with `pmaps show {s}`)"
+        ))
+    }
 }
 
 fn parse_column(s: &str) -> Result<Column, String> {

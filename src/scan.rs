@@ -45,9 +45,14 @@ pub fn scan(
     pids.retain(|p| Some(*p) != own);
     let mut filtered_by_pid = 0u64;
     let mut missing = Vec::new();
+    let hidden = src.hidden_processes();
     if !query.filters.pids.is_empty() {
         let (asked, gone) = resolve_pids(src, &query.filters.pids);
-        missing = gone;
+        // Where the proc mount hides processes, one not found may be hidden: the coverage
+        // says so, and the report is partial, instead of "no process".
+        if hidden.is_none() {
+            missing = gone;
+        }
         let listed = pids
             .iter()
             .filter(|p| asked.binary_search(p).is_ok())
@@ -65,10 +70,13 @@ pub fn scan(
         uid: !query.filters.uids.is_empty()
             || matches!(
                 query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess | GroupBy::ProcessFile
             ),
         cmdline: query.filters.command.is_some()
-            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+            || matches!(
+                query.group_by,
+                GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
+            ),
     };
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
@@ -128,7 +136,7 @@ pub fn scan(
     coverage.filtered += filtered_by_pid;
     coverage.missing = missing;
     coverage.self_pid = own;
-    coverage.hidden = src.hidden_processes();
+    coverage.hidden = hidden;
     coverage.problems.sort_by_key(|p| p.pid);
     Ok(Report {
         meta: Meta {

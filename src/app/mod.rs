@@ -5,7 +5,7 @@
 pub mod report;
 pub mod show;
 
-use crate::cli::{self, Subcommand};
+use crate::cli::{self, ShowArgs, Subcommand};
 use crate::exit;
 
 /// Parses the command line, runs the command and returns the exit status.
@@ -24,6 +24,15 @@ pub fn main() -> u8 {
     };
     match &cli.subcommand {
         Some(Subcommand::Show(args)) => show::run(&cli, &matches, args),
+        // `pmaps 1234`, as `pmap 1234`: those PIDs, shown.
+        None if !cli.show_pids.is_empty() => {
+            let args = ShowArgs {
+                merge: false,
+                all_fields: false,
+                targets: cli.show_pids.clone(),
+            };
+            show::run(&cli, &matches, &args)
+        }
         None => report::run(&cli),
     }
 }

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
+use crate::cli::{Cli, FormatArg, GroupArg, SourceArg, UnitsArg};
 use crate::exit;
 use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
@@ -14,9 +14,9 @@ use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
 use crate::source::{self, ProcRoot, ProcSource};
-use crate::view::Terminal;
 use crate::view::coverage::{coverage_line, missing_pids, partial_summary};
 use crate::view::report::{Column, ReportView, ViewOptions};
+use crate::view::{ByteUnit, Terminal, UnitRule};
 
 /// Everything one report run needs.
 #[derive(Debug, Clone)]
@@ -27,6 +27,19 @@ pub struct ReportRun {
     pub output: Option<std::path::PathBuf>,
     /// `--allow-partial`: a partial report exits 0, quietly.
     pub allow_partial: bool,
+    /// The unit of the table's byte columns (`--units`; a unit per cell by default).
+    pub units: UnitRule,
+}
+
+/// The table's unit rule of `--units`, or `default` without it.
+pub fn units_of(arg: Option<UnitsArg>, default: UnitRule) -> UnitRule {
+    match arg {
+        None => default,
+        Some(UnitsArg::Auto) => UnitRule::PerCell,
+        Some(UnitsArg::Kib) => UnitRule::Fixed(ByteUnit::Kib),
+        Some(UnitsArg::Mib) => UnitRule::Fixed(ByteUnit::Mib),
+        Some(UnitsArg::Gib) => UnitRule::Fixed(ByteUnit::Gib),
+    }
 }
 
 /// The format of the command line's `--format`.
@@ -46,6 +59,7 @@ fn group_of(arg: GroupArg) -> GroupBy {
         GroupArg::Command => GroupBy::Command,
         GroupArg::Kind => GroupBy::Kind,
         GroupArg::FileProcess => GroupBy::FileProcess,
+        GroupArg::ProcessFile => GroupBy::ProcessFile,
     }
 }
 
@@ -108,6 +122,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         format: format_of(cli.format),
         output: cli.output.clone(),
         allow_partial: cli.allow_partial,
+        units: units_of(cli.units, UnitRule::PerCell),
     })
 }
 
@@ -137,12 +152,33 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
     }
 }
 
-/// The size of the terminal on standard output, when it is one.
+/// The narrowest terminal a table is fitted to.
+const MIN_COLS: usize = 20;
+
+/// The terminal standard output is, when it is one: its width from `COLUMNS` (as `ls` and
+/// `ps` honour it) or else the terminal's, its height from `LINES` or else the terminal's
+/// (24 when neither says). `None` when stdout is not a terminal or its width is unknown: the
+/// table is then not fitted.
 pub fn terminal_size() -> Option<Terminal> {
-    let ws = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
-    (ws.ws_row > 0).then(|| Terminal {
-        rows: usize::from(ws.ws_row),
-        cols: usize::from(ws.ws_col.max(40)),
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    let ws = rustix::termios::tcgetwinsize(&stdout).ok();
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+    };
+    let size = |n: Option<u16>| n.map(usize::from).filter(|&n| n > 0);
+    let cols = env("COLUMNS").or_else(|| size(ws.map(|w| w.ws_col)))?;
+    let rows = env("LINES")
+        .or_else(|| size(ws.map(|w| w.ws_row)))
+        .unwrap_or(24);
+    Some(Terminal {
+        rows,
+        cols: cols.max(MIN_COLS),
     })
 }
 
@@ -178,15 +214,18 @@ fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Rep
     })
 }
 
-/// Renders `report` as `run` asks. `term`: the terminal a table is fitted to.
+/// Renders `report` as `run` asks. `term`: the terminal a table is fitted to (its width;
+/// its height too when `-n` does not say how many rows).
 pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyhow::Result<Vec<u8>> {
     let view = ReportView::new(report, &run.view);
     match run.format {
         Format::Table => {
-            let sheet = view.sheet(term, Some(coverage_line(report)));
+            let screen = term.is_some() && run.view.top.is_none();
+            let mut sheet = view.sheet(screen, Some(coverage_line(report)));
+            sheet.unit = run.units;
             Ok(render::table::render(&sheet, term).into_bytes())
         }
-        Format::Csv => render::csv::render(&view.sheet(None, None)),
+        Format::Csv => render::csv::render(&view.sheet(false, None)),
         Format::Json => render::json::render(&ReportDoc::of(&view)),
     }
 }
@@ -213,13 +252,12 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
-    let to_terminal = out.is_stdout() && std::io::stdout().is_terminal();
-    let fit = if to_terminal && run.view.top.is_none() {
+    let term = if out.is_stdout() {
         terminal_size()
     } else {
         None
     };
-    let rendered = render(&report, &run, fit);
+    let rendered = render(&report, &run, term);
     if let Some(code) = out.deliver(rendered) {
         return code;
     }

@@ -26,16 +26,20 @@ pub enum GroupBy {
     /// One row per file, each followed by one row per process mapping it.
     #[serde(rename = "file,process")]
     FileProcess,
+    /// One row per process, each followed by one row per file it maps.
+    #[serde(rename = "process,file")]
+    ProcessFile,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 6] = [
+    pub const ALL: [GroupBy; 7] = [
         GroupBy::File,
         GroupBy::Process,
         GroupBy::User,
         GroupBy::Command,
         GroupBy::Kind,
         GroupBy::FileProcess,
+        GroupBy::ProcessFile,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +49,7 @@ impl GroupBy {
             GroupBy::Command => "command",
             GroupBy::Kind => "kind",
             GroupBy::FileProcess => "file,process",
+            GroupBy::ProcessFile => "process,file",
         }
     }
     pub fn parse(s: &str) -> Option<GroupBy> {
@@ -52,7 +57,10 @@ impl GroupBy {
     }
     /// Whether rows need each mapping's path or kind (so `smaps`, not the rollup).
     pub fn needs_mappings(self) -> bool {
-        matches!(self, GroupBy::File | GroupBy::Kind | GroupBy::FileProcess)
+        matches!(
+            self,
+            GroupBy::File | GroupBy::Kind | GroupBy::FileProcess | GroupBy::ProcessFile
+        )
     }
 }
 
@@ -73,7 +81,7 @@ pub enum RowKey {
     /// A command name (comm).
     Command(Vec<u8>),
     Kind(MapKind),
-    /// One process's share of one file (`--group-by file,process`).
+    /// One process's share of one file (`--group-by file,process` and `process,file`).
     FileProcess {
         path: Vec<u8>,
         object: Object,
@@ -108,7 +116,8 @@ pub struct Row {
     /// Mappings; unknown when read from `smaps_rollup`, which has one record per process.
     pub mappings: Option<u64>,
     pub counters: Counters,
-    /// With `--group-by file,process`: the processes mapping this file.
+    /// With `--group-by file,process`: the processes mapping this file; with
+    /// `process,file`: the files this process maps.
     pub children: Vec<Row>,
 }
 

@@ -7,8 +7,10 @@
 //! alignment and shortening live in the table renderer alone.
 
 pub mod csv;
+mod fit;
 pub mod json;
 pub mod table;
+mod units;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,5 +1,5 @@
 //! The report's JSON document: `{"schema_version", "meta": {…, "coverage": {…}}, "totals":
-//! {…}, "rows": [{…, "by_process": [{…}]}]}`. Row keys are the view's CSV column names; which
+//! {…}, "rows": [{…, "by_process": [{…}]}]}` (`by_file` with `process,file`). Row keys are the view's CSV column names; which
 //! keys a row has is decided by the view's columns (one definition for every format).
 
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,9 @@ pub struct RowDoc {
     /// With `file,process`: the processes mapping this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_process: Option<Vec<RowDoc>>,
+    /// With `process,file`: the files this process maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_file: Option<Vec<RowDoc>>,
 }
 
 impl RowDoc {
@@ -218,12 +221,15 @@ impl ReportDoc {
         let row_doc = |r: &crate::view::report::ViewRow<'_>| {
             let mut d = RowDoc::of(&view.columns, r.row);
             if !r.children.is_empty() {
-                d.by_process = Some(
-                    r.children
-                        .iter()
-                        .map(|ch| RowDoc::of(&view.columns, ch))
-                        .collect(),
-                );
+                let children = r
+                    .children
+                    .iter()
+                    .map(|ch| RowDoc::of(&view.columns, ch))
+                    .collect();
+                match m.group_by {
+                    GroupBy::ProcessFile => d.by_file = Some(children),
+                    _ => d.by_process = Some(children),
+                }
             }
             d
         };

@@ -4,10 +4,9 @@
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, Terminal, UnitRule};
+use super::{Cell, ColumnSpec, Elide};
 use crate::model::{GroupBy, Report, Row, RowKey};
 use crate::parse::kind_of;
-use crate::text::{plural, thousands};
 
 /// A report column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,6 +176,16 @@ impl Column {
                 Column::Command,
                 Column::Processes,
             ],
+            GroupBy::ProcessFile => &[
+                Column::Pid,
+                Column::StartTime,
+                Column::User,
+                Column::Command,
+                Column::Path,
+                Column::Kind,
+                Column::Device,
+                Column::Inode,
+            ],
         };
         keys.iter().chain(METRICS.iter()).copied().collect()
     }
@@ -249,29 +258,64 @@ impl Column {
 }
 
 impl Column {
-    /// The column's definition for every format.
+    /// The column's definition for every format. On a terminal too narrow for all of them,
+    /// the columns are left out by `priority` (the view makes its key columns and the sort
+    /// column essential): first the mapping count, SwapPSS, VSZ and Shared, last RSS and USS.
     pub fn spec(self) -> ColumnSpec {
         let spec = ColumnSpec::new(self.name(), self.header());
+        let spec = if self.is_bytes() { spec.bytes() } else { spec };
         match self {
-            _ if self.is_bytes() => spec.bytes(),
-            Column::Path => spec.text().elide(Elide::KeepEnd, None).empty_as("[anon]"),
+            Column::Path => spec
+                .text()
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None)
+                .empty_as("[anon]"),
             // A command line can be thousands of bytes: the table shows its start; CSV and
             // JSON carry it whole.
-            Column::Command => spec.text().elide(Elide::KeepStart, Some(COMMAND_WIDTH)),
-            Column::Kind | Column::User => spec.text().elide(Elide::KeepStart, None),
+            Column::Command => spec
+                .text()
+                .elide(Elide::KeepStart, COMMAND_MIN_WIDTH, Some(COMMAND_WIDTH))
+                .priority(200),
+            Column::User => spec.text().elide(Elide::KeepStart, 8, None).priority(110),
+            Column::Kind => spec.text().priority(50),
             // Identity for programs; the table shows device and inode only where two rows
             // share a path (see `ReportView::sheet`).
-            Column::Device => spec.text().not_in_table(),
-            Column::Inode | Column::StartTime => spec.not_in_table(),
-            _ => spec,
+            Column::Device => spec.text().not_in_table().priority(60),
+            Column::Inode => spec.not_in_table().priority(60),
+            Column::StartTime => spec.not_in_table(),
+            Column::Pid => spec,
+            Column::Processes => spec.priority(80),
+            Column::Mappings => spec.priority(20),
+            Column::SwapPss => spec.priority(30),
+            Column::Size => spec.priority(40),
+            Column::Shared => spec.priority(45),
+            Column::Swap => spec.priority(70),
+            Column::Uss => spec.priority(120),
+            Column::Rss => spec.priority(130),
+            Column::Pss => spec.priority(150),
+        }
+    }
+
+    /// The columns that say what a row is, in each view: never left out of a table.
+    pub fn keys_of(group_by: GroupBy) -> &'static [Column] {
+        match group_by {
+            GroupBy::File => &[Column::Path],
+            GroupBy::Process => &[Column::Pid, Column::Command],
+            GroupBy::User => &[Column::User],
+            GroupBy::Command => &[Column::Command],
+            GroupBy::Kind => &[Column::Kind],
+            GroupBy::FileProcess | GroupBy::ProcessFile => {
+                &[Column::Path, Column::Pid, Column::Command]
+            }
         }
     }
 }
 
 /// Widest command line shown when the table is not on a terminal.
 const COMMAND_WIDTH: usize = 80;
-/// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
-const TERMINAL_CHILDREN: usize = 5;
+/// The narrowest a terminal shortens a path to (from the middle) before leaving columns out.
+const PATH_MIN_WIDTH: usize = 20;
+/// The narrowest a terminal shortens a command line to.
+const COMMAND_MIN_WIDTH: usize = 16;
 
 /// How the rows are ordered and cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,6 +351,8 @@ pub struct ReportView<'a> {
     pub rows: Vec<ViewRow<'a>>,
     /// Rows before `--top` cut them.
     pub total_rows: usize,
+    /// The column the rows are sorted by (a narrow terminal keeps it).
+    pub sort: Column,
 }
 
 impl<'a> ReportView<'a> {
@@ -321,8 +367,8 @@ impl<'a> ReportView<'a> {
             .map(|row| {
                 let mut children: Vec<&Row> = row.children.iter().collect();
                 sort_rows(&mut children, opts.sort, opts.reverse);
-                // With --group-by file,process, N also caps the processes listed under each
-                // file (the file's `processes` still counts them all).
+                // With --group-by file,process (process,file), N also caps the processes
+                // listed under each file (the files under each process).
                 children.truncate(top);
                 ViewRow { row, children }
             })
@@ -332,155 +378,8 @@ impl<'a> ReportView<'a> {
             columns: Column::for_view(report.meta.group_by),
             rows,
             total_rows,
+            sort: opts.sort,
         }
-    }
-
-    fn group_by(&self) -> GroupBy {
-        self.report.meta.group_by
-    }
-
-    fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
-        self.columns.iter().map(|c| c.cell(row)).collect()
-    }
-
-    /// The rows laid out for a table (on `term`, only what fits) or for CSV (`None`: every
-    /// row the view has; with `file,process`, one flat row per (file, process)). `footer`
-    /// ends the table (the coverage line).
-    pub fn sheet(&self, term: Option<Terminal>, footer: Option<String>) -> Sheet<'a> {
-        let view = self.group_by();
-        let fit = term.map(|t| t.rows.saturating_sub(7).max(5));
-        // On a terminal, a file mapped by a thousand processes lists its first few only.
-        let child_cap = if fit.is_some() {
-            TERMINAL_CHILDREN
-        } else {
-            usize::MAX
-        };
-        let children_of = |r: &ViewRow<'_>| r.children.len().min(child_cap);
-        // A file's processes beyond those listed (`-n` or the terminal cut them).
-        let more_of = |r: &ViewRow<'_>| {
-            if view == GroupBy::FileProcess {
-                r.row.processes.saturating_sub(children_of(r) as u64)
-            } else {
-                0
-            }
-        };
-        let shown = match fit {
-            Some(budget) => {
-                let (mut used, mut n) = (0, 0);
-                for r in &self.rows {
-                    let lines = 1 + children_of(r) + usize::from(more_of(r) > 0);
-                    if n > 0 && used + lines > budget {
-                        break;
-                    }
-                    used += lines;
-                    n += 1;
-                }
-                n
-            }
-            None => self.rows.len(),
-        };
-        let command_col = self.columns.iter().position(|c| *c == Column::Command);
-        let mut columns: Vec<ColumnSpec> = self.columns.iter().map(|c| c.spec()).collect();
-        // Two rows with one path are two different files (another mount namespace, a
-        // replaced file): the table then shows which is which.
-        if self.columns.contains(&Column::Device) && self.shares_a_path() {
-            for (spec, c) in columns.iter_mut().zip(&self.columns) {
-                if matches!(c, Column::Device | Column::Inode) {
-                    spec.in_table = true;
-                }
-            }
-        }
-        // Under its file, a process row leaves the file's key columns empty.
-        let file_keys = self
-            .columns
-            .iter()
-            .zip(&columns)
-            .take_while(|(c, _)| {
-                matches!(
-                    c,
-                    Column::Path | Column::Kind | Column::Device | Column::Inode
-                )
-            })
-            .filter(|(_, spec)| spec.in_table)
-            .count();
-        let mut lines = Vec::new();
-        for r in &self.rows[..shown] {
-            if view == GroupBy::FileProcess {
-                lines.push(Line {
-                    role: Role::TableOnly,
-                    cells: self.cells(r.row),
-                });
-                for child in &r.children[..children_of(r)] {
-                    // The file is named on its own row; its processes are indented under it.
-                    lines.push(Line {
-                        role: Role::Data { blank: file_keys },
-                        cells: self.cells(child),
-                    });
-                }
-            } else {
-                lines.push(Line {
-                    role: Role::Data { blank: 0 },
-                    cells: self.cells(r.row),
-                });
-            }
-            let more = more_of(r);
-            if let (true, Some(i)) = (more > 0, command_col) {
-                let mut cells = vec![Cell::Empty; self.columns.len()];
-                let noun = if more == 1 { "process" } else { "processes" };
-                cells[i] = Cell::Code(Cow::Owned(format!("... {} more {noun}", thousands(more))));
-                lines.push(Line {
-                    role: Role::TableOnly,
-                    cells,
-                });
-            }
-        }
-        let totals = &self.report.totals;
-        let mut total = self.cells(totals);
-        total[0] = Cell::Code(Cow::Borrowed("TOTAL"));
-        if view == GroupBy::FileProcess || view == GroupBy::Process {
-            // Distinct processes read, in the first numeric key column.
-            if let Some(i) = self.columns.iter().position(|c| *c == Column::Processes) {
-                total[i] = Cell::Count(totals.processes);
-            }
-        }
-        lines.push(Line {
-            role: Role::TableOnly,
-            cells: total,
-        });
-        let mut tail = Vec::new();
-        if shown < self.total_rows {
-            tail.push(format!(
-                "... {} (-n 0 shows all)",
-                plural((self.total_rows - shown) as u64, "more row", "more rows")
-            ));
-        }
-        tail.extend(footer);
-        Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerTable,
-            footer: tail,
-        }
-    }
-}
-
-impl ReportView<'_> {
-    /// Whether two rows of the view name the same path (different objects).
-    fn shares_a_path(&self) -> bool {
-        let mut paths: Vec<&[u8]> = self
-            .rows
-            .iter()
-            .filter_map(|r| match &r.row.key {
-                RowKey::File { path, .. } => Some(path.as_slice()),
-                _ => None,
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.windows(2).any(|w| w[0] == w[1])
     }
 }
 
@@ -528,100 +427,6 @@ pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Source};
-
-    fn render(report: &Report, term: Option<Terminal>) -> String {
-        let view = ReportView::new(report, &ViewOptions::default());
-        crate::render::table::render(&view.sheet(term, None), term)
-    }
-
-    fn file_process_report(files: usize, procs: u32) -> Report {
-        let row = |key: RowKey, processes: u64, pss: u64, children: Vec<Row>| Row {
-            key,
-            processes,
-            mappings: Some(processes),
-            counters: Counters {
-                pss,
-                ..Counters::default()
-            },
-            children,
-        };
-        let rows: Vec<Row> = (0..files)
-            .map(|f| {
-                let path = format!("/lib/f{f}.so").into_bytes();
-                let children = (0..procs)
-                    .map(|p| {
-                        let proc = ProcDesc {
-                            pid: 1000 + p,
-                            start_time: 1,
-                            uid: Some(0),
-                            user: "root".into(),
-                            comm: b"x".to_vec(),
-                            command: format!("cmd{p}").into_bytes(),
-                        };
-                        let key = RowKey::FileProcess {
-                            path: path.clone(),
-                            object: Object::default(),
-                            proc,
-                        };
-                        row(key, 1, 4096, Vec::new())
-                    })
-                    .collect();
-                row(
-                    RowKey::File {
-                        path,
-                        object: Object::default(),
-                    },
-                    u64::from(procs),
-                    4096,
-                    children,
-                )
-            })
-            .collect();
-        Report {
-            meta: Meta {
-                host: None,
-                kernel: None,
-                time: std::time::SystemTime::UNIX_EPOCH,
-                source: Source::Smaps,
-                group_by: GroupBy::FileProcess,
-                proc_root: "/proc".into(),
-                threads: 1,
-                duration: std::time::Duration::ZERO,
-            },
-            rows,
-            totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
-            coverage: Coverage::default(),
-        }
-    }
-
-    #[test]
-    fn a_terminal_lists_five_processes_per_file_and_fits_the_files() {
-        let report = file_process_report(10, 8);
-        // 30 rows: 23 lines for the body; each file takes 1 + 5 + 1 lines.
-        let term = Some(Terminal {
-            rows: 30,
-            cols: 200,
-        });
-        let out = render(&report, term);
-        let lines: Vec<&str> = out.lines().collect();
-        let files = lines.iter().filter(|l| l.starts_with("/lib/")).count();
-        assert_eq!(files, 3, "{out}");
-        let pids = lines.iter().filter(|l| l.contains(" cmd")).count();
-        assert_eq!(pids, 15, "{out}");
-        let more = lines
-            .iter()
-            .filter(|l| l.trim() == "... 3 more processes")
-            .count();
-        assert_eq!(more, 3, "{out}");
-        assert!(out.contains("... 7 more rows (-n 0 shows all)"), "{out}");
-        // PIDs are printed as plain numbers.
-        assert!(out.contains(" 1000 "), "{out}");
-        // Not on a terminal: every process of every file.
-        let all = render(&report, None);
-        assert_eq!(all.lines().filter(|l| l.contains(" cmd")).count(), 80);
-        assert!(!all.contains("more processes"));
-    }
 
     #[test]
     fn names_round_trip_and_csv_names_carry_units() {
