@@ -252,8 +252,22 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
+    // With --allow-partial a partial report is accepted: the output still counts who was
+    // not read, but nothing is said on stderr (a cron job mails nothing).
+    let partial = partial_summary(&report, source::privilege()).filter(|_| !run.allow_partial);
+    // A PID asked for that is no process is an error of the question, which
+    // --allow-partial does not excuse.
+    let missing = missing_pids(&report);
+    let mut said = Vec::new();
+    // The table carries its coverage line; for the machine formats it goes to stderr, where
+    // a cron job sees it only when there is something to say.
+    if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
+        said.push(coverage_line(&report));
+    }
+    said.extend(partial.iter().cloned());
+    said.extend(missing.iter().cloned());
     let term = if out.is_stdout() {
-        terminal_size()
+        terminal_size().map(|t| below_table(t, &said))
     } else {
         None
     };
@@ -261,28 +275,29 @@ pub fn run(cli: &Cli) -> u8 {
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    // With --allow-partial a partial report is accepted: the output still counts who was
-    // not read, but nothing is said on stderr (a cron job mails nothing).
-    let partial = partial_summary(&report, source::privilege()).filter(|_| !run.allow_partial);
-    // The table carries its coverage line; for the machine formats it goes to stderr, where
-    // a cron job sees it only when there is something to say.
-    if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        eprint_line(&coverage_line(&report));
-    }
-    if let Some(line) = &partial {
+    for line in &said {
         eprint_line(line);
     }
-    // A PID asked for that is no process is an error of the question, which
-    // --allow-partial does not excuse.
-    if let Some(line) = missing_pids(&report) {
-        eprint_line(&line);
-        return exit::NO_PROCESS;
-    }
-    if partial.is_some() {
+    if missing.is_some() {
+        exit::NO_PROCESS
+    } else if partial.is_some() {
         exit::PARTIAL
     } else {
         exit::OK
     }
+}
+
+/// The terminal left for the table when `said` follows it on the same screen (stderr a
+/// terminal too): the lines the messages take are not the table's.
+fn below_table(mut term: Terminal, said: &[String]) -> Terminal {
+    if std::io::stderr().is_terminal() {
+        let lines: usize = said
+            .iter()
+            .map(|l| render::table::screen_lines(&format!("pmaps: {l}"), term.cols))
+            .sum();
+        term.rows = term.rows.saturating_sub(lines);
+    }
+    term
 }
 
 #[cfg(test)]

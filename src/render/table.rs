@@ -251,6 +251,11 @@ fn more_rows(n: usize) -> String {
     format!("... {more} (-n 0 shows all)")
 }
 
+/// The lines `text` (one line) takes on a terminal `cols` wide.
+pub fn screen_lines(text: &str, cols: usize) -> usize {
+    fit::height(fit::width(text), cols)
+}
+
 fn style() -> TableStyle {
     TableStyle::new()
         .header_separator(LineStyle::none().fill('-').junction(' '))

@@ -1,6 +1,6 @@
 //! Running a command in a pseudo-terminal of a set size, as a user at a terminal would see
 //! it: its standard output is the terminal (so it fits that size), its standard error a
-//! pipe (kept apart for the tests), its standard input /dev/null.
+//! pipe kept apart for the tests or the same terminal, its standard input /dev/null.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -36,7 +36,17 @@ impl Screen {
 /// Runs `cmd` with its standard output on a new terminal of `rows` lines and `cols`
 /// columns, and collects what it printed. `COLUMNS` and `LINES` are removed from its
 /// environment unless the caller set them on `cmd`.
-pub fn run_on_terminal(mut cmd: Command, rows: u16, cols: u16) -> Screen {
+pub fn run_on_terminal(cmd: Command, rows: u16, cols: u16) -> Screen {
+    terminal_run(cmd, rows, cols, false)
+}
+
+/// [`run_on_terminal`] with standard error on the terminal too (`Screen::stderr` is then
+/// empty: the messages are in `text`, where a user sees them).
+pub fn run_all_on_terminal(cmd: Command, rows: u16, cols: u16) -> Screen {
+    terminal_run(cmd, rows, cols, true)
+}
+
+fn terminal_run(mut cmd: Command, rows: u16, cols: u16, stderr_too: bool) -> Screen {
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
         .expect("cannot open a pseudo-terminal");
     grantpt(&master).expect("grantpt");
@@ -61,9 +71,14 @@ pub fn run_on_terminal(mut cmd: Command, rows: u16, cols: u16) -> Screen {
             cmd.env_remove(var);
         }
     }
+    let stderr = if stderr_too {
+        Stdio::from(slave.try_clone().expect("dup"))
+    } else {
+        Stdio::piped()
+    };
     cmd.stdin(Stdio::null())
         .stdout(slave.try_clone().expect("dup"))
-        .stderr(Stdio::piped());
+        .stderr(stderr);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));

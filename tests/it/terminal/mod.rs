@@ -8,6 +8,7 @@
 
 mod ancestors;
 mod cron;
+mod escaping;
 mod messages;
 mod pids;
 mod pmap_habits;

@@ -141,6 +141,23 @@ fn a_long_coverage_line_counts_as_the_lines_it_wraps_to() {
 }
 
 #[test]
+fn messages_on_the_same_terminal_are_counted_too() {
+    let fake = tree();
+    // A process whose smaps is a directory: an error, so a partial report with a line on
+    // stderr (two screen lines on 80 columns).
+    fake.process(900).file("smaps/not-a-file", b"").write();
+    let screen = run_all_on_terminal(pmaps(&fake, &[]), 24, 80);
+    let text = &screen.text;
+    let last = text.lines().last().expect("a line");
+    assert!(
+        last.starts_with("pmaps: partial report: 1 process error"),
+        "{text}"
+    );
+    assert!(last.chars().count() > 80, "{text}");
+    assert_eq!(screen_lines(text, 80) + 1, 24, "{text}");
+}
+
+#[test]
 fn a_terminal_narrower_than_the_essential_columns_wraps_and_still_fits_the_height() {
     let fake = tree();
     // PID, command and PSS need more than 20 columns: each line takes two.
