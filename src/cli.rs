@@ -52,13 +52,15 @@ pub struct Cli {
     #[arg(long, help_heading = "Report")]
     pub reverse: bool,
 
-    /// Show only the first N rows (0: all); with --group-by file,process, the first N files
-    /// and the first N processes under each. Without it, a table on a terminal shows what
-    /// fits the screen (5 processes per file); other output has every row.
+    /// Show only the first N rows (0: all); with --group-by file,process (process,file), the
+    /// first N files and the first N processes under each (processes, files). Without it, a
+    /// table on a terminal shows the rows that fit the screen (5 processes per file); other
+    /// output has every row. A table on a terminal always fits its width (COLUMNS).
     #[arg(short = 'n', long, value_name = "N", help_heading = "Report")]
     pub top: Option<usize>,
 
-    /// Only these PIDs (comma-separated or repeated).
+    /// Only these PIDs (comma-separated or repeated). A thread's ID means its process; a PID
+    /// that is no process is named on stderr and makes the exit status 4.
     #[arg(
         short = 'p',
         long = "pid",

@@ -2,7 +2,7 @@
 //! that are not UTF-8, as the README's "Output formats" says: the table and CSV show them
 //! escaped (`\x1b`, `\u{202e}`, `\xff`; CSV then guards formulas), JSON gives them exactly.
 
-use super::mapping_process;
+use super::{mapping_process, run_on as run};
 use crate::support::*;
 
 /// A UTF-8 name with ESC, a tab, U+202E and `é`; and one with a byte that is not UTF-8.
@@ -13,12 +13,6 @@ fn tree() -> FakeProc {
     let fake = FakeProc::new();
     mapping_process(&fake, 101, "app", &[(UTF8, 100), (NOT_UTF8, 50)]).write();
     fake
-}
-
-fn run(fake: &FakeProc, args: &[&str]) -> std::process::Output {
-    let mut cmd = pmaps_on(fake.root());
-    cmd.args(args);
-    output(cmd)
 }
 
 #[test]

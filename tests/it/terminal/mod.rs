@@ -83,6 +83,13 @@ pub fn mapping_process<'a>(
         .smaps_rollup(&rollup)
 }
 
+/// `pmaps --proc-root FAKE ARGS`, run to its end.
+fn run_on(fake: &FakeProc, args: &[&str]) -> std::process::Output {
+    let mut cmd = pmaps_on(fake.root());
+    cmd.args(args);
+    output(cmd)
+}
+
 /// The lines of a run's stderr.
 fn err_lines(out: &std::process::Output) -> Vec<String> {
     stderr(out).lines().map(str::to_string).collect()

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::mapping_process;
+use super::{mapping_process, run_on as run};
 use crate::support::*;
 
 const LIB_A: &[u8] = b"/usr/lib/liba.so.1";
@@ -29,12 +29,6 @@ fn tree() -> FakeProc {
     )
     .write();
     fake
-}
-
-fn run(fake: &FakeProc, args: &[&str]) -> std::process::Output {
-    let mut cmd = pmaps_on(fake.root());
-    cmd.args(args);
-    output(cmd)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{anon_process, err_lines};
+use super::{anon_process, err_lines, run_on};
 use crate::support::*;
 
 /// 101: one small mapping; 202: five mappings, 500 kB; 303: one large one.
@@ -17,9 +17,9 @@ fn tree() -> FakeProc {
 }
 
 fn run(fake: &FakeProc, extra: &[&str]) -> std::process::Output {
-    let mut cmd = pmaps_on(fake.root());
-    cmd.args(["-g", "process", "-f", "json"]).args(extra);
-    output(cmd)
+    let mut args = vec!["-g", "process", "-f", "json"];
+    args.extend_from_slice(extra);
+    run_on(fake, &args)
 }
 
 fn column(doc: &Value, key: &str) -> Vec<Value> {
