@@ -154,6 +154,8 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
 
 /// The narrowest terminal a table is fitted to.
 const MIN_COLS: usize = 20;
+/// The most `COLUMNS` and `LINES` are taken to say (a terminal's own size fits in 16 bits).
+const MAX_SIZE: usize = u16::MAX as usize;
 
 /// The terminal standard output is, when it is one: its width from `COLUMNS` (as `ls` and
 /// `ps` honour it) or else the terminal's, its height from `LINES` or else the terminal's
@@ -170,6 +172,7 @@ pub fn terminal_size() -> Option<Terminal> {
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|&n| n > 0)
+            .map(|n| n.min(MAX_SIZE))
     };
     let size = |n: Option<u16>| n.map(usize::from).filter(|&n| n > 0);
     let cols = env("COLUMNS").or_else(|| size(ws.map(|w| w.ws_col)))?;

@@ -183,6 +183,28 @@ fn columns_and_lines_override_the_terminal_size() {
 }
 
 #[test]
+fn absurd_sizes_are_no_crash() {
+    let fake = tree();
+    for (cols, lines) in [
+        ("18446744073709551615", "18446744073709551615"),
+        ("0", "0"),
+        ("x", "-3"),
+        ("1", "1"),
+    ] {
+        let mut cmd = pmaps(&fake, &["-g", "file,process"]);
+        cmd.env("COLUMNS", cols).env("LINES", lines);
+        let screen = run_on_terminal(cmd, 24, 80);
+        assert_eq!(
+            screen.code(),
+            0,
+            "COLUMNS={cols} LINES={lines}: {}",
+            screen.stderr
+        );
+        assert!(screen.text.starts_with("Mapping "), "{}", screen.text);
+    }
+}
+
+#[test]
 fn top_n_on_a_terminal_fits_the_width_not_the_height() {
     let fake = tree();
     let screen = run_on_terminal(pmaps(&fake, &["-n", "25"]), 10, 80);
