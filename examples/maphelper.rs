@@ -31,16 +31,23 @@
 //! BYTES is a decimal number with an optional binary suffix `K`, `M` or `G`; it is rounded up to
 //! whole pages. A failing syscall prints `maphelper: <action>: <error>` on stderr and exits 1,
 //! before ready is printed. The helper asks for SIGKILL when its parent thread dies.
+//!
+//! The mapping and page-touching code is `examples/shared/maps.rs`, shared with the
+//! benchmark's workload processes (`examples/bench/child.rs`).
+
+#[path = "shared/maps.rs"]
+mod maps;
 
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt::Display;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::exit;
 use std::ptr;
 use std::time::Duration;
+
+use maps::{Region, SysError, Touch};
 
 const PR_SET_VMA: libc::c_int = 0x5356_4d41;
 const PR_SET_VMA_ANON_NAME: libc::c_ulong = 0;
@@ -55,13 +62,9 @@ fn os_fail(action: &str) -> ! {
     fail(action, io::Error::last_os_error())
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if ps <= 0 {
-        os_fail("sysconf(_SC_PAGESIZE)");
-    }
-    ps as usize
+/// Reports a failed call of a step of `action` as `<action>: <call>: <error>`.
+fn sys_fail(action: &str, e: SysError) -> ! {
+    fail(&format!("{action}: {}", e.call), e.err)
 }
 
 fn round_up_pages(bytes: usize, page: usize) -> usize {
@@ -89,53 +92,6 @@ fn cstring(action: &str, bytes: &[u8]) -> CString {
     CString::new(bytes).unwrap_or_else(|_| fail(action, "argument contains a NUL byte"))
 }
 
-/// mmap wrapper that exits on failure.
-fn mmap(
-    action: &str,
-    len: usize,
-    prot: libc::c_int,
-    flags: libc::c_int,
-    fd: libc::c_int,
-) -> *mut u8 {
-    // SAFETY: a fresh mapping at an address the kernel chooses cannot alias Rust memory.
-    let p = unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, fd, 0) };
-    if p == libc::MAP_FAILED {
-        os_fail(action);
-    }
-    p.cast()
-}
-
-/// Reads the first byte of every page of `[base, base+len)`.
-fn read_touch(base: *mut u8, len: usize, page: usize) {
-    let mut off = 0;
-    while off < len {
-        // SAFETY: base..base+len is a live readable mapping that this program never unmaps.
-        unsafe { ptr::read_volatile(base.add(off)) };
-        off += page;
-    }
-}
-
-/// Writes the first byte of every page of `[base, base+len)` (with its current value).
-fn write_touch(base: *mut u8, len: usize, page: usize) {
-    let mut off = 0;
-    while off < len {
-        // SAFETY: base..base+len is a live writable mapping that this program never unmaps.
-        unsafe {
-            let p = base.add(off);
-            ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(1));
-        }
-        off += page;
-    }
-}
-
-fn file_len(action: &str, f: &File) -> usize {
-    let len = f.metadata().unwrap_or_else(|e| fail(action, e)).len();
-    if len == 0 {
-        fail(action, "file is empty (cannot map 0 bytes)");
-    }
-    usize::try_from(len).unwrap_or_else(|_| fail(action, "file too large"))
-}
-
 fn open_path(action: &str, path: &OsStr, write: bool) -> File {
     std::fs::OpenOptions::new()
         .read(true)
@@ -146,8 +102,8 @@ fn open_path(action: &str, path: &OsStr, write: bool) -> File {
 
 struct State {
     page: usize,
-    /// The most recent anonymous private mapping (address, length), for `--anon-name`.
-    last_anon: Option<(*mut u8, usize)>,
+    /// The most recent anonymous private mapping, for `--anon-name`.
+    last_anon: Option<Region>,
     wait_stdin: bool,
 }
 
@@ -173,7 +129,7 @@ impl State {
                     .write(true)
                     .open(path)
                     .unwrap_or_else(|_| open_path(action, path, false));
-                (f, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
+                (f, maps::RW, libc::MAP_PRIVATE)
             }
             _ => (
                 open_path(action, path, false),
@@ -181,41 +137,35 @@ impl State {
                 libc::MAP_PRIVATE,
             ),
         };
-        let len = file_len(action, &file);
-        let base = mmap(action, len, prot, flags, file.as_raw_fd());
-        if prot & libc::PROT_WRITE != 0 {
-            write_touch(base, len, self.page);
+        let region = Region::map_file(&file, prot, flags).unwrap_or_else(|e| fail(action, e));
+        let how = if prot & libc::PROT_WRITE != 0 {
+            Touch::Bump
         } else {
-            read_touch(base, len, self.page);
-        }
+            Touch::Read
+        };
+        region.touch(self.page, how);
         // The file is closed here; the mapping keeps it referenced.
     }
 
     fn anon(&mut self, bytes: &OsStr) {
         let len = round_up_pages(parse_bytes("--anon", bytes), self.page);
-        let base = mmap(
-            "--anon",
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-        );
-        write_touch(base, len, self.page);
-        self.last_anon = Some((base, len));
+        let region = Region::anon(len).unwrap_or_else(|e| fail("--anon", e));
+        region.touch(self.page, Touch::Bump);
+        self.last_anon = Some(region);
     }
 
     fn anon_name(&mut self, name: &OsStr) {
-        let Some((base, len)) = self.last_anon else {
+        let Some(region) = self.last_anon else {
             fail("--anon-name", "no anonymous mapping before it");
         };
         let c = cstring("--anon-name", name.as_bytes());
-        // SAFETY: PR_SET_VMA_ANON_NAME reads a NUL-terminated string; base/len is our mapping.
+        // SAFETY: PR_SET_VMA_ANON_NAME reads a NUL-terminated string; the range is our mapping.
         let r = unsafe {
             libc::prctl(
                 PR_SET_VMA,
                 PR_SET_VMA_ANON_NAME,
-                base as libc::c_ulong,
-                len as libc::c_ulong,
+                region.base() as libc::c_ulong,
+                region.len() as libc::c_ulong,
                 c.as_ptr() as libc::c_ulong,
             )
         };
@@ -234,35 +184,15 @@ impl State {
 
     fn shared_anon(&mut self, bytes: &OsStr) {
         let len = round_up_pages(parse_bytes("--shared-anon", bytes), self.page);
-        let base = mmap(
-            "--shared-anon",
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-        );
-        write_touch(base, len, self.page);
+        let region = Region::map(len, maps::RW, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1)
+            .unwrap_or_else(|e| fail("--shared-anon", e));
+        region.touch(self.page, Touch::Bump);
     }
 
     fn sysv(&mut self, bytes: &OsStr) {
         let len = round_up_pages(parse_bytes("--sysv", bytes), self.page);
-        // SAFETY: plain syscalls; the attached segment is never detached.
-        unsafe {
-            let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600);
-            if id < 0 {
-                os_fail("--sysv: shmget");
-            }
-            let base = libc::shmat(id, ptr::null(), 0);
-            if base as isize == -1 {
-                let err = io::Error::last_os_error();
-                libc::shmctl(id, libc::IPC_RMID, ptr::null_mut());
-                fail("--sysv: shmat", err);
-            }
-            write_touch(base.cast(), len, self.page);
-            if libc::shmctl(id, libc::IPC_RMID, ptr::null_mut()) != 0 {
-                os_fail("--sysv: shmctl(IPC_RMID)");
-            }
-        }
+        let region = maps::sysv_segment(len).unwrap_or_else(|e| sys_fail("--sysv", e));
+        region.touch(self.page, Touch::Bump);
     }
 
     fn memfd(&mut self, spec: &OsStr) {
@@ -275,26 +205,11 @@ impl State {
             parse_bytes("--memfd", OsStr::from_bytes(&b[colon + 1..])),
             self.page,
         );
-        // SAFETY: plain syscalls on a descriptor we own.
-        unsafe {
-            let fd = libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC);
-            if fd < 0 {
-                os_fail("--memfd: memfd_create");
-            }
-            let size = libc::off_t::try_from(len).unwrap_or_else(|_| fail("--memfd", "too large"));
-            if libc::ftruncate(fd, size) != 0 {
-                os_fail("--memfd: ftruncate");
-            }
-            let base = mmap(
-                "--memfd: mmap",
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-            );
-            write_touch(base, len, self.page);
-            libc::close(fd);
+        if libc::off_t::try_from(len).is_err() {
+            fail("--memfd", "too large");
         }
+        let region = maps::memfd(&name, len).unwrap_or_else(|e| sys_fail("--memfd", e));
+        region.touch(self.page, Touch::Bump);
     }
 
     fn delete(&mut self, path: &OsStr) {
@@ -308,35 +223,16 @@ impl State {
             .and_then(|s| s.parse().ok())
             .filter(|&n| n > 0)
             .unwrap_or_else(|| fail("--many-maps", format!("bad count {n:?}")));
-        let page = self.page;
         let len = n
-            .checked_mul(page)
+            .checked_mul(self.page)
             .unwrap_or_else(|| fail("--many-maps", "count too large"));
-        let base = mmap(
-            "--many-maps: mmap",
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-        );
-        // Page i is RW when i is even, read-only when odd: no two neighbours can merge.
-        for i in 0..n {
-            // SAFETY: every address is inside the mapping created above.
-            let p = unsafe { base.add(i * page) };
-            if i % 2 == 0 {
-                write_touch(p, page, page);
-            } else {
-                // SAFETY: changes the protection of one page of our own mapping.
-                if unsafe { libc::mprotect(p.cast(), page, libc::PROT_READ) } != 0 {
-                    let err = io::Error::last_os_error();
-                    fail(
-                        "--many-maps: mprotect",
-                        format!("{err} after {i} pages (vm.max_map_count too low?)"),
-                    );
-                }
-            }
-        }
-        self.last_anon = Some((base, len));
+        let region = Region::anon(len).unwrap_or_else(|e| fail("--many-maps: mmap", e));
+        // Page i is RW when i is even (and written), read-only when odd: no two neighbours
+        // can merge.
+        region
+            .split_pages(self.page, 1, Touch::Bump)
+            .unwrap_or_else(|e| sys_fail("--many-maps", e));
+        self.last_anon = Some(region);
     }
 }
 
@@ -364,7 +260,7 @@ fn main() {
     }
 
     let mut st = State {
-        page: page_size(),
+        page: maps::page_size().unwrap_or_else(|e| fail("sysconf(_SC_PAGESIZE)", e)),
         last_anon: None,
         wait_stdin: false,
     };

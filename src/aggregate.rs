@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use regex::bytes::Regex;
 
 use crate::model::{
-    Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object, Outcome, ProcDesc, ProcInfo,
-    Query, Row, RowKey, Source,
+    Cgroup, Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object,
+    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey, Source,
 };
-use crate::parse::kind_of;
+use crate::parse::{self, kind_of};
 use crate::source::{ProcSource, UserNames};
 
 /// What the rows of the report need from each mapping.
@@ -32,9 +32,18 @@ pub enum Detail {
 impl Detail {
     pub fn for_group(group_by: GroupBy) -> Detail {
         match group_by {
-            GroupBy::File | GroupBy::FileProcess | GroupBy::ProcessFile => Detail::Files,
+            GroupBy::File
+            | GroupBy::FileProcess
+            | GroupBy::ProcessFile
+            | GroupBy::FileContainer
+            | GroupBy::ContainerFile => Detail::Files,
             GroupBy::Kind => Detail::Kinds,
-            GroupBy::Process | GroupBy::User | GroupBy::Command => Detail::Totals,
+            GroupBy::Process
+            | GroupBy::User
+            | GroupBy::Command
+            | GroupBy::Cgroup
+            | GroupBy::Unit
+            | GroupBy::Container => Detail::Totals,
         }
     }
 }
@@ -202,7 +211,7 @@ impl<'g> Acc<'g> {
         self.coverage.record(&info, Outcome::Read);
         self.coverage.mappings += s.mappings;
         let pid = info.pid;
-        let per_process = matches!(self.group_by, GroupBy::FileProcess | GroupBy::ProcessFile);
+        let per_process = self.group_by.is_pair();
         for e in &s.entries {
             let path = &s.arena[e.path.clone()];
             let objects = match self.files.get_mut(path) {
@@ -295,6 +304,60 @@ impl<'g> Acc<'g> {
     }
 }
 
+/// The row of one process read.
+fn proc_row(
+    p: &ProcAcc,
+    descs: &HashMap<u32, ProcDesc>,
+    known: impl Fn(u64) -> Option<u64>,
+) -> Row {
+    Row {
+        key: RowKey::Process(descs[&p.info.pid].clone()),
+        processes: 1,
+        mappings: known(p.mappings),
+        counters: p.counters,
+        children: Vec::new(),
+    }
+}
+
+/// The PID of a process's row (or of a process's share of a file).
+fn pid_of(row: &Row) -> u32 {
+    match &row.key {
+        RowKey::Process(d) | RowKey::FileProcess { proc: d, .. } => d.pid,
+        _ => 0,
+    }
+}
+
+/// Folds rows into one row per key: processes, mappings and counters add.
+fn group(rows: Vec<Row>, key_of: impl Fn(&Row) -> RowKey) -> Vec<Row> {
+    let mut groups: HashMap<RowKey, Row> = HashMap::new();
+    for r in rows {
+        let key = key_of(&r);
+        let g = groups.entry(key.clone()).or_insert_with(|| Row {
+            key,
+            processes: 0,
+            mappings: r.mappings.map(|_| 0),
+            counters: Counters::default(),
+            children: Vec::new(),
+        });
+        g.processes += r.processes;
+        g.mappings = g.mappings.zip(r.mappings).map(|(a, b)| a + b);
+        g.counters += &r.counters;
+    }
+    groups.into_values().collect()
+}
+
+/// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
+/// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
+fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
+    let unit = parse::unit_of(&c.path)?;
+    // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
+    let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();
+    Some(Cgroup {
+        path: c.path[..end].to_vec(),
+        hierarchy: c.hierarchy,
+    })
+}
+
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
@@ -321,9 +384,8 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             )
         })
         .collect();
-    let rows: Vec<Row> = match query.group_by {
-        GroupBy::File | GroupBy::FileProcess | GroupBy::ProcessFile => acc
-            .files
+    let file_rows = |files: HashMap<Box<[u8]>, Vec<(Object, FileAcc)>>| -> Vec<Row> {
+        files
             .into_iter()
             .flat_map(|(path, objects)| objects.into_iter().map(move |(o, f)| (path.clone(), o, f)))
             .map(|(path, object, f)| {
@@ -341,6 +403,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                                 user: "?".into(),
                                 comm: Vec::new(),
                                 command: Vec::new(),
+                                cgroup: None,
                             }),
                         },
                         processes: 1,
@@ -360,7 +423,87 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                     children,
                 }
             })
+            .collect()
+    };
+    let container_of = |pid: u32| {
+        descs
+            .get(&pid)
+            .and_then(|d| d.cgroup.as_ref())
+            .and_then(|c| parse::container_of(&c.path))
+    };
+    let rows: Vec<Row> = match query.group_by {
+        GroupBy::File | GroupBy::FileProcess => file_rows(acc.files),
+        // Each process's own row (as `-g process` gives it), its (file, process) rows under it.
+        GroupBy::ProcessFile => {
+            let mut files: HashMap<u32, Vec<Row>> = HashMap::new();
+            for child in file_rows(acc.files).into_iter().flat_map(|f| f.children) {
+                files.entry(pid_of(&child)).or_default().push(child);
+            }
+            acc.procs
+                .iter()
+                .map(|p| Row {
+                    children: files.remove(&p.info.pid).unwrap_or_default(),
+                    ..proc_row(p, &descs, known)
+                })
+                .collect()
+        }
+        GroupBy::FileContainer => file_rows(acc.files)
+            .into_iter()
+            .map(|mut file| {
+                let RowKey::File { path, object } = &file.key else {
+                    return file;
+                };
+                let children = std::mem::take(&mut file.children);
+                file.children = group(children, |child| {
+                    let pid = match &child.key {
+                        RowKey::FileProcess { proc, .. } => proc.pid,
+                        _ => 0,
+                    };
+                    RowKey::FileContainer {
+                        path: path.clone(),
+                        object: *object,
+                        container: container_of(pid),
+                    }
+                });
+                file
+            })
             .collect(),
+        GroupBy::ContainerFile => {
+            let by_container = group(
+                acc.procs
+                    .iter()
+                    .map(|p| proc_row(p, &descs, known))
+                    .collect(),
+                |row| RowKey::Container(container_of(pid_of(row))),
+            );
+            let mut files: HashMap<Option<Container>, Vec<Row>> = HashMap::new();
+            for file in file_rows(acc.files) {
+                let RowKey::File { path, object } = &file.key else {
+                    continue;
+                };
+                for child in file.children {
+                    let container = container_of(pid_of(&child));
+                    files.entry(container.clone()).or_default().push(Row {
+                        key: RowKey::ContainerFile {
+                            container,
+                            path: path.clone(),
+                            object: *object,
+                        },
+                        ..child
+                    });
+                }
+            }
+            by_container
+                .into_iter()
+                .map(|mut row| {
+                    if let RowKey::Container(c) = &row.key {
+                        row.children =
+                            group(files.remove(c).unwrap_or_default(), |r| r.key.clone());
+                    }
+                    row
+                })
+                .collect()
+        }
         GroupBy::Kind => MapKind::ALL
             .into_iter()
             .zip(acc.kinds)
@@ -376,72 +519,38 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
         GroupBy::Process => acc
             .procs
             .iter()
-            .map(|p| Row {
-                key: RowKey::Process(descs[&p.info.pid].clone()),
-                processes: 1,
-                mappings: known(p.mappings),
-                counters: p.counters,
-                children: Vec::new(),
-            })
+            .map(|p| proc_row(p, &descs, known))
             .collect(),
-        GroupBy::User | GroupBy::Command => {
-            let mut groups: HashMap<RowKey, Row> = HashMap::new();
-            for p in &acc.procs {
-                let key = if query.group_by == GroupBy::User {
-                    RowKey::User {
-                        uid: p.info.uid,
-                        name: users.name(source, p.info.uid),
-                    }
-                } else {
-                    RowKey::Command(p.info.comm.clone())
+        GroupBy::User | GroupBy::Command | GroupBy::Cgroup | GroupBy::Unit | GroupBy::Container => {
+            let proc_rows = acc
+                .procs
+                .iter()
+                .map(|p| proc_row(p, &descs, known))
+                .collect();
+            group(proc_rows, |row| {
+                let RowKey::Process(d) = &row.key else {
+                    return RowKey::Total;
                 };
-                let row = groups.entry(key.clone()).or_insert_with(|| Row {
-                    key,
-                    processes: 0,
-                    mappings: known(0),
-                    counters: Counters::default(),
-                    children: Vec::new(),
-                });
-                row.processes += 1;
-                row.mappings = row.mappings.map(|m| m + p.mappings);
-                row.counters += &p.counters;
-            }
-            groups.into_values().collect()
+                match query.group_by {
+                    GroupBy::User => RowKey::User {
+                        uid: d.uid,
+                        name: d.user.clone(),
+                    },
+                    GroupBy::Command => RowKey::Command(d.comm.clone()),
+                    GroupBy::Cgroup => RowKey::Cgroup {
+                        cgroup: d.cgroup.clone(),
+                        charge: Charge::default(),
+                    },
+                    GroupBy::Unit => RowKey::Unit {
+                        cgroup: d.cgroup.as_ref().and_then(unit_cgroup),
+                        charge: Charge::default(),
+                    },
+                    _ => RowKey::Container(
+                        d.cgroup.as_ref().and_then(|c| parse::container_of(&c.path)),
+                    ),
+                }
+            })
         }
-    };
-    let rows = if query.group_by == GroupBy::ProcessFile {
-        by_process(rows, &acc.procs, &descs, known)
-    } else {
-        rows
     };
     (rows, totals, acc.coverage)
-}
-
-/// `process,file`: the (file, process) rows under each file turned around, under each
-/// process (its row the process's own totals, as `-g process` gives them).
-fn by_process(
-    files: Vec<Row>,
-    procs: &[ProcAcc],
-    descs: &HashMap<u32, ProcDesc>,
-    known: impl Fn(u64) -> Option<u64>,
-) -> Vec<Row> {
-    let mut children: HashMap<u32, Vec<Row>> = HashMap::new();
-    for child in files.into_iter().flat_map(|f| f.children) {
-        if let RowKey::FileProcess { proc, .. } = &child.key {
-            children.entry(proc.pid).or_default().push(child);
-        }
-    }
-    procs
-        .iter()
-        .filter_map(|p| {
-            let desc = descs.get(&p.info.pid)?.clone();
-            Some(Row {
-                key: RowKey::Process(desc),
-                processes: 1,
-                mappings: known(p.mappings),
-                counters: p.counters,
-                children: children.remove(&p.info.pid).unwrap_or_default(),
-            })
-        })
-        .collect()
 }

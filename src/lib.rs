@@ -11,6 +11,11 @@
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
 //!
+//! `capture` (`pmaps capture`) runs the same `read` stage over a recording source and
+//! streams what each process's reads got into an archive; `--from` reads such an archive (or
+//! smem's `smemcap` tar) back as another proc source (`source::archive`), so every command
+//! that reads processes works on it unchanged.
+//!
 //! # Outcomes
 //! Every PID gets exactly one [`model::Outcome`]: read, vanished, zombie, kernel thread,
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
@@ -18,6 +23,7 @@
 
 pub mod aggregate;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod model;

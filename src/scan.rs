@@ -12,7 +12,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
+use crate::model::{GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
 use crate::parse;
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource, outcome_of, read_small};
@@ -77,6 +77,7 @@ pub fn scan(
                 query.group_by,
                 GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
             ),
+        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
     };
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
@@ -97,7 +98,7 @@ pub fn scan(
                 let outcome = match outcome {
                     Outcome::Read if !w.acc.admit(&w.scratch) => Outcome::Error {
                         path: src.pid_path(pid, file.file_name()),
-                        message: "impossible values: its memory sums past 2^64 bytes".into(),
+                        message: "impossible values: its memory, alone or with the rest of the report, sums past 2^64 bytes".into(),
                     },
                     other => other,
                 };
@@ -109,11 +110,7 @@ pub fn scan(
         }
         w
     });
-    let threads = query
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(source::max_workers())
-        .max(1);
+    let threads = worker_threads(query.threads);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let (acc, threads) = match pool {
         Ok(pool) => {
@@ -132,22 +129,25 @@ pub fn scan(
             1,
         ),
     };
-    let (rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    reconcile(&mut rows, src);
     coverage.filtered += filtered_by_pid;
     coverage.missing = missing;
     coverage.self_pid = own;
     coverage.hidden = hidden;
     coverage.problems.sort_by_key(|p| p.pid);
+    let capture = src.capture();
     Ok(Report {
         meta: Meta {
             host: source::read_trimmed(src, "sys/kernel/hostname"),
             kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-            time,
+            time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
             source: file,
             group_by: query.group_by,
             proc_root: src.describe().into(),
             threads,
             duration: started.elapsed(),
+            capture,
         },
         rows,
         totals,
@@ -188,12 +188,50 @@ fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
     (found, missing)
 }
 
+/// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
+fn reconcile(rows: &mut [Row], src: &dyn ProcSource) {
+    for row in rows {
+        let (Some(cgroup), charge) = (match &mut row.key {
+            RowKey::Cgroup { cgroup, charge } | RowKey::Unit { cgroup, charge } => {
+                (cgroup.as_ref(), charge)
+            }
+            _ => continue,
+        }) else {
+            continue;
+        };
+        let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
+        let (current, kmem) = match cgroup.hierarchy {
+            Hierarchy::V2 => (file("memory.current"), None),
+            Hierarchy::V1Memory => (
+                file("memory.usage_in_bytes"),
+                file("memory.kmem.usage_in_bytes"),
+            ),
+        };
+        let stat = file("memory.stat");
+        *charge = parse::parse_charge(
+            cgroup.hierarchy,
+            current.as_deref(),
+            stat.as_deref(),
+            kmem.as_deref(),
+        );
+    }
+}
+
 /// Names the closure's type: one step of any worker, whatever its lifetime.
 fn for_each_worker<F>(f: F) -> F
 where
     F: for<'a> Fn(Worker<'a>, u32) -> Worker<'a>,
 {
     f
+}
+
+/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor
+/// limit allows ([`source::max_workers`]), never none.
+pub fn worker_threads(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(source::max_workers())
+        .max(1)
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.
@@ -207,6 +245,24 @@ fn wanted(query: &Query, info: &ProcInfo) -> bool {
         && !re.is_match(&info.cmdline)
     {
         return false;
+    }
+    if f.filters_cgroups() {
+        let path = info.cgroup.as_ref().map_or(&b""[..], |c| &c.path);
+        if let Some(re) = &f.cgroup
+            && !re.is_match(path)
+        {
+            return false;
+        }
+        if !f.units.is_empty()
+            && !parse::unit_of(path).is_some_and(|u| f.units.iter().any(|n| n == u))
+        {
+            return false;
+        }
+        if let Some(prefix) = &f.container
+            && !parse::container_of(path).is_some_and(|c| c.id.starts_with(prefix))
+        {
+            return false;
+        }
     }
     true
 }

@@ -6,17 +6,21 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{Cli, FormatArg, GroupArg, SourceArg, UnitsArg};
+use super::summary::memory_of;
+use super::terminal::{below_table, terminal_size, units_of};
+use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
-use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
+use crate::model::{Basis, Filters, GroupBy, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
-use crate::source::{self, ProcRoot, ProcSource};
+use crate::source::{self, ProcSource};
+use crate::view::chart::chart_metric;
 use crate::view::coverage::{coverage_line, missing_pids, partial_summary};
+use crate::view::prometheus::{Bounds, Exposition};
 use crate::view::report::{Column, ReportView, ViewOptions};
-use crate::view::{ByteUnit, Terminal, UnitRule};
+use crate::view::{Terminal, UnitRule};
 
 /// Everything one report run needs.
 #[derive(Debug, Clone)]
@@ -25,21 +29,12 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// The series `-f prometheus` keeps per family.
+    pub bounds: Bounds,
     /// `--allow-partial`: a partial report exits 0, quietly.
     pub allow_partial: bool,
     /// The unit of the table's byte columns (`--units`; a unit per cell by default).
     pub units: UnitRule,
-}
-
-/// The table's unit rule of `--units`, or `default` without it.
-pub fn units_of(arg: Option<UnitsArg>, default: UnitRule) -> UnitRule {
-    match arg {
-        None => default,
-        Some(UnitsArg::Auto) => UnitRule::PerCell,
-        Some(UnitsArg::Kib) => UnitRule::Fixed(ByteUnit::Kib),
-        Some(UnitsArg::Mib) => UnitRule::Fixed(ByteUnit::Mib),
-        Some(UnitsArg::Gib) => UnitRule::Fixed(ByteUnit::Gib),
-    }
 }
 
 /// The format of the command line's `--format`.
@@ -48,7 +43,53 @@ pub fn format_of(arg: FormatArg) -> Format {
         FormatArg::Table => Format::Table,
         FormatArg::Csv => Format::Csv,
         FormatArg::Json => Format::Json,
+        FormatArg::Svg => Format::Svg,
+        FormatArg::Prometheus => Format::Prometheus,
     }
+}
+
+/// The bounds of `-f prometheus`, or a usage error: the exposition has every family of one
+/// smaps scan, so the options that pick a grouping, an order, a cut or a cheaper file do not
+/// apply to it, and its own options apply to nothing else.
+fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
+    if cli.format != FormatArg::Prometheus {
+        if cli.prom_top.is_some() || cli.prom_min.is_some() || cli.prom_processes {
+            return Err("--prom-top, --prom-min and --prom-processes go with -f prometheus".into());
+        }
+        return Ok(Bounds::default());
+    }
+    let conflicts: Vec<&str> = [
+        (cli.group_by != GroupArg::File, "--group-by"),
+        (cli.sort.is_some_and(|s| s != Column::Pss), "--sort"),
+        (cli.reverse, "--reverse"),
+        (cli.top.is_some(), "--top"),
+        (cli.vsz, "--vsz"),
+        (
+            matches!(cli.source, SourceArg::Rollup | SourceArg::Maps),
+            "--source rollup/maps",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if !conflicts.is_empty() {
+        return Err(format!(
+            "-f prometheus writes every family (file, kind, user, command, process) from one \
+             smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
+             choose the series)",
+            conflicts.join(", ")
+        ));
+    }
+    let defaults = Bounds::default();
+    Ok(Bounds {
+        top: match cli.prom_top {
+            Some(0) => usize::MAX,
+            Some(n) => n,
+            None => defaults.top,
+        },
+        min_bytes: cli.prom_min.unwrap_or(defaults.min_bytes),
+        processes: cli.prom_processes,
+    })
 }
 
 fn group_of(arg: GroupArg) -> GroupBy {
@@ -60,12 +101,23 @@ fn group_of(arg: GroupArg) -> GroupBy {
         GroupArg::Kind => GroupBy::Kind,
         GroupArg::FileProcess => GroupBy::FileProcess,
         GroupArg::ProcessFile => GroupBy::ProcessFile,
+        GroupArg::Cgroup => GroupBy::Cgroup,
+        GroupArg::Unit => GroupBy::Unit,
+        GroupArg::Container => GroupBy::Container,
+        GroupArg::FileContainer => GroupBy::FileContainer,
+        GroupArg::ContainerFile => GroupBy::ContainerFile,
     }
 }
 
 /// The run the command line asks for, or a usage error.
 pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
-    let group_by = group_of(cli.group_by);
+    let bounds = prometheus_bounds(cli)?;
+    // The Prometheus view derives every family from the file rows and their processes.
+    let group_by = if cli.format == FormatArg::Prometheus {
+        GroupBy::FileProcess
+    } else {
+        group_of(cli.group_by)
+    };
     let mut uids = Vec::new();
     for u in &cli.users {
         uids.push(
@@ -91,10 +143,31 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             command: cli.command.clone(),
             map: cli.map.clone(),
             kinds: cli.kinds.clone(),
+            cgroup: cli.cgroup.clone(),
+            units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
+            container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
         count_mappings: cli.sort == Some(Column::Mappings),
     };
-    let sort = sort_of(cli.sort, query.effective_source())?;
+    // A capture holds one map file: a question it can answer from smaps too reads that.
+    let mut query = query;
+    let wanted = query.effective_source();
+    if !src.offers(wanted) {
+        if query.source == SourceChoice::Auto && src.offers(Source::Smaps) {
+            query.source = SourceChoice::Fixed(Source::Smaps);
+        } else {
+            let kept = [Source::Smaps, Source::Rollup, Source::Maps]
+                .into_iter()
+                .find(|f| src.offers(*f))
+                .map_or("no map file", Source::file_name);
+            return Err(format!(
+                "{} holds {kept} per process: it cannot answer a question that reads {} \
+                 (with smaps_rollup: --group-by process, user or command only)",
+                src.describe(),
+                wanted.file_name()
+            ));
+        }
+    }
     if query.effective_source() == Source::Rollup
         && (group_by.needs_mappings() || query.filters.filters_mappings())
     {
@@ -104,12 +177,27 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                 .into(),
         );
     }
-    if !Column::for_view(group_by).contains(&sort) {
-        return Err(format!(
-            "--sort {}: no such column when grouping by {}",
-            sort.name(),
-            group_by.as_str()
-        ));
+    let sort = sort_of(cli.sort, query.effective_source())?;
+    let available = Column::available(group_by);
+    let unknown = |flag: &str, c: Column| {
+        let names: Vec<&str> = available.iter().map(|c| c.name()).collect();
+        format!(
+            "{flag} {}: no such column when grouping by {}; one of: {}",
+            c.name(),
+            group_by.as_str(),
+            names.join(", ")
+        )
+    };
+    if !available.contains(&sort) {
+        return Err(unknown("--sort", sort));
+    }
+    if let Some(&c) = cli.columns.iter().find(|c| !available.contains(c)) {
+        return Err(unknown("--columns", c));
+    }
+    for (i, c) in cli.columns.iter().enumerate() {
+        if cli.columns[..i].contains(c) {
+            return Err(format!("--columns {}: given twice", c.name()));
+        }
     }
     Ok(ReportRun {
         query,
@@ -118,11 +206,15 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             reverse: cli.reverse,
             // `-n 0` is every row, on a terminal too (where no -n means what fits).
             top: cli.top.map(|n| if n == 0 { usize::MAX } else { n }),
+            columns: (!cli.columns.is_empty()).then(|| cli.columns.clone()),
+            // Read from meminfo by the run, when a percentage column asks for it.
+            basis: Basis::default(),
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        bounds,
         allow_partial: cli.allow_partial,
-        units: units_of(cli.units, UnitRule::PerCell),
+        units: units_of(cli.byte_units, UnitRule::PerCell),
     })
 }
 
@@ -136,7 +228,11 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
             Column::Pss
         });
     };
-    let resident = col.is_bytes() && col != Column::Size;
+    // A percentage is filled as the bytes it is a share of.
+    let resident = matches!(
+        col.percent_of().map_or(col, |(of, _)| of),
+        Column::Rss | Column::Pss | Column::Uss | Column::Shared | Column::Swap | Column::SwapPss
+    );
     match source {
         Source::Maps if resident => Err(format!(
             "--sort {}: maps files give virtual sizes only (--vsz, --source maps); sort by \
@@ -152,41 +248,8 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
     }
 }
 
-/// The narrowest terminal a table is fitted to.
-const MIN_COLS: usize = 20;
-/// The most `COLUMNS` and `LINES` are taken to say (a terminal's own size fits in 16 bits).
-const MAX_SIZE: usize = u16::MAX as usize;
-
-/// The terminal standard output is, when it is one: its width from `COLUMNS` (as `ls` and
-/// `ps` honour it) or else the terminal's, its height from `LINES` or else the terminal's
-/// (24 when neither says). `None` when stdout is not a terminal or its width is unknown: the
-/// table is then not fitted.
-pub fn terminal_size() -> Option<Terminal> {
-    let stdout = std::io::stdout();
-    if !stdout.is_terminal() {
-        return None;
-    }
-    let ws = rustix::termios::tcgetwinsize(&stdout).ok();
-    let env = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .map(|n| n.min(MAX_SIZE))
-    };
-    let size = |n: Option<u16>| n.map(usize::from).filter(|&n| n > 0);
-    let cols = env("COLUMNS").or_else(|| size(ws.map(|w| w.ws_col)))?;
-    let rows = env("LINES")
-        .or_else(|| size(ws.map(|w| w.ws_row)))
-        .unwrap_or(24);
-    Some(Terminal {
-        rows,
-        cols: cols.max(MIN_COLS),
-    })
-}
-
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
-fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
+pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Report> {
     if !std::io::stderr().is_terminal() {
         return scan::scan(src, query, None);
     }
@@ -220,23 +283,47 @@ fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result<Rep
 /// Renders `report` as `run` asks. `term`: the terminal a table is fitted to (its width;
 /// its height too when `-n` does not say how many rows).
 pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyhow::Result<Vec<u8>> {
-    let view = ReportView::new(report, &run.view);
+    let view = || ReportView::new(report, &run.view);
     match run.format {
         Format::Table => {
             let screen = term.is_some() && run.view.top.is_none();
-            let mut sheet = view.sheet(screen, Some(coverage_line(report)));
+            let mut sheet = view().sheet(screen, Some(coverage_line(report)));
             sheet.unit = run.units;
             Ok(render::table::render(&sheet, term).into_bytes())
         }
-        Format::Csv => render::csv::render(&view.sheet(false, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view)),
+        Format::Csv => render::csv::render(&view().sheet(false, None)),
+        Format::Json => render::json::render(&ReportDoc::of(&view()).to_json()?),
+        Format::Svg => {
+            let chart = view().chart(chart_metric(run.view.sort), coverage_line(report));
+            Ok(render::svg::render(&chart))
+        }
+        Format::Prometheus => Ok(render::prometheus::render(&Exposition::of(
+            report,
+            &run.bounds,
+        ))),
+    }
+}
+
+/// What percentage columns are of, from the source's meminfo; unknown (with a note on
+/// stderr) when it cannot be read.
+fn basis_of(src: &dyn ProcSource) -> Basis {
+    match memory_of(src) {
+        Ok(m) => Basis::of(&m),
+        Err(e) => {
+            eprint_line(&format!("percentages unknown: {e:#}"));
+            Basis::default()
+        }
     }
 }
 
 /// Runs the report and returns the exit status.
 pub fn run(cli: &Cli) -> u8 {
-    let src = ProcRoot::new(&cli.proc_root);
-    let run = match run_of(cli, &src) {
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let src = src.as_ref();
+    let mut run = match run_of(cli, src) {
         Ok(r) => r,
         Err(msg) => {
             eprint_line(&msg);
@@ -248,29 +335,21 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let report = match scan_with_progress(&src, &run.query) {
+    let percent = |c: &Column| c.percent_of().is_some();
+    if run.view.columns.iter().flatten().any(percent) {
+        run.view.basis = basis_of(src);
+    }
+    let report = match scan_with_progress(src, &run.query) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));
             return exit::FATAL;
         }
     };
-    // With --allow-partial a partial report is accepted: the output still counts who was
-    // not read, but nothing is said on stderr (a cron job mails nothing).
-    let partial = partial_summary(&report, source::privilege()).filter(|_| !run.allow_partial);
-    // A PID asked for that is no process is an error of the question, which
-    // --allow-partial does not excuse.
-    let missing = missing_pids(&report);
-    let mut said = Vec::new();
-    // The table carries its coverage line; for the machine formats it goes to stderr, where
-    // a cron job sees it only when there is something to say.
-    if run.format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        said.push(coverage_line(&report));
-    }
-    said.extend(partial.iter().cloned());
-    said.extend(missing.iter().cloned());
+    let verdict = Verdict::of(&report, src, run.format, run.allow_partial);
+    // The messages go on the same screen as a table: it leaves them their lines.
     let term = if out.is_stdout() {
-        terminal_size().map(|t| below_table(t, &said))
+        terminal_size().map(|t| below_table(t, &verdict.said))
     } else {
         None
     };
@@ -278,34 +357,56 @@ pub fn run(cli: &Cli) -> u8 {
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    for line in &said {
-        eprint_line(line);
-    }
-    if missing.is_some() {
-        exit::NO_PROCESS
-    } else if partial.is_some() {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    }
+    verdict.say()
 }
 
-/// The terminal left for the table when `said` follows it on the same screen (stderr a
-/// terminal too): the lines the messages take are not the table's.
-fn below_table(mut term: Terminal, said: &[String]) -> Terminal {
-    if std::io::stderr().is_terminal() {
-        let lines: usize = said
-            .iter()
-            .map(|l| render::table::screen_lines(&format!("pmaps: {l}"), term.cols))
-            .sum();
-        term.rows = term.rows.saturating_sub(lines);
+/// What is said on stderr after the output, and the exit status.
+pub struct Verdict {
+    /// The lines for stderr.
+    pub said: Vec<String>,
+    pub code: u8,
+}
+
+impl Verdict {
+    /// The coverage line where the output does not carry it, why the report is partial
+    /// (unless `allow_partial`), the `--pid` values that are no process; the status says the
+    /// worst of them (a missing PID is an error of the question, which `--allow-partial`
+    /// does not excuse).
+    pub fn of(report: &Report, src: &dyn ProcSource, format: Format, allow_partial: bool) -> Self {
+        let partial =
+            partial_summary(report, source::reader_privilege(src)).filter(|_| !allow_partial);
+        let missing = missing_pids(report);
+        let mut said = Vec::new();
+        // The table carries its coverage line; for the machine formats it goes to stderr,
+        // where a cron job sees it only when there is something to say.
+        if format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
+            said.push(coverage_line(report));
+        }
+        let code = if missing.is_some() {
+            exit::NO_PROCESS
+        } else if partial.is_some() {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        };
+        said.extend(partial);
+        said.extend(missing);
+        Verdict { said, code }
     }
-    term
+
+    /// Says the lines on stderr and returns the exit status.
+    pub fn say(self) -> u8 {
+        for line in &self.said {
+            eprint_line(line);
+        }
+        self.code
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::ProcRoot;
     use clap::Parser;
 
     fn run_for(args: &[&str]) -> Result<ReportRun, String> {
@@ -318,6 +419,14 @@ mod tests {
     fn rollup_cannot_answer_per_file_questions() {
         assert!(run_for(&["--source", "rollup"]).is_err());
         assert!(run_for(&["--source", "rollup", "-g", "process"]).is_ok());
+    }
+
+    #[test]
+    fn columns_are_the_views_own_each_once() {
+        assert!(run_for(&["--columns", "path,pss_pct"]).is_ok());
+        assert!(run_for(&["-g", "user", "--columns", "path"]).is_err());
+        assert!(run_for(&["--columns", "pss,pss_bytes"]).is_err());
+        assert!(run_for(&["-g", "process", "--sort", "swap_pss_pct"]).is_ok());
     }
 
     #[test]
@@ -341,11 +450,16 @@ mod tests {
         assert_eq!(sort(&["--source", "maps"]), Ok(Column::Size));
         assert_eq!(sort(&["--vsz", "-s", "mappings"]), Ok(Column::Mappings));
         assert_eq!(sort(&["--vsz", "-s", "path"]), Ok(Column::Path));
-        for bad in ["pss", "rss", "uss", "shared", "swap", "swap_pss"] {
+        for bad in ["pss", "rss", "uss", "shared", "swap", "swap_pss", "pss_pct"] {
             let err = sort(&["--vsz", "-s", bad]).expect_err(bad);
             assert!(err.contains("virtual sizes only"), "{err}");
         }
         let err = sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]);
         assert!(err.expect_err("rollup").contains("does not count mappings"));
+        // The cgroup's own counters are read whatever the map file.
+        assert_eq!(
+            sort(&["-g", "cgroup", "--vsz", "-s", "charge"]),
+            Ok(Column::Charge)
+        );
     }
 }

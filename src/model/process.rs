@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Cgroup;
+
 /// What happened when one PID was read. Every PID listed gets exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -99,6 +101,8 @@ pub struct ProcInfo {
     pub state: u8,
     /// The parent's PID (0 when it has none, or `stat` was not read).
     pub ppid: u32,
+    /// The cgroup its memory is charged to, when it was asked for and could be read.
+    pub cgroup: Option<Cgroup>,
 }
 
 /// A process that was read, as rows show it.
@@ -114,6 +118,8 @@ pub struct ProcDesc {
     pub comm: Vec<u8>,
     /// The command line, or `[comm]` when it is empty (kernel threads, some daemons).
     pub command: Vec<u8>,
+    /// The cgroup its memory is charged to, when asked for.
+    pub cgroup: Option<Cgroup>,
 }
 
 impl ProcDesc {
@@ -126,6 +132,7 @@ impl ProcDesc {
             user,
             comm: info.comm.clone(),
             command: info.display_command().into_owned(),
+            cgroup: info.cgroup.clone(),
         }
     }
 }

@@ -29,12 +29,22 @@ pub struct Filters {
     pub map: Option<Regex>,
     /// Only mappings of these kinds (empty: all).
     pub kinds: Vec<MapKind>,
+    /// Only processes whose cgroup path matches.
+    pub cgroup: Option<Regex>,
+    /// Only processes in these systemd units (empty: all).
+    pub units: Vec<Vec<u8>>,
+    /// Only processes in a container whose ID starts with this.
+    pub container: Option<Vec<u8>>,
 }
 
 impl Filters {
     /// Whether any per-mapping filter is set (a rollup cannot answer those).
     pub fn filters_mappings(&self) -> bool {
         self.map.is_some() || !self.kinds.is_empty()
+    }
+    /// Whether any filter needs each process's cgroup.
+    pub fn filters_cgroups(&self) -> bool {
+        self.cgroup.is_some() || !self.units.is_empty() || self.container.is_some()
     }
 }
 

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Counters, Coverage, MapKind, Object, ProcDesc, Source};
+use super::{
+    CaptureInfo, Cgroup, Charge, Container, Counters, Coverage, MapKind, Object, ProcDesc, Source,
+};
 
 /// What one row of the report stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -29,10 +31,22 @@ pub enum GroupBy {
     /// One row per process, each followed by one row per file it maps.
     #[serde(rename = "process,file")]
     ProcessFile,
+    /// One row per cgroup (the memory controller's on a v1/hybrid host).
+    Cgroup,
+    /// One row per systemd unit (service or scope) the cgroup path ends in.
+    Unit,
+    /// One row per container (runtime and ID), `-` for the host.
+    Container,
+    /// One row per file, each followed by one row per container mapping it.
+    #[serde(rename = "file,container")]
+    FileContainer,
+    /// One row per container, each followed by one row per file it maps.
+    #[serde(rename = "container,file")]
+    ContainerFile,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 7] = [
+    pub const ALL: [GroupBy; 12] = [
         GroupBy::File,
         GroupBy::Process,
         GroupBy::User,
@@ -40,6 +54,11 @@ impl GroupBy {
         GroupBy::Kind,
         GroupBy::FileProcess,
         GroupBy::ProcessFile,
+        GroupBy::Cgroup,
+        GroupBy::Unit,
+        GroupBy::Container,
+        GroupBy::FileContainer,
+        GroupBy::ContainerFile,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +69,11 @@ impl GroupBy {
             GroupBy::Kind => "kind",
             GroupBy::FileProcess => "file,process",
             GroupBy::ProcessFile => "process,file",
+            GroupBy::Cgroup => "cgroup",
+            GroupBy::Unit => "unit",
+            GroupBy::Container => "container",
+            GroupBy::FileContainer => "file,container",
+            GroupBy::ContainerFile => "container,file",
         }
     }
     pub fn parse(s: &str) -> Option<GroupBy> {
@@ -59,7 +83,34 @@ impl GroupBy {
     pub fn needs_mappings(self) -> bool {
         matches!(
             self,
-            GroupBy::File | GroupBy::Kind | GroupBy::FileProcess | GroupBy::ProcessFile
+            GroupBy::File
+                | GroupBy::Kind
+                | GroupBy::FileProcess
+                | GroupBy::ProcessFile
+                | GroupBy::FileContainer
+                | GroupBy::ContainerFile
+        )
+    }
+    /// Whether rows need each process's cgroup.
+    pub fn needs_cgroup(self) -> bool {
+        matches!(
+            self,
+            GroupBy::Cgroup
+                | GroupBy::Unit
+                | GroupBy::Container
+                | GroupBy::FileContainer
+                | GroupBy::ContainerFile
+        )
+    }
+    /// Whether each row is followed by rows of its parts (a file's processes or
+    /// containers, a process's or a container's files).
+    pub fn is_pair(self) -> bool {
+        matches!(
+            self,
+            GroupBy::FileProcess
+                | GroupBy::ProcessFile
+                | GroupBy::FileContainer
+                | GroupBy::ContainerFile
         )
     }
 }
@@ -87,6 +138,30 @@ pub enum RowKey {
         object: Object,
         proc: ProcDesc,
     },
+    /// A cgroup (`None`: unknown), and its own counters.
+    Cgroup {
+        cgroup: Option<Cgroup>,
+        charge: Charge,
+    },
+    /// A systemd unit: its name (`None`: not in a unit) and its cgroup, with its counters.
+    Unit {
+        cgroup: Option<Cgroup>,
+        charge: Charge,
+    },
+    /// A container (`None`: the host).
+    Container(Option<Container>),
+    /// One container's share of one file (`--group-by file,container`).
+    FileContainer {
+        path: Vec<u8>,
+        object: Object,
+        container: Option<Container>,
+    },
+    /// One file of one container (`--group-by container,file`).
+    ContainerFile {
+        container: Option<Container>,
+        path: Vec<u8>,
+        object: Object,
+    },
     /// The totals of the whole report.
     Total,
 }
@@ -102,7 +177,43 @@ impl std::hash::Hash for RowKey {
             RowKey::FileProcess { path, object, proc } => {
                 (5u8, path, object, proc.pid, proc.start_time).hash(state)
             }
+            RowKey::Cgroup { cgroup, .. } => (7u8, cgroup).hash(state),
+            RowKey::Unit { cgroup, .. } => (8u8, cgroup).hash(state),
+            RowKey::Container(c) => (9u8, c).hash(state),
+            RowKey::FileContainer {
+                path,
+                object,
+                container,
+            } => (10u8, path, object, container).hash(state),
+            RowKey::ContainerFile {
+                container,
+                path,
+                object,
+            } => (11u8, container, path, object).hash(state),
             RowKey::Total => 6u8.hash(state),
+        }
+    }
+}
+
+impl RowKey {
+    /// The file of a file row or pair: its path and object.
+    pub fn file(&self) -> Option<(&[u8], Object)> {
+        match self {
+            RowKey::File { path, object }
+            | RowKey::FileProcess { path, object, .. }
+            | RowKey::FileContainer { path, object, .. }
+            | RowKey::ContainerFile { path, object, .. } => Some((path, *object)),
+            _ => None,
+        }
+    }
+    /// The container of a container row or pair (`Some(None)`: the host); `None` for rows
+    /// of other kinds.
+    pub fn container(&self) -> Option<Option<&Container>> {
+        match self {
+            RowKey::Container(c)
+            | RowKey::FileContainer { container: c, .. }
+            | RowKey::ContainerFile { container: c, .. } => Some(c.as_ref()),
+            _ => None,
         }
     }
 }
@@ -126,12 +237,15 @@ pub struct Row {
 pub struct Meta {
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// When the data was read: the scan's start, or the capture's when made from one.
     pub time: SystemTime,
     pub source: Source,
     pub group_by: GroupBy,
     pub proc_root: PathBuf,
     pub threads: usize,
     pub duration: Duration,
+    /// The capture the data came from (`--from`); `None` when read live.
+    pub capture: Option<CaptureInfo>,
 }
 
 /// A finished report: every row, totals, coverage and facts about the run.

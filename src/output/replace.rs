@@ -6,7 +6,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
@@ -90,19 +90,33 @@ impl Replace {
         }
     }
 
-    /// Writes `bytes` and puts them in place of the target.
-    pub(super) fn replace(&self, bytes: &[u8]) -> io::Result<()> {
-        let attrs = self.attrs();
-        let mut linked = false;
-        if let Some(tmp) = &self.tmp {
-            let mut file = tmp;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            apply(tmp, &attrs)?;
-            linked = self.link_and_rename(tmp)?;
+    /// Writes what `write` streams (buffered) and puts it in place of the target. A new file
+    /// gets at most the permission bits `max_mode` (a capture archive: 0600); a replaced one
+    /// keeps its own.
+    pub(super) fn replace_with(
+        &self,
+        max_mode: u32,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut attrs = self.attrs();
+        if attrs.owner.is_none() {
+            attrs.mode &= max_mode;
         }
-        if !linked {
-            self.write_named(bytes, &attrs)?;
+        if let Some(tmp) = &self.tmp {
+            let mut buffered = io::BufWriter::with_capacity(256 * 1024, tmp);
+            write(&mut buffered)?;
+            buffered.flush()?;
+            drop(buffered);
+            tmp.sync_all()?;
+            apply(tmp, &attrs)?;
+            if !self.link_and_rename(tmp)? {
+                // Written once already: the named file is a copy of the unnamed one.
+                let mut from = tmp;
+                from.seek(io::SeekFrom::Start(0))?;
+                self.write_named(&mut |w| Ok(io::copy(&mut from, w).map(|_| ())?), &attrs)?;
+            }
+        } else {
+            self.write_named(write, &attrs)?;
         }
         // The rename is durable once the directory is synced. The report is in place already:
         // a directory that cannot be opened for reading (mode 0300) is not a failure to write.
@@ -181,7 +195,11 @@ impl Replace {
     }
 
     /// The fallback: a named temporary file, written, synced and renamed over the target.
-    fn write_named(&self, bytes: &[u8], attrs: &Attrs) -> io::Result<()> {
+    fn write_named(
+        &self,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+        attrs: &Attrs,
+    ) -> anyhow::Result<()> {
         let (file, tmp_name) = {
             let mut guard = pending();
             let (fd, tmp_name) = create_named(&self.dir, 0o600)?;
@@ -191,14 +209,18 @@ impl Replace {
             });
             (File::from(fd), tmp_name)
         };
-        let mut f = &file;
-        let written = f
-            .write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .and_then(|()| apply(&file, attrs));
+        let written = (|| -> anyhow::Result<()> {
+            let mut buffered = io::BufWriter::with_capacity(256 * 1024, &file);
+            write(&mut buffered)?;
+            buffered.flush()?;
+            drop(buffered);
+            file.sync_all()?;
+            apply(&file, attrs)?;
+            Ok(())
+        })();
         let mut guard = pending();
         let result = match written {
-            Ok(()) => self.rename(&tmp_name),
+            Ok(()) => self.rename(&tmp_name).map_err(anyhow::Error::from),
             Err(e) => {
                 let _ = rustix::fs::unlinkat(&*self.dir, &tmp_name, AtFlags::empty());
                 Err(e)

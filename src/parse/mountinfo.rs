@@ -1,4 +1,5 @@
-//! `/proc/self/mountinfo`: the options of the proc mount (`hidepid=`, `gid=`).
+//! `/proc/self/mountinfo`: the options of the proc mount (`hidepid=`, `gid=`), and where the
+//! cgroup hierarchies are mounted.
 
 use super::dec;
 
@@ -103,6 +104,55 @@ pub fn proc_mount(mountinfo: &[u8], mount_point: &[u8]) -> Option<ProcMount> {
     found
 }
 
+/// A mounted cgroup hierarchy: the cgroup path at its root (not `/` inside a cgroup
+/// namespace or a bind mount) and where it is mounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupMount {
+    pub root: Vec<u8>,
+    pub mount_point: Vec<u8>,
+}
+
+/// The cgroup hierarchies that hold memory counters: the unified one (`cgroup2`) and the v1
+/// memory controller's (`cgroup` with the `memory` super option). The first mount of each
+/// is taken (later ones are usually bind mounts of the same hierarchy).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CgroupMounts {
+    pub v2: Option<CgroupMount>,
+    pub v1_memory: Option<CgroupMount>,
+}
+
+/// The cgroup mounts listed in the text of `/proc/self/mountinfo`.
+pub fn cgroup_mounts(mountinfo: &[u8]) -> CgroupMounts {
+    let mut found = CgroupMounts::default();
+    for line in mountinfo.split(|&b| b == b'\n') {
+        let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        if fields.len() < 7 {
+            continue;
+        }
+        let Some(dash) = fields.iter().skip(6).position(|f| *f == b"-") else {
+            continue;
+        };
+        let after = &fields[6 + dash + 1..];
+        let mount = || CgroupMount {
+            root: unescape_mount_path(fields[3]),
+            mount_point: unescape_mount_path(fields[4]),
+        };
+        match after.first().copied() {
+            Some(b"cgroup2") if found.v2.is_none() => found.v2 = Some(mount()),
+            Some(b"cgroup")
+                if found.v1_memory.is_none()
+                    && after
+                        .get(2)
+                        .is_some_and(|o| o.split(|&b| b == b',').any(|x| x == b"memory")) =>
+            {
+                found.v1_memory = Some(mount())
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +199,27 @@ mod tests {
             b"/a b\tc\nd\\e"
         );
         assert_eq!(unescape_mount_path(b"/a\\9\\"), b"/a\\9\\");
+    }
+
+    #[test]
+    fn cgroup_hierarchies_from_mountinfo() {
+        let hybrid = b"\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+        let m = cgroup_mounts(hybrid);
+        assert_eq!(
+            m.v1_memory.expect("v1").mount_point,
+            b"/sys/fs/cgroup/memory"
+        );
+        assert_eq!(m.v2.expect("v2").mount_point, b"/sys/fs/cgroup/unified");
+        let ns = b"29 22 0:26 /kubepods/pod1 /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw\n";
+        let m = cgroup_mounts(ns);
+        let v2 = m.v2.expect("v2");
+        assert_eq!(v2.root, b"/kubepods/pod1");
+        assert_eq!(m.v1_memory, None);
+        assert_eq!(cgroup_mounts(b""), CgroupMounts::default());
     }
 }

@@ -57,6 +57,9 @@ pub fn apply_field(c: &mut Counters, line: &[u8]) -> Result<(), ParseError> {
         b"Referenced" => (&mut c.referenced, field::REFERENCED),
         b"Anonymous" => (&mut c.anonymous, field::ANONYMOUS),
         b"Locked" => (&mut c.locked, field::LOCKED),
+        b"Pss_Anon" => (&mut c.pss_anon, field::PSS_ANON),
+        b"Pss_File" => (&mut c.pss_file, field::PSS_FILE),
+        b"Pss_Shmem" => (&mut c.pss_shmem, field::PSS_SHMEM),
         _ => return Ok(()),
     };
     let v = &line[colon + 1..];
@@ -64,8 +67,9 @@ pub fn apply_field(c: &mut Counters, line: &[u8]) -> Result<(), ParseError> {
     let v = &v[lead..];
     let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
     match (dec(&v[..digits]), &v[digits..]) {
-        (Some(n), b" kB") => {
-            *slot = n.saturating_mul(1024);
+        // More kB than 2^64 bytes is no value a kernel prints: malformed, not saturated.
+        (Some(n), b" kB") if n <= u64::MAX / 1024 => {
+            *slot = n * 1024;
             c.known |= bit;
             Ok(())
         }
@@ -229,7 +233,9 @@ Private_Dirty:        12 kB
         assert_eq!(c.uss(), 9 * 1024);
         assert_eq!(c.swap, 7 * 1024);
         assert_eq!(c.swap_pss, 9 * 1024);
-        assert!(c.is_known(field::ALL));
+        // Every key of a mapping's record; the PSS split is the rollup's alone.
+        assert!(c.is_known(field::ALL & !field::PSS_SPLIT));
+        assert!(!c.is_known(field::PSS_ANON));
     }
 
     #[test]
@@ -265,6 +271,13 @@ Private_Dirty:       112 kB
         assert_eq!(recs[0].0, b"[rollup]");
         assert_eq!(recs[0].1.pss, 737 * 1024);
         assert!(!recs[0].1.is_known(field::SIZE));
+        // Pss_Anon / Pss_File / Pss_Shmem are matched exactly, not taken for `Pss:`.
+        let c = &recs[0].1;
+        assert!(c.is_known(field::PSS_SPLIT));
+        assert_eq!(
+            (c.pss_anon, c.pss_file, c.pss_shmem),
+            (112 * 1024, 625 * 1024, 0)
+        );
     }
 
     #[test]

@@ -47,12 +47,15 @@ pub struct Needs {
     pub uid: bool,
     /// The command line, from `cmdline`.
     pub cmdline: bool,
+    /// The cgroup, from `cgroup`.
+    pub cgroup: bool,
 }
 
 impl Needs {
     pub const ALL: Needs = Needs {
         uid: true,
         cmdline: true,
+        cgroup: true,
     };
 }
 
@@ -162,6 +165,13 @@ impl<'s> Reader<'s> {
                 return ReadResult::Done(info, outcome);
             }
             info.cmdline = parse::cmdline_display(&self.small);
+        }
+        if !info.kernel_thread && self.needs.cgroup {
+            // A kernel without cgroups has no such file: the cgroup is then unknown. A
+            // process that is gone is found by the map read that follows.
+            info.cgroup = read_small(dir, "cgroup", &mut self.small, SMALL_CAP)
+                .ok()
+                .and_then(|()| parse::parse_cgroup(&self.small));
         }
         if !want(&info) {
             return ReadResult::Filtered(info);

@@ -1,5 +1,5 @@
-//! The human format: aligned columns in human units ([`super::units`]), names escaped
-//! (never raw control bytes), over any view's [`Sheet`].
+//! The human format: aligned columns in human units and percentages with one decimal
+//! ([`super::units`]), names escaped (never raw control bytes), over any view's [`Sheet`].
 //!
 //! On a terminal the table fits it ([`super::fit`]): paths are shortened from the middle and
 //! command lines from the end, then the least important columns are left out until a row
@@ -11,7 +11,7 @@
 use comfy_table::{CellAlignment, ContentLineStyle, LineStyle, Table, TableStyle};
 
 use super::fit::{self, ColumnFit, GAP};
-use super::units::{format_bytes, header_unit};
+use super::units::{format_bytes, format_percent, header_unit};
 use crate::text::escape::display;
 use crate::text::{plural, thousands};
 use crate::view::{Cell, ColumnSpec, Elide, Line, Role, Sheet, Terminal, UnitRule};
@@ -37,6 +37,7 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: UnitRule, on_terminal: bo
         Cell::Count(n) => thousands(*n),
         Cell::Unknown => "-".to_string(),
         Cell::Bytes(v) => format_bytes(*v, unit),
+        Cell::Percent(p) => format_percent(*p),
     }
 }
 

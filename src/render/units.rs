@@ -1,8 +1,10 @@
-//! Byte amounts in human units, for the table alone: a unit per cell (`4K`, `1.5M`, `16G`,
-//! like `du -h`; the report's default) or one fixed unit for every cell (`--units`; `show`
-//! uses KiB, the unit of smaps and of `pmap -x`). Units are binary: K, M, G, T are KiB,
-//! MiB, GiB, TiB.
+//! Byte amounts and percentages in human units, for the table (and the treemap's labels)
+//! alone: a unit per cell (`4K`, `1.5M`, `16G`, like `du -h`; the report's default), one
+//! fixed unit for every cell (`--units`; `show` uses KiB, the unit of smaps and of
+//! `pmap -x`), or each value with its unit beside it (`24.0 GiB`, `712 KiB`: the summary).
+//! Units are binary: K, M, G, T are KiB, MiB, GiB, TiB. Percentages have one decimal.
 
+use crate::model::Percent;
 use crate::text::thousands;
 use crate::view::{ByteUnit, UnitRule};
 
@@ -36,10 +38,34 @@ fn unit_of(u: ByteUnit) -> Unit {
     }
 }
 
+/// The unit a value is written in beside it: the largest that leaves at most 5 digits
+/// before the point (KiB below 10 MiB, then MiB, GiB, TiB).
+fn own_unit(v: u64) -> Unit {
+    if v < 10 * KIB.pow(2) {
+        unit_of(ByteUnit::Kib)
+    } else if v < 10 * KIB.pow(3) {
+        unit_of(ByteUnit::Mib)
+    } else if v < 10 * KIB.pow(4) {
+        unit_of(ByteUnit::Gib)
+    } else {
+        Unit {
+            divisor: KIB.pow(4),
+            name: "TiB",
+            decimals: 1,
+        }
+    }
+}
+
+/// A value with its own unit beside it: `0 KiB`, `712 KiB`, `24.0 GiB`.
+pub fn with_unit(v: u64) -> String {
+    let unit = own_unit(v);
+    format!("{} {}", fixed(v, unit), unit.name)
+}
+
 /// The unit a byte column's header names (`PSS MiB`), when every cell has the same.
 pub fn header_unit(rule: UnitRule) -> Option<&'static str> {
     match rule {
-        UnitRule::PerCell => None,
+        UnitRule::PerCell | UnitRule::PerValue => None,
         UnitRule::Fixed(u) => Some(unit_of(u).name),
     }
 }
@@ -52,6 +78,25 @@ pub fn format_bytes(v: Option<u64>, rule: UnitRule) -> String {
     match rule {
         UnitRule::PerCell => per_cell(v),
         UnitRule::Fixed(u) => fixed(v, unit_of(u)),
+        UnitRule::PerValue if v == 0 => "0".into(),
+        UnitRule::PerValue => with_unit(v),
+    }
+}
+
+/// A percentage with one decimal: `<0.1` for a share too small to show but not zero, `-`
+/// unknown.
+pub fn format_percent(p: Option<Percent>) -> String {
+    let Some(p) = p else {
+        return "-".to_string();
+    };
+    match p.scaled(1) {
+        0 if p.part == 0 => "0".to_string(),
+        0 => "<0.1".to_string(),
+        tenths => format!(
+            "{}.{}",
+            thousands(u64::try_from(tenths / 10).unwrap_or(u64::MAX)),
+            tenths % 10
+        ),
     }
 }
 
@@ -142,5 +187,35 @@ mod tests {
         assert_eq!(format_bytes(Some(16 * KIB.pow(3)), gib), "16.0");
         assert_eq!(header_unit(gib), Some("GiB"));
         assert_eq!(header_unit(UnitRule::PerCell), None);
+    }
+
+    #[test]
+    fn a_unit_beside_each_value() {
+        let f = |v| format_bytes(Some(v), UnitRule::PerValue);
+        assert_eq!(f(0), "0");
+        assert_eq!(f(712 * KIB), "712 KiB");
+        assert_eq!(f(24 * KIB.pow(3)), "24.0 GiB");
+        assert_eq!(f(3 * KIB.pow(2)), "3,072 KiB");
+        assert_eq!(f(20 * KIB.pow(4)), "20.0 TiB");
+        assert_eq!(format_bytes(None, UnitRule::PerValue), "-");
+        assert_eq!(with_unit(0), "0 KiB");
+        assert_eq!(header_unit(UnitRule::PerValue), None);
+    }
+
+    #[test]
+    fn percentages_show_one_decimal() {
+        let p = |part| {
+            Some(Percent {
+                part,
+                whole: 10_000,
+            })
+        };
+        assert_eq!(format_percent(p(1234)), "12.3");
+        assert_eq!(format_percent(p(1235)), "12.4");
+        assert_eq!(format_percent(p(10_000)), "100.0");
+        assert_eq!(format_percent(p(4)), "<0.1");
+        assert_eq!(format_percent(Percent::of(1, Some(u64::MAX))), "<0.1");
+        assert_eq!(format_percent(p(0)), "0");
+        assert_eq!(format_percent(None), "-");
     }
 }

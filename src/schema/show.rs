@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::capture::CaptureDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{MapKind, Outcome, OutcomeKind, Source};
 use crate::show::{ShowReport, ShowRow, ShownProcess, outcome_message};
@@ -38,6 +39,9 @@ pub struct ShowMetaDoc {
     pub all_fields: bool,
     pub proc_root: String,
     pub duration_seconds: f64,
+    /// The capture the data came from (`--from`); absent when read live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
 }
 
 /// One matched process.
@@ -202,6 +206,7 @@ impl ShowDoc {
                 all_fields: report.all_fields,
                 proc_root: report.proc_root.clone(),
                 duration_seconds: report.duration.as_secs_f64(),
+                capture: report.capture.as_ref().map(CaptureDoc::of),
             },
             processes,
             unmatched: report.unmatched.iter().map(|t| t.describe()).collect(),

@@ -42,7 +42,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exit;
-use crate::model::{FieldKeys, Outcome, Privilege, ProcInfo, Source};
+use crate::model::{CaptureInfo, FieldKeys, Outcome, Privilege, ProcInfo, Source};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource, UserNames, parse_pid};
 use crate::text::escape::display;
@@ -232,6 +232,8 @@ pub struct ShowReport {
     pub kernel: Option<String>,
     /// Who pmaps ran as (for the advice about a denied process).
     pub privilege: Privilege,
+    /// The capture it was read from (`--from`).
+    pub capture: Option<CaptureInfo>,
 }
 
 /// Resolves the targets and reads every matched process.
@@ -242,9 +244,13 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
     let mut matcher = Reader::new(src, Source::Smaps).with_needs(Needs {
         uid: false,
         cmdline: true,
+        cgroup: false,
     });
     let resolved = resolve(&mut matcher, src, &cfg.targets)?;
-    let mut reader = Reader::new(src, Source::Smaps);
+    let mut reader = Reader::new(src, Source::Smaps).with_needs(Needs {
+        cgroup: false,
+        ..Needs::ALL
+    });
     let mut keys = FieldKeys::default();
     let mut users = UserNames::default();
     let mut processes = Vec::new();
@@ -276,6 +282,7 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
             totals,
         });
     }
+    let capture = src.capture();
     // Rows read before a later process added a key are shorter: pad them.
     let nkeys = keys.names.len();
     if cfg.all_fields {
@@ -293,11 +300,12 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
         merge: cfg.merge,
         all_fields: cfg.all_fields,
         proc_root: src.describe(),
-        time,
+        time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
         duration: started.elapsed(),
         host: source::read_trimmed(src, "sys/kernel/hostname"),
         kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-        privilege: source::privilege(),
+        privilege: source::reader_privilege(src),
+        capture,
     })
 }
 

@@ -7,16 +7,19 @@
 //! ESRCH instead of lending its memory to the old name. Nothing is held open once a process
 //! is read.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rustix::fs::{CWD, FileType, Mode, OFlags};
 
 use super::{MOUNTINFO_CAP, PidDir, ProcSource};
-use crate::model::Privilege;
-use crate::parse::{self, HidePid};
+use crate::model::{Cgroup, Hierarchy, Privilege};
+use crate::parse::{self, CgroupMounts, HidePid};
 
 /// CAP_SYS_PTRACE, the capability that reading another user's maps needs.
 const CAP_SYS_PTRACE: u32 = 19;
@@ -25,13 +28,61 @@ const CAP_SYS_PTRACE: u32 = 19;
 #[derive(Debug, Clone)]
 pub struct ProcRoot {
     root: PathBuf,
+    /// `--cgroup-root`: the directory the cgroup paths of processes are relative to.
+    cgroup_root: Option<PathBuf>,
+    /// The cgroup hierarchies of the mount table, found when first asked for.
+    cgroup_mounts: OnceLock<CgroupMounts>,
 }
 
 impl ProcRoot {
     pub fn new(root: &Path) -> ProcRoot {
         ProcRoot {
             root: root.to_path_buf(),
+            cgroup_root: None,
+            cgroup_mounts: OnceLock::new(),
         }
+    }
+
+    /// Reads cgroup counters under `dir` instead of the hierarchies of the mount table.
+    pub fn with_cgroup_root(mut self, dir: Option<&Path>) -> ProcRoot {
+        self.cgroup_root = dir.map(Path::to_path_buf);
+        self
+    }
+
+    /// The directory of `cgroup`: under `--cgroup-root`, or under the mount point of its
+    /// hierarchy (less the cgroup path the mount shows at its root). A path with `.` or `..`
+    /// components is refused: it is not one the kernel prints.
+    fn cgroup_dir(&self, cgroup: &Cgroup) -> io::Result<PathBuf> {
+        let mut path = cgroup.path.as_slice();
+        let base = match &self.cgroup_root {
+            Some(dir) => dir.clone(),
+            None => {
+                let mounts = self.cgroup_mounts.get_or_init(|| {
+                    self.read_self_file("mountinfo")
+                        .map(|m| parse::cgroup_mounts(&m))
+                        .unwrap_or_default()
+                });
+                let mount = match cgroup.hierarchy {
+                    Hierarchy::V2 => &mounts.v2,
+                    Hierarchy::V1Memory => &mounts.v1_memory,
+                };
+                let mount = mount
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no such cgroup hierarchy is mounted"))?;
+                if mount.root != b"/" {
+                    path = path.strip_prefix(mount.root.as_slice()).unwrap_or(path);
+                }
+                PathBuf::from(OsStr::from_bytes(&mount.mount_point))
+            }
+        };
+        let mut dir = base;
+        for part in path.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+            if part == b"." || part == b".." {
+                return Err(io::Error::other("not a cgroup path"));
+            }
+            dir.push(OsStr::from_bytes(part));
+        }
+        Ok(dir)
     }
 
     pub fn path(&self) -> &Path {
@@ -158,6 +209,10 @@ impl ProcSource for ProcRoot {
 
     fn lookup_uid(&self, name: &str) -> Option<u32> {
         super::users::system_uid(name)
+    }
+
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        read_regular(&self.cgroup_dir(cgroup)?.join(name), cap)
     }
 
     fn pid_path(&self, pid: u32, file: &str) -> String {

@@ -4,21 +4,28 @@
 //! reused meanwhile answers "no such process" instead of another process's data), opens the
 //! files in it with a bounded, FIFO-safe, regular-file-only read, reads the proc root's
 //! system files (hostname, kernel release, mountinfo) and names users. [`ProcRoot`] reads a
-//! live proc mount or any directory laid out like one (the tests' fake trees); a capture
-//! archive is another implementation. No other module touches the file system for input.
+//! live proc mount or any directory laid out like one (the tests' fake trees);
+//! [`ArchiveSource`] reads a capture archive (`pmaps capture`, smem's `smemcap`) and answers
+//! every read as the captured host did; [`Recorder`] wraps a source and keeps every byte and
+//! error each process's reads got, for `pmaps capture`. No other module touches the file
+//! system for input.
 //!
 //! Every failure to read a PID's file becomes an [`Outcome`] through [`outcome_of`], the one
 //! place that maps errno values to outcomes.
 
+pub mod archive;
 mod live;
+mod record;
 mod users;
 
 use std::io::{self, Read};
 
+pub use archive::ArchiveSource;
 pub use live::{ProcRoot, max_workers, parse_pid, privilege};
+pub use record::{FileRead, IoFailure, PidLog, Recorder, Stage};
 pub use users::UserNames;
 
-use crate::model::Outcome;
+use crate::model::{CaptureInfo, Cgroup, Outcome, Privilege, Source};
 
 /// `stat`, `status` and system files are a few hundred bytes to a few KiB; anything larger
 /// is not procfs.
@@ -50,6 +57,22 @@ pub trait ProcSource: Send + Sync {
     fn lookup_uid(&self, name: &str) -> Option<u32>;
     /// How messages name a PID's file (`/proc/7/smaps`).
     fn pid_path(&self, pid: u32, file: &str) -> String;
+    /// Up to `cap` bytes of a file of a cgroup's directory (`memory.current`), in the
+    /// hierarchy the cgroup belongs to. A source without cgroup files says so.
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        let _ = (cgroup, name, cap);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    /// Whether each process's `file` can be read here: a proc root has them all, a capture
+    /// the one it kept (and `maps`, from the headers of `smaps`).
+    fn offers(&self, file: Source) -> bool {
+        let _ = file;
+        true
+    }
+    /// The capture the data comes from; `None` for a live source.
+    fn capture(&self) -> Option<CaptureInfo> {
+        None
+    }
 }
 
 /// One process's directory, open.
@@ -74,6 +97,16 @@ pub fn read_trimmed(source: &dyn ProcSource, rel: &str) -> Option<String> {
     let s = source.read_file(rel, 4096).ok()?;
     let s = String::from_utf8_lossy(&s);
     Some(s.trim_end_matches('\n').to_string())
+}
+
+/// Who read `source`'s processes, for the advice about denied ones: pmaps itself for a live
+/// source; for a capture, unknown (the advice is then the one for an unprivileged reader, as
+/// the capture is what would be run again).
+pub fn reader_privilege(source: &dyn ProcSource) -> Privilege {
+    match source.capture() {
+        Some(_) => Privilege::default(),
+        None => privilege(),
+    }
 }
 
 /// The outcome for an I/O error on `path`. ENOENT and ESRCH mean the process is gone (the

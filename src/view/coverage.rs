@@ -1,7 +1,7 @@
 //! What a reader is told of coverage: the line that says who was read and who was not, and
 //! the one that says why a report is partial.
 
-use crate::model::{Outcome, OutcomeKind, Privilege, Report, Source};
+use crate::model::{Coverage, Outcome, OutcomeKind, Privilege, Report, Source};
 use crate::text::{plural, thousands};
 
 /// The coverage line: who was read and who was not, and what the scan cost.
@@ -9,18 +9,6 @@ use crate::text::{plural, thousands};
 /// from smaps; 0.31 s`.
 pub fn coverage_line(report: &Report) -> String {
     let c = &report.coverage;
-    let mut parts = Vec::new();
-    for kind in OutcomeKind::ALL {
-        let n = c.count(kind);
-        if n == 0 && kind != OutcomeKind::Read {
-            continue;
-        }
-        parts.push(match kind {
-            OutcomeKind::KernelThread => plural(n, "kernel thread", "kernel threads"),
-            OutcomeKind::Zombie => plural(n, "zombie", "zombies"),
-            other => format!("{} {}", thousands(n), other.as_str()),
-        });
-    }
     let read_from = if report.meta.source == Source::Rollup {
         "totals".to_string()
     } else {
@@ -29,7 +17,7 @@ pub fn coverage_line(report: &Report) -> String {
     let mut line = format!(
         "{}: {}; {} from {}",
         plural(c.processes(), "process", "processes"),
-        parts.join(", "),
+        outcome_counts(c),
         read_from,
         report.meta.source.file_name(),
     );
@@ -71,7 +59,30 @@ pub fn missing_pids(report: &Report) -> Option<String> {
 /// One line saying why a report is partial, or `None` when it is complete. `privilege`: who
 /// pmaps ran as (the advice about denied processes names what is missing).
 pub fn partial_summary(report: &Report, privilege: Privilege) -> Option<String> {
-    let c = &report.coverage;
+    partial_reasons(&report.coverage, privilege).map(|why| format!("partial report: {why}"))
+}
+
+/// The outcomes counted: `1,031 read, 38 kernel threads, 2 denied, 1 vanished` (read always,
+/// the others when there are any).
+pub fn outcome_counts(c: &Coverage) -> String {
+    let mut parts = Vec::new();
+    for kind in OutcomeKind::ALL {
+        let n = c.count(kind);
+        if n == 0 && kind != OutcomeKind::Read {
+            continue;
+        }
+        parts.push(match kind {
+            OutcomeKind::KernelThread => plural(n, "kernel thread", "kernel threads"),
+            OutcomeKind::Zombie => plural(n, "zombie", "zombies"),
+            other => format!("{} {}", thousands(n), other.as_str()),
+        });
+    }
+    parts.join(", ")
+}
+
+/// Why a scan or capture is partial (`2 processes denied (…); first error: …`), or `None`
+/// when it is complete. `privilege`: who pmaps ran as.
+pub fn partial_reasons(c: &Coverage, privilege: Privilege) -> Option<String> {
     if c.is_complete() {
         return None;
     }
@@ -93,7 +104,7 @@ pub fn partial_summary(report: &Report, privilege: Privilege) -> Option<String> 
     if let Some(h) = &c.hidden {
         parts.push(h.clone());
     }
-    let mut line = format!("partial report: {}", parts.join(", "));
+    let mut line = parts.join(", ");
     let first_denied = c.problems.iter().find_map(|p| match &p.outcome {
         Outcome::Denied { errno, .. } => Some(*errno),
         _ => None,

@@ -5,19 +5,25 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
+//! The report's group-bys are one view ([`report`]; as a picture, [`chart`]), `pmaps show`
+//! another ([`show`]), `pmaps summary` a third ([`summary`]); the Prometheus exposition
+//! ([`prometheus`]) derives every family from one report's rows.
 //!
 //! How a table fits a terminal is declared here too, per column: its priority (the least
 //! important columns are left out first when the screen is too narrow), whether and how its
 //! text may be shortened, and, for the report, which lines make up each row (so a screen
 //! shows whole rows only). The table renderer does the measuring.
 
+pub mod chart;
 pub mod coverage;
+pub mod prometheus;
 pub mod report;
-mod report_sheet;
 pub mod show;
+pub mod summary;
 
 use std::borrow::Cow;
+
+use crate::model::Percent;
 
 /// One cell's value, before any rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub enum Cell<'a> {
     Unknown,
     /// Bytes; `None` when the kernel did not print the key (unknown, not zero).
     Bytes(Option<u64>),
+    /// A share of RAM or swap; `None` when the value or the whole is unknown.
+    Percent(Option<Percent>),
 }
 
 /// How a table shortens a text column that is too long.
@@ -82,6 +90,8 @@ pub struct ColumnSpec {
     /// Whether the table shows it (a PID column is left out where a header line names the
     /// process).
     pub in_table: bool,
+    /// Whether CSV has it (a label for people, indented, is the table's alone).
+    pub in_csv: bool,
 }
 
 impl ColumnSpec {
@@ -98,6 +108,7 @@ impl ColumnSpec {
             priority: ESSENTIAL,
             empty_text: None,
             in_table: true,
+            in_csv: true,
         }
     }
     /// See [`ColumnSpec::priority`].
@@ -127,6 +138,10 @@ impl ColumnSpec {
     }
     pub fn not_in_table(mut self) -> Self {
         self.in_table = false;
+        self
+    }
+    pub fn table_only(mut self) -> Self {
+        self.in_csv = false;
         self
     }
     /// The CSV header and JSON key: the name, with `_bytes` on byte columns.
@@ -184,6 +199,9 @@ pub enum UnitRule {
     /// One unit for every cell (`--units`; `show` uses KiB, the unit of smaps and of
     /// `pmap -x`).
     Fixed(ByteUnit),
+    /// Each value in its own unit, written beside it (`24.0 GiB`, `712 KiB`): the summary,
+    /// whose lines differ by orders of magnitude.
+    PerValue,
 }
 
 /// A view laid out for the table and CSV renderers.
@@ -198,6 +216,28 @@ pub struct Sheet<'a> {
     /// on a terminal, keeps only the whole rows that fit the screen (`None`: `show`, where
     /// every line stays).
     pub rows: Option<RowCut>,
+}
+
+impl<'a> Sheet<'a> {
+    /// A sheet of one untitled section of `lines`, then `footer` (no rows to cut).
+    pub fn one_section(
+        columns: Vec<ColumnSpec>,
+        lines: Vec<Line<'a>>,
+        unit: UnitRule,
+        footer: Option<String>,
+    ) -> Sheet<'a> {
+        Sheet {
+            columns,
+            sections: vec![Section {
+                title: None,
+                note: None,
+                lines,
+            }],
+            unit,
+            footer: footer.into_iter().collect(),
+            rows: None,
+        }
+    }
 }
 
 /// The report rows of a sheet's (first) section, for cutting them.

@@ -4,9 +4,10 @@
 //! spreadsheet formula starters (`=`, `+`, `-`, `@`) and a path longer than PATH_MAX, and each
 //! sets its own comm to one of those names.
 //!
-//! Expected: every distinct name (as the kernel prints it) is its own row; the table never
-//! emits raw control bytes or bidirectional overrides; CSV parses, is valid UTF-8 and no cell
-//! starts like a formula; JSON is valid and gives the exact bytes back; no panic, exit 0.
+//! Expected: every distinct name (as the kernel prints it) is its own row, and two files the
+//! kernel prints alike are two rows told apart by inode; the table never emits raw control
+//! bytes or bidirectional overrides; CSV parses, is valid UTF-8 and no cell starts like a
+//! formula; JSON is valid and gives the exact bytes back; no panic, exit 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CString, OsStr};
@@ -351,38 +352,129 @@ fn csv_is_valid_utf8_quoted_and_formula_safe() {
 
 /// The kernel prints a newline in a file name as the four bytes `\012` and does not escape
 /// a backslash, so a file named `amb<newline>x` and one named `amb\012x` reach pmaps as the
-/// same bytes: that is one row (two mappings), the only merge pmaps cannot avoid. Different
-/// bytes, however alike they look once escaped, stay apart (`bad-\xff` above).
+/// same path bytes. They are still two files: two rows, told apart by their inodes (the
+/// table then shows the Device and Inode columns), each with its own processes and amounts.
+/// Different bytes, however alike they look once escaped, stay apart too (`bad-\xff` above).
 #[test]
-fn names_the_kernel_prints_alike_are_one_row() {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn names_the_kernel_prints_alike_are_two_rows_told_apart_by_inode() {
+    const PAGE: u64 = 4096;
+    let dir = open_tempdir();
     let a = dir.path().join(OsStr::from_bytes(b"amb\nx"));
     let b = dir.path().join(OsStr::from_bytes(b"amb\\012x"));
-    std::fs::write(&a, vec![1u8; 4096]).expect("write");
-    std::fs::write(&b, vec![2u8; 4096]).expect("write");
-    let h = Helper::spawn([
+    // One page and three pages, so each row's amounts say which file it is.
+    std::fs::write(&a, vec![1u8; PAGE as usize]).expect("write");
+    std::fs::write(&b, vec![2u8; 3 * PAGE as usize]).expect("write");
+    // The first helper maps both files, the second only `b`.
+    let both = Helper::spawn([
         OsStr::new("--map-shared"),
         a.as_os_str(),
         OsStr::new("--map-shared"),
         b.as_os_str(),
     ]);
-    let doc = parse_json(&run_clean([
-        "-p",
-        &h.pid.to_string(),
-        "-g",
-        "file",
-        "-f",
-        "json",
-    ]));
+    let only_b = Helper::spawn([OsStr::new("--map-shared"), b.as_os_str()]);
+    let pids = pid_list([both.pid, only_b.pid]);
     let printed = [dir.path().as_os_str().as_bytes(), b"/amb\\012x"].concat();
+    let obj_a = file_object(&a);
+    let obj_b = file_object(&b);
+    assert_ne!(obj_a, obj_b);
+    // The kernel prints them alike, and gives each its own device and inode.
+    assert_eq!(
+        maps_objects(both.pid, &printed),
+        [obj_a.clone(), obj_b.clone()].into()
+    );
+    assert_eq!(maps_objects(only_b.pid, &printed), [obj_b.clone()].into());
+
+    let doc = parse_json(&run_clean(["-p", &pids, "-g", "file", "-f", "json"]));
     let rows: Vec<&Value> = doc["rows"]
         .as_array()
         .expect("rows")
         .iter()
         .filter(|r| exact(r, "path").starts_with(dir.path().as_os_str().as_bytes()))
         .collect();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(exact(rows[0], "path"), printed);
-    assert_eq!(rows[0]["mappings"], 2);
-    assert_eq!(rows[0]["processes"], 1);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    // Each row's object and its [processes, mappings, size, RSS, PSS].
+    let mut got: Vec<((String, u64), [u64; 5])> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(exact(r, "path"), printed, "{r}");
+            assert_eq!(r["kind"], "file", "{r}");
+            let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("no {k} in {r}"));
+            let device = r["device"].as_str().expect("device").to_string();
+            (
+                (device, n("inode")),
+                [
+                    "processes",
+                    "mappings",
+                    "size_bytes",
+                    "rss_bytes",
+                    "pss_bytes",
+                ]
+                .map(n),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        // `a`: one process, one page, all of its PSS.
+        (obj_a.clone(), [1, 1, PAGE, PAGE, PAGE]),
+        // `b`: two processes, three pages each, shared: the PSS of three pages.
+        (obj_b.clone(), [2, 2, 6 * PAGE, 6 * PAGE, 3 * PAGE]),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+
+    // The table shows which is which: the Device and Inode columns, on rows with one path.
+    let re = format!(
+        "^{}/",
+        regex::escape(dir.path().to_str().expect("UTF-8 temp dir"))
+    );
+    let table = stdout(&run_clean(["-p", &pids, "-m", &re]));
+    let lines: Vec<&str> = table.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().take(6).collect();
+    assert_eq!(
+        header,
+        ["Mapping", "Kind", "Device", "Inode", "Procs", "Maps"],
+        "{table}"
+    );
+    let shown = display(&printed).into_owned();
+    let mut cells: Vec<Vec<&str>> = lines[2..4]
+        .iter()
+        .map(|l| l.split_whitespace().take(6).collect())
+        .collect();
+    cells.sort();
+    let (ia, ib) = (obj_a.1.to_string(), obj_b.1.to_string());
+    let mut want = vec![
+        vec![
+            shown.as_str(),
+            "file",
+            obj_a.0.as_str(),
+            ia.as_str(),
+            "1",
+            "1",
+        ],
+        vec![
+            shown.as_str(),
+            "file",
+            obj_b.0.as_str(),
+            ib.as_str(),
+            "2",
+            "2",
+        ],
+    ];
+    want.sort();
+    assert_eq!(cells, want, "{table}");
+    assert!(lines[4].starts_with("TOTAL "), "{table}");
+    // Where no two rows share a path (`b` alone), the table has no such columns.
+    let table = stdout(&run_clean(["-p", &only_b.pid.to_string(), "-m", &re]));
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(&header[..3], ["Mapping", "Kind", "Procs"], "{table}");
+    assert!(
+        !header.contains(&"Device") && !header.contains(&"Inode"),
+        "{table}"
+    );
 }

@@ -7,14 +7,18 @@
 
 mod support;
 
+mod capture;
+mod cgroups;
 mod hostile_names;
 mod output_safety;
 mod output_trust;
 mod peer_pmap;
+mod prometheus;
 mod reliability;
 mod report_fake;
 mod report_live;
 mod show;
+mod summary;
 mod support_selfcheck;
 mod terminal;
 mod unprivileged;

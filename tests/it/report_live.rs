@@ -30,13 +30,23 @@ fn two_helpers_sharing_a_file_split_its_pss() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The file's identity: the device and inode both helpers' maps print for it, which are
+    // the file's own (stat).
+    let (device, inode) = file_object(&path);
+    for pid in [a.pid, b.pid] {
+        assert_eq!(
+            maps_objects(pid, path_str.as_bytes()),
+            [(device.clone(), inode)].into(),
+            "pid {pid}"
+        );
+    }
     // Every page is resident in both (each helper read every page of its MAP_SHARED
     // mapping), each page is mapped twice: RSS counts it twice, PSS once, USS not at all.
     let size = SIZE as u64;
     assert_eq!(
         String::from_utf8(out.stdout).expect("UTF-8"),
         format!(
-            "{FILE_HEADER}\r\n{path_str},file,2,2,{},{},{size},0,{},0,0\r\n",
+            "{FILE_HEADER}\r\n{path_str},file,{device},{inode},2,2,{},{},{size},0,{},0,0\r\n",
             2 * size,
             2 * size,
             2 * size
@@ -44,11 +54,19 @@ fn two_helpers_sharing_a_file_split_its_pss() {
     );
     // The same file through the per-process breakdown.
     let rows = csv_report(&["-g", "file,process", "-p", &pids, "-f", "csv", "-m", &re]);
-    let got: Vec<(u64, u64, u64, u64)> = rows
+    for r in &rows {
+        assert_eq!(
+            (r["path"].as_str(), r["device"].as_str(), num(r, "inode")),
+            (path_str, device.as_str(), inode),
+            "{r:?}"
+        );
+    }
+    let got: Vec<(u64, u64, u64, u64, u64)> = rows
         .iter()
         .map(|r| {
             (
                 num(r, "pid"),
+                num(r, "start_time"),
                 num(r, "rss_bytes"),
                 num(r, "pss_bytes"),
                 num(r, "uss_bytes"),
@@ -59,8 +77,8 @@ fn two_helpers_sharing_a_file_split_its_pss() {
     assert_eq!(
         got,
         [
-            (u64::from(lo), size, size / 2, 0),
-            (u64::from(hi), size, size / 2, 0)
+            (u64::from(lo), stat_start_time(lo), size, size / 2, 0),
+            (u64::from(hi), stat_start_time(hi), size, size / 2, 0)
         ]
     );
 }
@@ -82,11 +100,17 @@ fn private_anonymous_memory_is_unique_to_its_process() {
             "--source {source}: uss {uss} (the binary and libc add their private pages)"
         );
         assert_eq!(num(&rows[0], "pid"), u64::from(h.pid));
+        assert_eq!(num(&rows[0], "start_time"), stat_start_time(h.pid));
     }
     let rows = csv_report(&["-g", "file", "-p", &pid, "-k", "anon", "-f", "csv"]);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
     assert_eq!((r["path"].as_str(), r["kind"].as_str()), ("", "anon"));
+    // Anonymous memory is no file: device 00:00, inode 0.
+    assert_eq!(
+        (r["device"].as_str(), num(r, "inode")),
+        (NO_OBJECT.0, NO_OBJECT.1)
+    );
     assert_eq!(num(r, "processes"), 1);
     let uss = num(r, "uss_bytes");
     assert!((ANON..ANON + slack).contains(&uss), "anon uss {uss}");
@@ -144,14 +168,23 @@ fn rollup_and_smaps_agree_up_to_per_mapping_truncation() {
     drop(helpers);
 }
 
+/// A `-p` PID whose process has exited (reaped) is no process: it is not reported, the
+/// report is not partial (exit 3), but the question named a process that does not exist,
+/// which is said on stderr and exits 4.
 #[test]
 fn a_helper_that_exits_is_not_reported_and_not_partial() {
     let h = Helper::spawn(["--anon", "64K"]);
     let pid = h.pid;
     h.kill();
     let out = run_pmaps(["-p", &pid.to_string(), "-f", "csv"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), csv(FILE_HEADER, &[]));
+    assert!(
+        stderr(&out).contains(&format!("pmaps: no process {pid}\n")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("partial"), "{}", stderr(&out));
 }
 
 #[test]

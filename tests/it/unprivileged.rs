@@ -69,7 +69,14 @@ fn other_users_processes_are_denied_and_own_ones_read() {
         }]
     );
     // nobody's helper, read fully: the file (mapped by both helpers, so half of it is its
-    // PSS), and the totals are that one process.
+    // PSS; its device and inode as the helper's maps print them, the file's own), and the
+    // totals are that one process.
+    let (device, inode) = file_object(&path);
+    let path_str = path.to_str().expect("UTF-8 temp path");
+    assert_eq!(
+        maps_objects(nobody_helper.pid, path_str.as_bytes()),
+        [(device.clone(), inode)].into()
+    );
     let file = doc
         .rows
         .iter()
@@ -81,6 +88,8 @@ fn other_users_processes_are_denied_and_own_ones_read() {
             path: path.to_str().expect("UTF-8 temp path").to_string(),
             path_hex: None,
             kind: Some("file".into()),
+            device: Some(device),
+            inode: Some(inode),
             processes: 1,
             mappings: Some(1),
             size_bytes: Some(SIZE),

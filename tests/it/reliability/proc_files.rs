@@ -140,3 +140,42 @@ fn blocking_and_failing_proc_files_get_an_outcome_without_hanging() {
         assert_eq!(doc["meta"]["host"], Value::Null);
     }
 }
+
+/// `show` reads the proc root's system files (hostname, kernel release) through the same
+/// FIFO-safe reader as the report: a FIFO planted at `sys/kernel/hostname` of a fake root is
+/// "no host name", never a read that waits forever.
+#[test]
+fn show_does_not_hang_on_a_fifo_at_the_host_name() {
+    let fake = FakeProc::new();
+    fake.process(10)
+        .smaps(&full_smaps_record(
+            map_header(0x1000, 0x3000, "r--p", 0, "fe:00", 5, b"/usr/lib/good.so"),
+            SmapsKb::private_clean(8),
+        ))
+        .write();
+    std::fs::create_dir_all(fake.root().join("sys/kernel")).expect("mkdir");
+    mkfifo(&fake.root().join("sys/kernel/hostname"));
+    mkfifo(&fake.root().join("sys/kernel/osrelease"));
+    for format in ["table", "json"] {
+        let out = Command::new("timeout")
+            .arg("20")
+            .arg(pmaps_bin())
+            .arg("--proc-root")
+            .arg(fake.root())
+            .args(["show", "10", "-f", format])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run timeout");
+        assert_ne!(code(&out), 124, "pmaps show hung: {}", text(&out.stderr));
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        if format == "json" {
+            let doc = parse_json(&out);
+            assert_eq!(doc["meta"]["host"], Value::Null);
+            assert_eq!(doc["meta"]["kernel"], Value::Null);
+            assert_eq!(
+                doc["processes"][0]["mappings"][0]["path"],
+                "/usr/lib/good.so"
+            );
+        }
+    }
+}

@@ -204,3 +204,270 @@ fn usage_errors_exit_2() {
         stdout(&out)
     );
 }
+
+/// The message of a process whose values would carry a sum past 2^64 bytes.
+const IMPOSSIBLE: &str =
+    "impossible values: its memory, alone or with the rest of the report, sums past 2^64 bytes";
+
+/// One anonymous mapping of `kb` kB, every page resident and private dirty.
+fn crafted_anon(start: u64, kb: u64) -> Vec<u8> {
+    let header = map_header(start, start + 0x1000, "rw-p", 0, "00:00", 0, b"");
+    full_smaps_record(header, SmapsKb::private_dirty(kb, kb))
+}
+
+/// The file-view CSV row of process 400's one file (`maps_400`) read from a full smaps
+/// (which has `SwapPss:`, 0).
+fn old_lib_row() -> String {
+    let s = spec_of("/usr/lib/libold.so");
+    file_row(
+        s.csv_path,
+        s.kind,
+        s.object,
+        [1, 1],
+        [100, 20, 20, 20, 0, 0],
+        Some(0),
+    )
+}
+
+#[test]
+fn a_process_whose_own_sums_pass_2_64_is_an_error_not_a_wrapped_total() {
+    // (2^54 - 1) kB is 2^64 - 1024 bytes: each mapping fits in 64 bits, the two together do
+    // not (wrapped, their sum would be 2^64 - 2048 bytes, less than either of them).
+    const HUGE_KB: u64 = (1 << 54) - 1;
+    let fake = FakeProc::new();
+    let crafted = [
+        crafted_anon(0x7f00_0000_0000, HUGE_KB),
+        crafted_anon(0x7f10_0000_0000, HUGE_KB),
+    ]
+    .concat();
+    fake.process(10).comm(b"crafted").smaps(&crafted).write();
+    fake.process(20)
+        .comm(b"good")
+        .smaps(&smaps_text(&maps_400()))
+        .write();
+    let root = fake.root().display().to_string();
+
+    // The crafted process is in no row: the report is process 20's, partial.
+    let out = run(&fake, &["-f", "csv"]);
+    assert_eq!(expect_exit(&out, 3), csv(FILE_HEADER, &[&old_lib_row()]));
+    assert_eq!(
+        stderr(&out).lines().last(),
+        Some(
+            format!(
+                "pmaps: partial report: 1 process error; first error: {root}/10/smaps: {IMPOSSIBLE}"
+            )
+            .as_str()
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(&fake, &["-f", "json"]);
+    let doc: FileDoc = serde_json::from_str(&expect_exit(&out, 3)).expect("JSON schema");
+    let c = &doc.meta.coverage;
+    assert_eq!(
+        c.outcomes,
+        Outcomes {
+            read: 1,
+            vanished: 0,
+            zombie: 0,
+            kernel_thread: 0,
+            denied: 0,
+            incomplete: 0,
+            error: 1
+        }
+    );
+    assert!(!c.complete);
+    assert_eq!(c.mappings, Some(1));
+    assert_eq!(
+        c.problems,
+        [ProblemJson {
+            pid: 10,
+            comm: "crafted".into(),
+            outcome: "error".into(),
+            path: Some(format!("{root}/10/smaps")),
+            detail: Some(IMPOSSIBLE.into()),
+        }]
+    );
+    assert_eq!(doc.rows.len(), 1);
+    assert_eq!(
+        doc.totals,
+        FileRow {
+            path: String::new(),
+            path_hex: None,
+            kind: None,
+            device: None,
+            inode: None,
+            processes: 1,
+            mappings: Some(1),
+            size_bytes: Some(k(100)),
+            rss_bytes: Some(k(20)),
+            pss_bytes: Some(k(20)),
+            uss_bytes: Some(k(20)),
+            shared_bytes: Some(0),
+            swap_bytes: Some(0),
+            swap_pss_bytes: Some(0),
+        }
+    );
+
+    // Per process too: 20 alone.
+    let out = run(&fake, &["-g", "process", "--source", "smaps", "-f", "json"]);
+    let doc: ProcessDoc = serde_json::from_str(&expect_exit(&out, 3)).expect("JSON schema");
+    let pids: Vec<Option<u32>> = doc.rows.iter().map(|r| r.pid).collect();
+    assert_eq!(pids, [Some(20)]);
+    assert_eq!(doc.totals.rss_bytes, Some(k(20)));
+}
+
+#[test]
+fn processes_whose_sum_would_pass_2_64_are_errors_and_no_total_wraps() {
+    // 2^52 kB is 2^62 bytes: three such processes fit in a 64-bit total, a fourth would
+    // carry it to 2^64. Five of them and one ordinary process: whatever the order the
+    // workers take them in, three are read and two are errors, and every total is the
+    // exact sum of what was read.
+    const QUARTER_KB: u64 = 1 << 52;
+    const QUARTER: u64 = 1 << 62;
+    let fake = FakeProc::new();
+    for pid in 11..=15 {
+        fake.process(pid)
+            .comm(b"crafted")
+            .smaps(&crafted_anon(0x7f00_0000_0000, QUARTER_KB))
+            .write();
+    }
+    fake.process(20)
+        .comm(b"good")
+        .smaps(&smaps_text(&maps_400()))
+        .write();
+    let root = fake.root().display().to_string();
+    let anon = FileRow {
+        path: String::new(),
+        path_hex: None,
+        kind: Some("anon".into()),
+        device: Some(NO_OBJECT.0.into()),
+        inode: Some(NO_OBJECT.1),
+        processes: 3,
+        mappings: Some(3),
+        size_bytes: Some(3 * QUARTER),
+        rss_bytes: Some(3 * QUARTER),
+        pss_bytes: Some(3 * QUARTER),
+        uss_bytes: Some(3 * QUARTER),
+        shared_bytes: Some(0),
+        swap_bytes: Some(0),
+        swap_pss_bytes: Some(0),
+    };
+    for threads in ["1", "2", "4"] {
+        let out = run(&fake, &["-f", "json", "-j", threads]);
+        let doc: FileDoc = serde_json::from_str(&expect_exit(&out, 3)).expect("JSON schema");
+        let c = &doc.meta.coverage;
+        assert_eq!(
+            c.outcomes,
+            Outcomes {
+                read: 4,
+                vanished: 0,
+                zombie: 0,
+                kernel_thread: 0,
+                denied: 0,
+                incomplete: 0,
+                error: 2
+            },
+            "-j {threads}"
+        );
+        assert_eq!(c.problems.len(), 2, "-j {threads}: {:?}", c.problems);
+        for p in &c.problems {
+            assert!((11..=15).contains(&p.pid), "-j {threads}: {p:?}");
+            assert_eq!(
+                (p.outcome.as_str(), p.path.clone(), p.detail.as_deref()),
+                (
+                    "error",
+                    Some(format!("{root}/{}/smaps", p.pid)),
+                    Some(IMPOSSIBLE)
+                ),
+                "-j {threads}"
+            );
+        }
+        assert_eq!(doc.rows[0], anon, "-j {threads}");
+        assert_eq!(doc.rows.len(), 2, "-j {threads}");
+        assert_eq!(doc.rows[1].path, "/usr/lib/libold.so", "-j {threads}");
+        // The totals: exact sums, so never below a row.
+        let t = &doc.totals;
+        assert_eq!((t.processes, t.mappings), (4, Some(4)), "-j {threads}");
+        assert_eq!(t.size_bytes, Some(3 * QUARTER + k(100)), "-j {threads}");
+        assert_eq!(t.rss_bytes, Some(3 * QUARTER + k(20)), "-j {threads}");
+        assert_eq!(t.pss_bytes, Some(3 * QUARTER + k(20)), "-j {threads}");
+        assert_eq!(t.uss_bytes, Some(3 * QUARTER + k(20)), "-j {threads}");
+        for r in &doc.rows {
+            for (row, total) in [
+                (r.size_bytes, t.size_bytes),
+                (r.rss_bytes, t.rss_bytes),
+                (r.pss_bytes, t.pss_bytes),
+                (r.uss_bytes, t.uss_bytes),
+            ] {
+                assert!(row <= total, "-j {threads}: a row above the totals: {r:?}");
+            }
+        }
+
+        // Per process: the three read, 20, and totals that are their sum.
+        let out = run(
+            &fake,
+            &[
+                "-g", "process", "--source", "smaps", "-f", "json", "-j", threads,
+            ],
+        );
+        let doc: ProcessDoc = serde_json::from_str(&expect_exit(&out, 3)).expect("JSON schema");
+        let huge: Vec<u32> = doc
+            .rows
+            .iter()
+            .filter(|r| r.rss_bytes == Some(QUARTER))
+            .filter_map(|r| r.pid)
+            .collect();
+        assert_eq!(huge.len(), 3, "-j {threads}: {:?}", doc.rows);
+        assert_eq!(doc.rows.len(), 4, "-j {threads}: {:?}", doc.rows);
+        assert_eq!(
+            doc.totals.rss_bytes,
+            Some(3 * QUARTER + k(20)),
+            "-j {threads}"
+        );
+        // Each crafted process is read or an error, never both, never neither.
+        let errors: Vec<u32> = doc.meta.coverage.problems.iter().map(|p| p.pid).collect();
+        let mut all: Vec<u32> = huge.iter().chain(&errors).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, [11, 12, 13, 14, 15], "-j {threads}");
+    }
+}
+
+#[test]
+fn a_value_past_2_64_bytes_is_an_error_not_saturated() {
+    // 2^54 kB is 2^64 bytes: no kernel prints it. (It once saturated to 2^64 - 1 bytes, a
+    // process read in full with 16 EiB resident.)
+    let fake = FakeProc::new();
+    let header = map_header(
+        0x7f00_0000_0000,
+        0x7f00_0000_1000,
+        "rw-p",
+        0,
+        "00:00",
+        0,
+        b"",
+    );
+    let crafted = full_smaps_record(header, SmapsKb::private_dirty(4, 1 << 54));
+    fake.process(10).comm(b"crafted").smaps(&crafted).write();
+    fake.process(20)
+        .comm(b"good")
+        .smaps(&smaps_text(&maps_400()))
+        .write();
+    let root = fake.root().display().to_string();
+    let out = run(&fake, &["-f", "csv"]);
+    assert_eq!(expect_exit(&out, 3), csv(FILE_HEADER, &[&old_lib_row()]));
+    let out = run(&fake, &["-f", "json"]);
+    let doc: FileDoc = serde_json::from_str(&expect_exit(&out, 3)).expect("JSON schema");
+    assert_eq!(
+        doc.meta.coverage.problems,
+        [ProblemJson {
+            pid: 10,
+            comm: "crafted".into(),
+            outcome: "error".into(),
+            path: Some(format!("{root}/10/smaps")),
+            detail: Some("malformed smaps value: \"Rss:            18014398509481984 kB\"".into()),
+        }]
+    );
+    assert_eq!(doc.totals.rss_bytes, Some(k(20)));
+}

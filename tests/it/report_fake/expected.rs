@@ -13,6 +13,9 @@ pub struct FileSpec {
     /// JSON `path_hex`, for a name that is not UTF-8.
     pub path_hex: Option<&'static str>,
     pub kind: &'static str,
+    /// The mapped object: device as `maps` prints it and inode, from the tree's map headers
+    /// ([`NO_OBJECT`] for anonymous memory and pseudo-mappings).
+    pub object: (&'static str, u64),
     pub processes: u64,
     pub mappings: u64,
     /// size, RSS, PSS, USS, shared, swap.
@@ -21,12 +24,19 @@ pub struct FileSpec {
     pub swap_pss: Option<u64>,
 }
 
-const fn spec(path: &'static str, kind: &'static str, counts: [u64; 2], kb: [u64; 6]) -> FileSpec {
+const fn spec(
+    path: &'static str,
+    kind: &'static str,
+    object: (&'static str, u64),
+    counts: [u64; 2],
+    kb: [u64; 6],
+) -> FileSpec {
     FileSpec {
         path,
         csv_path: path,
         path_hex: None,
         kind,
+        object,
         processes: counts[0],
         mappings: counts[1],
         kb,
@@ -35,33 +45,53 @@ const fn spec(path: &'static str, kind: &'static str, counts: [u64; 2], kb: [u64
 }
 
 /// The file view of processes 100-400, by PSS: the spec every file-view test starts from.
+///
+/// The objects are the tree's (`tree::header`): files on `fe:00`, with the inode of their
+/// `Map` (`tree::private` gives a file at `start` the inode 2000 + start % 997), and
+/// anonymous memory and the kernel's `[...]` names on `00:00` with inode 0.
 pub const FILE_ROWS: [FileSpec; 11] = [
     FileSpec {
         swap_pss: Some(8),
-        ..spec("", "anon", [2, 2], [2560, 1280, 1280, 1280, 0, 8])
+        ..spec(
+            "",
+            "anon",
+            NO_OBJECT,
+            [2, 2],
+            [2560, 1280, 1280, 1280, 0, 8],
+        )
     },
     spec(
         "/SYSV0000abcd (deleted)",
         "shm",
+        ("fe:00", 43981),
         [2, 2],
         [2048, 1024, 512, 0, 1024, 0],
     ),
     spec(
         "/memfd:cache (deleted)",
         "memfd",
+        ("fe:00", 77),
         [1, 1],
         [512, 512, 512, 512, 0, 0],
     ),
     spec(
         "/usr/lib/libshared.so.1",
         "file",
+        ("fe:00", 1001),
         [3, 6],
         [3264, 1080, 360, 0, 1080, 0],
     ),
-    spec("[heap]", "heap", [2, 2], [396, 192, 192, 192, 0, 0]),
+    spec(
+        "[heap]",
+        "heap",
+        NO_OBJECT,
+        [2, 2],
+        [396, 192, 192, 192, 0, 0],
+    ),
     spec(
         "/var/tmp/old.log (deleted)",
         "deleted",
+        ("fe:00", 2606),
         [1, 1],
         [40, 40, 40, 40, 0, 0],
     ),
@@ -70,16 +100,24 @@ pub const FILE_ROWS: [FileSpec; 11] = [
         ..spec(
             "/opt/caf\\xe9/lib.so",
             "file",
+            ("fe:00", 2824),
             [1, 1],
             [32, 32, 32, 32, 0, 0],
         )
     },
-    spec("[stack]", "stack", [2, 2], [264, 28, 28, 28, 0, 0]),
+    spec(
+        "[stack]",
+        "stack",
+        NO_OBJECT,
+        [2, 2],
+        [264, 28, 28, 28, 0, 0],
+    ),
     FileSpec {
         swap_pss: None,
         ..spec(
             "/usr/lib/libold.so",
             "file",
+            ("fe:00", 2611),
             [1, 1],
             [100, 20, 20, 20, 0, 0],
         )
@@ -89,30 +127,31 @@ pub const FILE_ROWS: [FileSpec; 11] = [
         ..spec(
             "/tmp/data,\"quoted\".db",
             "file",
+            ("fe:00", 2105),
             [1, 1],
             [16, 16, 16, 16, 0, 0],
         )
     },
-    spec("[vdso]", "vdso", [2, 2], [16, 8, 0, 0, 8, 0]),
+    spec("[vdso]", "vdso", NO_OBJECT, [2, 2], [16, 8, 0, 0, 8, 0]),
 ];
 
 /// The file-view table of processes 100-400 up to its TOTAL row; the coverage line that
 /// follows depends on who runs pmaps and with which filter.
 pub const FILE_TABLE: &str = "\
-Mapping                     Kind     Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
---------------------------- -------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                      anon         2     2    2,560    1,280    1,280    1,280           0         8            8
-/SYSV0000abcd (deleted)     shm          2     2    2,048    1,024      512        0       1,024         0            0
-/memfd:cache (deleted)      memfd        1     1      512      512      512      512           0         0            0
-/usr/lib/libshared.so.1     file         3     6    3,264    1,080      360        0       1,080         0            0
-[heap]                      heap         2     2      396      192      192      192           0         0            0
-/var/tmp/old.log (deleted)  deleted      1     1       40       40       40       40           0         0            0
-/opt/caf\\xe9/lib.so         file         1     1       32       32       32       32           0         0            0
-[stack]                     stack        2     2      264       28       28       28           0         0            0
-/usr/lib/libold.so          file         1     1      100       20       20       20           0         0            -
-/tmp/data,\"quoted\".db       file         1     1       16       16       16       16           0         0            0
-[vdso]                      vdso         2     2       16        8        0        0           8         0            0
-TOTAL                                    4    21    9,248    4,232    2,992    2,120       2,112         8            -
+Mapping                     Kind     Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+--------------------------- -------- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[anon]                      anon         2     2  2.5M  1.2M  1.2M  1.2M       0    8K       8K
+/SYSV0000abcd (deleted)     shm          2     2  2.0M  1.0M  512K     0    1.0M     0        0
+/memfd:cache (deleted)      memfd        1     1  512K  512K  512K  512K       0     0        0
+/usr/lib/libshared.so.1     file         3     6  3.2M  1.1M  360K     0    1.1M     0        0
+[heap]                      heap         2     2  396K  192K  192K  192K       0     0        0
+/var/tmp/old.log (deleted)  deleted      1     1   40K   40K   40K   40K       0     0        0
+/opt/caf\\xe9/lib.so         file         1     1   32K   32K   32K   32K       0     0        0
+[stack]                     stack        2     2  264K   28K   28K   28K       0     0        0
+/usr/lib/libold.so          file         1     1  100K   20K   20K   20K       0     0        -
+/tmp/data,\"quoted\".db       file         1     1   16K   16K   16K   16K       0     0        0
+[vdso]                      vdso         2     2   16K    8K     0     0      8K     0        0
+TOTAL                                    4    21  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ";
 
 /// The outcomes of the processes in [`GOOD`](super::tree::GOOD): 4 read, 1 vanished, 1 zombie, 1 kernel thread.
@@ -135,21 +174,29 @@ pub fn good_coverage(what: &str) -> String {
     )
 }
 
-/// One file-view CSV row: path and kind as they appear in CSV, then counts and amounts in kB.
+/// One file-view CSV row: path and kind as they appear in CSV, the object (device, inode),
+/// then counts and amounts in kB.
 pub fn file_row(
     path: &str,
     kind: &str,
+    (device, inode): (&str, u64),
     [processes, mappings]: [u64; 2],
     kb: [u64; 6],
     swap_pss: Option<u64>,
 ) -> String {
     format!(
-        "{path},{kind},{processes},{}",
+        "{path},{kind},{device},{inode},{processes},{}",
         amounts_csv(Some(mappings), (kb, swap_pss))
     )
 }
 
 impl FileSpec {
+    /// The CSV key fields of the file: path, kind, device, inode.
+    pub fn key_csv(&self) -> String {
+        let (device, inode) = self.object;
+        format!("{},{},{device},{inode}", self.csv_path, self.kind)
+    }
+
     /// The CSV fields from `processes` on.
     pub fn counts_and_amounts_csv(&self) -> String {
         format!(
@@ -177,6 +224,7 @@ pub fn file_csv(order: &[&str]) -> String {
             file_row(
                 s.csv_path,
                 s.kind,
+                s.object,
                 [s.processes, s.mappings],
                 s.kb,
                 s.swap_pss,
@@ -201,6 +249,8 @@ pub fn file_records() -> Vec<Vec<String>> {
             let mut r = vec![
                 s.path.to_string(),
                 s.kind.to_string(),
+                s.object.0.to_string(),
+                s.object.1.to_string(),
                 s.processes.to_string(),
                 s.mappings.to_string(),
             ];
@@ -219,6 +269,8 @@ pub fn file_json_rows() -> Vec<FileRow> {
             path: s.path.into(),
             path_hex: s.path_hex.map(str::to_string),
             kind: Some(s.kind.into()),
+            device: Some(s.object.0.into()),
+            inode: Some(s.object.1),
             processes: s.processes,
             mappings: Some(s.mappings),
             size_bytes: Some(k(s.kb[0])),
@@ -243,6 +295,8 @@ pub fn group_header(first: &str) -> String {
 /// One process of the tree, as each view shows it.
 pub struct ProcSpec {
     pub pid: u32,
+    /// `stat`'s start time (clock ticks): the fake tree's default, 1000 + pid.
+    pub start_time: u64,
     pub user: &'static str,
     /// The command line as JSON shows it.
     pub command: &'static str,
@@ -256,6 +310,7 @@ pub struct ProcSpec {
 pub const PROCS: [ProcSpec; 4] = [
     ProcSpec {
         pid: 100,
+        start_time: 1100,
         user: "root",
         command: "alpha --serve",
         command_csv: "alpha --serve",
@@ -263,6 +318,7 @@ pub const PROCS: [ProcSpec; 4] = [
     },
     ProcSpec {
         pid: 200,
+        start_time: 1200,
         user: "nobody",
         command: "/usr/bin/beta -x",
         command_csv: "/usr/bin/beta -x",
@@ -270,6 +326,7 @@ pub const PROCS: [ProcSpec; 4] = [
     },
     ProcSpec {
         pid: 300,
+        start_time: 1300,
         user: "root",
         command: "-bash",
         command_csv: "'-bash",
@@ -279,12 +336,23 @@ pub const PROCS: [ProcSpec; 4] = [
     // bracketed comm.
     ProcSpec {
         pid: 400,
+        start_time: 1400,
         user: "root",
         command: "[@old]",
         command_csv: "[@old]",
         comm_csv: "'@old",
     },
 ];
+
+impl ProcSpec {
+    /// The CSV key fields of the process: pid, start time, user, command line.
+    pub fn key_csv(&self) -> String {
+        format!(
+            "{},{},{},{}",
+            self.pid, self.start_time, self.user, self.command_csv
+        )
+    }
+}
 
 /// A process's amounts in kB: size, RSS, PSS, USS, shared, swap, and SwapPss (`None`:
 /// unknown, process 400's kernel has no `SwapPss:`).
@@ -326,7 +394,7 @@ pub fn process_csv(from_smaps: bool) -> String {
             } else {
                 amounts_csv(None, FROM_ROLLUP[i])
             };
-            format!("{},{},{},{fields}", p.pid, p.user, p.command_csv)
+            format!("{},{fields}", p.key_csv())
         })
         .collect();
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();

@@ -98,11 +98,11 @@ fn top_in_the_table_keeps_the_totals_of_everything() {
     let out = run(&fake, &["-p", GOOD, "-n", "2"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ----- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                   anon      2     2    2,560    1,280    1,280    1,280           0         8            8
-/SYSV0000abcd (deleted)  shm       2     2    2,048    1,024      512        0       1,024         0            0
-TOTAL                              4    21    9,248    4,232    2,992    2,120       2,112         8            -
+Mapping                  Kind  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------------------------ ----- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[anon]                   anon      2     2  2.5M  1.2M  1.2M  1.2M       0    8K       8K
+/SYSV0000abcd (deleted)  shm       2     2  2.0M  1.0M  512K     0    1.0M     0        0
+TOTAL                              4    21  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ... 9 more rows (-n 0 shows all)
 ";
     let want = format!("{want}{}", good_coverage("21 mappings from smaps"));
@@ -119,10 +119,18 @@ fn filters_by_pid_user_command_map_and_kind() {
         csv(
             FILE_HEADER,
             &[
-                &file_row("", "anon", [1, 1], [512, 256, 256, 256, 0, 0], Some(0)),
+                &file_row(
+                    "",
+                    "anon",
+                    NO_OBJECT,
+                    [1, 1],
+                    [512, 256, 256, 256, 0, 0],
+                    Some(0)
+                ),
                 &file_row(
                     "/usr/lib/libshared.so.1",
                     "file",
+                    spec_of("/usr/lib/libshared.so.1").object,
                     [1, 2],
                     [1088, 360, 120, 0, 360, 0],
                     Some(0)
@@ -130,11 +138,19 @@ fn filters_by_pid_user_command_map_and_kind() {
                 &file_row(
                     "/opt/caf\\xe9/lib.so",
                     "file",
+                    spec_of("/opt/caf\\xe9/lib.so").object,
                     [1, 1],
                     [32, 32, 32, 32, 0, 0],
                     Some(0)
                 ),
-                &file_row("[stack]", "stack", [1, 1], [132, 12, 12, 12, 0, 0], Some(0)),
+                &file_row(
+                    "[stack]",
+                    "stack",
+                    NO_OBJECT,
+                    [1, 1],
+                    [132, 12, 12, 12, 0, 0],
+                    Some(0)
+                ),
             ]
         )
     );
@@ -149,6 +165,7 @@ fn filters_by_pid_user_command_map_and_kind() {
                     &file_row(
                         "/memfd:cache (deleted)",
                         "memfd",
+                        spec_of("/memfd:cache (deleted)").object,
                         [1, 1],
                         [512, 512, 512, 512, 0, 0],
                         Some(0)
@@ -156,6 +173,7 @@ fn filters_by_pid_user_command_map_and_kind() {
                     &file_row(
                         "/SYSV0000abcd (deleted)",
                         "shm",
+                        spec_of("/SYSV0000abcd (deleted)").object,
                         [1, 1],
                         [1024, 512, 256, 0, 512, 0],
                         Some(0)
@@ -163,6 +181,7 @@ fn filters_by_pid_user_command_map_and_kind() {
                     &file_row(
                         "[heap]",
                         "heap",
+                        NO_OBJECT,
                         [1, 1],
                         [264, 128, 128, 128, 0, 0],
                         Some(0)
@@ -215,14 +234,16 @@ fn filters_by_pid_user_command_map_and_kind() {
             PROCESS_HEADER,
             &[
                 &format!(
-                    "200,nobody,/usr/bin/beta -x,1,{},{},{},{},0,0,0",
+                    "{},1,{},{},{},{},0,0,0",
+                    PROCS[1].key_csv(),
                     k(264),
                     k(128),
                     k(128),
                     k(128)
                 ),
                 &format!(
-                    "100,root,alpha --serve,1,{},{},{},{},0,0,0",
+                    "{},1,{},{},{},{},0,0,0",
+                    PROCS[0].key_csv(),
                     k(132),
                     k(64),
                     k(64),
@@ -239,10 +260,10 @@ fn filtered_totals_and_coverage_in_the_table() {
     let out = run(&fake, &["-p", GOOD, "-k", "heap"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping  Kind  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
--------- ----- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[heap]   heap      2     2      396      192      192      192           0         0            0
-TOTAL              2     2      396      192      192      192           0         0            0
+Mapping  Kind  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+-------- ----- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[heap]   heap      2     2  396K  192K  192K  192K       0     0        0
+TOTAL              2     2  396K  192K  192K  192K       0     0        0
 ";
     let want = format!("{want}{}", good_coverage("2 mappings from smaps"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -272,15 +293,13 @@ fn csv_reads_back_into_the_same_rows() {
 #[test]
 fn maps_source_and_vsz_give_virtual_sizes_only() {
     let fake = tree();
-    let want = csv(
-        PROCESS_HEADER,
-        &[
-            &format!("100,root,alpha --serve,7,{},,,,,,", k(4432)),
-            &format!("200,nobody,/usr/bin/beta -x,8,{},,,,,,", k(2952)),
-            &format!("300,root,'-bash,5,{},,,,,,", k(1764)),
-            &format!("400,root,[@old],1,{},,,,,,", k(100)),
-        ],
-    );
+    let rows: Vec<String> = PROCS
+        .iter()
+        .zip(FROM_SMAPS)
+        .map(|(p, (maps, (kb, _)))| format!("{},{maps},{},,,,,,", p.key_csv(), k(kb[0])))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let want = csv(PROCESS_HEADER, &rows);
     for extra in [&["--vsz"][..], &["--source", "maps"]] {
         let mut a = vec!["-p", GOOD, "-g", "process", "-f", "csv", "-s", "size"];
         a.extend_from_slice(extra);
@@ -290,15 +309,15 @@ fn maps_source_and_vsz_give_virtual_sizes_only() {
     let out = run(&fake, &["-p", "100", "--vsz", "-s", "size"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind   Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ------ ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                   anon       1     1    2,048        -        -        -           -         -            -
-/usr/lib/libshared.so.1  file       1     2    1,088        -        -        -           -         -            -
-/SYSV0000abcd (deleted)  shm        1     1    1,024        -        -        -           -         -            -
-[heap]                   heap       1     1      132        -        -        -           -         -            -
-[stack]                  stack      1     1      132        -        -        -           -         -            -
-[vdso]                   vdso       1     1        8        -        -        -           -         -            -
-TOTAL                               1     7    4,432        -        -        -           -         -            -
+Mapping                  Kind   Procs  Maps   VSZ  RSS  PSS  USS  Shared  Swap  SwapPSS
+------------------------ ------ ------ ----- ----- ---- ---- ---- ------- ----- --------
+[anon]                   anon       1     1  2.0M    -    -    -       -     -        -
+/usr/lib/libshared.so.1  file       1     2  1.1M    -    -    -       -     -        -
+/SYSV0000abcd (deleted)  shm        1     1  1.0M    -    -    -       -     -        -
+[heap]                   heap       1     1  132K    -    -    -       -     -        -
+[stack]                  stack      1     1  132K    -    -    -       -     -        -
+[vdso]                   vdso       1     1    8K    -    -    -       -     -        -
+TOTAL                               1     7  4.3M    -    -    -       -     -        -
 1 process: 1 read; 7 mappings from maps; 8 filtered out; <t> s
 ";
     assert_eq!(without_duration(&text), want, "got:\n{text}");

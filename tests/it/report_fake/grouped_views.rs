@@ -36,13 +36,14 @@ fn process_table_from_the_rollup() {
     let out = run(&fake, &["-p", GOOD, "-g", "process"]);
     let text = expect_exit(&out, 0);
     // (The first line starts with spaces: it cannot follow a `\` line continuation.)
-    let want = "  PID  User    Command           Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------- ------- ----------------- ----- -------- -------- -------- -------- ----------- --------- ------------
-  100  root    alpha --serve        -    4,424    1,980    1,481    1,104         876         8            8
-  200  nobody  /usr/bin/beta -x     -    2,944    1,572    1,072      696         876         0            0
-  300  root    -bash                -    1,760      660      421      300         360         0            0
-  400  root    [@old]               -       96       20       20       20           0         0            -
-TOTAL                               -    9,224    4,232    2,994    2,120       2,112         8            -
+    let want =
+        "  PID  User    Command           Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------ ------- ----------------- ----- ----- ----- ----- ----- ------- ----- --------
+  100  root    alpha --serve        -  4.3M  1.9M  1.4M  1.1M    876K    8K       8K
+  200  nobody  /usr/bin/beta -x     -  2.9M  1.5M  1.0M  696K    876K     0        0
+  300  root    -bash                -  1.7M  660K  421K  300K    360K     0        0
+  400  root    [@old]               -   96K   20K   20K   20K       0     0        -
+TOTAL                               -  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ";
     let want = format!("{want}{}", good_coverage("totals from smaps_rollup"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -145,17 +146,15 @@ fn file_process_view() {
             "csv",
         ],
     );
-    // pid,user,command of the process at `i` in PROCS.
-    let who = |i: usize| {
-        let p = &PROCS[i];
-        format!("{},{},{}", p.pid, p.user, p.command_csv)
-    };
+    // path,kind,device,inode of a file, then pid,start_time,user,command of the process at
+    // `i` in PROCS.
+    let pair = |path: &str, i: usize| format!("{},{}", spec_of(path).key_csv(), PROCS[i].key_csv());
     // Every process maps SysV once (1 MiB, half of its pages resident, shared with the
     // other), libshared twice (text and data).
     let sysv = |i: usize| {
         format!(
-            "/SYSV0000abcd (deleted),shm,{},,1,{},{},{},0,{},0,0",
-            who(i),
+            "{},,1,{},{},{},0,{},0,0",
+            pair("/SYSV0000abcd (deleted)", i),
             k(1024),
             k(512),
             k(256),
@@ -164,8 +163,8 @@ fn file_process_view() {
     };
     let lib = |i: usize| {
         format!(
-            "/usr/lib/libshared.so.1,file,{},,2,{},{},{},0,{},0,0",
-            who(i),
+            "{},,2,{},{},{},0,{},0,0",
+            pair("/usr/lib/libshared.so.1", i),
             k(1088),
             k(360),
             k(120),
@@ -175,7 +174,7 @@ fn file_process_view() {
     assert_eq!(
         expect_exit(&out, 0),
         csv(
-            "path,kind,pid,user,command,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes",
+            FILE_PROCESS_HEADER,
             &[&sysv(0), &sysv(1), &lib(0), &lib(1), &lib(2)]
         )
     );
@@ -185,16 +184,16 @@ fn file_process_view() {
     );
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind  PID  User    Command           Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ----- ---- ------- ----------------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-/SYSV0000abcd (deleted)  shm                                      2     2    2,048    1,024      512        0       1,024         0            0
-                               100  root    alpha --serve               1    1,024      512      256        0         512         0            0
-                               200  nobody  /usr/bin/beta -x            1    1,024      512      256        0         512         0            0
-/usr/lib/libshared.so.1  file                                     3     6    3,264    1,080      360        0       1,080         0            0
-                               100  root    alpha --serve               2    1,088      360      120        0         360         0            0
-                               200  nobody  /usr/bin/beta -x            2    1,088      360      120        0         360         0            0
-                               300  root    -bash                       2    1,088      360      120        0         360         0            0
-TOTAL                                                             3     8    5,312    2,104      872        0       2,104         0            0
+Mapping                  Kind  PID  User    Command           Procs  Maps   VSZ   RSS   PSS  USS  Shared  Swap  SwapPSS
+------------------------ ----- ---- ------- ----------------- ------ ----- ----- ----- ----- ---- ------- ----- --------
+/SYSV0000abcd (deleted)  shm                                      2     2  2.0M  1.0M  512K    0    1.0M     0        0
+                               100  root    alpha --serve               1  1.0M  512K  256K    0    512K     0        0
+                               200  nobody  /usr/bin/beta -x            1  1.0M  512K  256K    0    512K     0        0
+/usr/lib/libshared.so.1  file                                     3     6  3.2M  1.1M  360K    0    1.1M     0        0
+                               100  root    alpha --serve               2  1.1M  360K  120K    0    360K     0        0
+                               200  nobody  /usr/bin/beta -x            2  1.1M  360K  120K    0    360K     0        0
+                               300  root    -bash                       2  1.1M  360K  120K    0    360K     0        0
+TOTAL                                                             3     8  5.2M  2.1M  872K    0    2.1M     0        0
 ";
     let want = format!("{want}{}", good_coverage("8 mappings from smaps"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -211,26 +210,46 @@ fn json_file_process_view_nests_the_processes() {
     assert_eq!(v["meta"]["group_by"], "file,process");
     let rows = v["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["path"], "/SYSV0000abcd (deleted)");
+    let sysv = spec_of("/SYSV0000abcd (deleted)");
+    assert_eq!(rows[0]["path"], sysv.path);
+    assert_eq!(rows[0]["device"], sysv.object.0);
+    assert_eq!(rows[0]["inode"], sysv.object.1);
     assert_eq!(rows[0]["processes"], 2);
     assert_eq!(rows[0]["pss_bytes"], k(512));
+    // The file's row is no one process.
+    let row = rows[0].as_object().expect("row object");
+    assert!(
+        !row.contains_key("pid") && !row.contains_key("start_time"),
+        "{row:?}"
+    );
     let children = rows[0]["by_process"].as_array().expect("by_process");
-    let got: Vec<(u64, &str, &str, u64)> = children
+    // Each process under the file: the file's object, the process's PID and start time.
+    let got: Vec<(&str, u64, u64, u64, &str, &str, u64)> = children
         .iter()
         .map(|c| {
             (
+                c["device"].as_str().expect("device"),
+                c["inode"].as_u64().expect("inode"),
                 c["pid"].as_u64().expect("pid"),
+                c["start_time"].as_u64().expect("start_time"),
                 c["user"].as_str().expect("user"),
                 c["command"].as_str().expect("command"),
                 c["pss_bytes"].as_u64().expect("pss"),
             )
         })
         .collect();
-    assert_eq!(
-        got,
-        [
-            (100, "root", "alpha --serve", k(256)),
-            (200, "nobody", "/usr/bin/beta -x", k(256))
-        ]
-    );
+    let (device, inode) = sysv.object;
+    let child = |i: usize| {
+        let p = &PROCS[i];
+        (
+            device,
+            inode,
+            u64::from(p.pid),
+            p.start_time,
+            p.user,
+            p.command,
+            k(256),
+        )
+    };
+    assert_eq!(got, [child(0), child(1)]);
 }

@@ -50,6 +50,9 @@ fn json_rows_meta_and_lossless_names() {
             path: String::new(),
             path_hex: None,
             kind: None,
+            // The totals are no one object.
+            device: None,
+            inode: None,
             processes: 4,
             mappings: Some(21),
             size_bytes: Some(k(9248)),
@@ -86,6 +89,7 @@ fn json_process_view_from_the_rollup() {
         let (kb, swap_pss) = FROM_ROLLUP[i];
         ProcessRow {
             pid: Some(p.pid),
+            start_time: Some(p.start_time),
             user: Some(p.user.into()),
             command: Some(p.command.into()),
             command_hex: None,
@@ -102,8 +106,10 @@ fn json_process_view_from_the_rollup() {
     };
     // Processes 100 and 400, in PROCS order.
     assert_eq!(doc.rows, [row(0), row(3)]);
-    // The process view has no `processes` column, so neither do its totals.
+    // The process view has no `processes` column, so neither do its totals; they are no one
+    // process (no PID, no start time).
     assert_eq!(doc.totals.processes, None);
+    assert_eq!((doc.totals.pid, doc.totals.start_time), (None, None));
     assert_eq!(doc.totals.pss_bytes, Some(k(1501)));
     assert_eq!(doc.totals.swap_pss_bytes, None);
 }

@@ -22,12 +22,15 @@
 //! the tests can tell which file each number came from.
 //!
 //! [`tree`] builds it, [`expected`] holds what the reports of it must be (each expected row
-//! and table written once), and the tests are split by view and concern.
+//! and table written once), and the tests are split by view and concern. [`identity`] has a
+//! tree of its own: files of one path that are different objects (containers' libc).
 
 mod coverage;
 mod expected;
 mod file_view;
 mod grouped_views;
+mod identity;
 mod json;
 mod layout;
+mod round_trip;
 mod tree;

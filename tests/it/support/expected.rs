@@ -4,10 +4,16 @@ use std::collections::BTreeMap;
 
 pub const KB: u64 = 1024;
 
-/// The CSV header of the file view.
-pub const FILE_HEADER: &str = "path,kind,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
-/// The CSV header of the process view.
-pub const PROCESS_HEADER: &str = "pid,user,command,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
+/// The CSV header of the file view: the mapped object is its path, device and inode.
+pub const FILE_HEADER: &str = "path,kind,device,inode,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
+/// The CSV header of the process view: a process is its PID and start time.
+pub const PROCESS_HEADER: &str = "pid,start_time,user,command,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
+/// The CSV header of the file,process view: one (file, process) pair per row.
+pub const FILE_PROCESS_HEADER: &str = "path,kind,device,inode,pid,start_time,user,command,processes,mappings,size_bytes,rss_bytes,pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
+
+/// The device and inode `maps` prints for anonymous memory and pseudo-mappings
+/// (`[heap]`, `[stack]`, `[vdso]`): `00:00` and 0.
+pub const NO_OBJECT: (&str, u64) = ("00:00", 0);
 
 /// kB (as the kernel prints them) in bytes (as the reports show them): `k(1024)` = `1048576`.
 pub fn k(kb: u64) -> u64 {

@@ -33,6 +33,20 @@ pub fn synced_file(dir: &Path, name: &str, len: usize) -> PathBuf {
     path
 }
 
+/// The object a file is, as `/proc/PID/maps` prints it: the device `MM:mm` (major and
+/// minor in lowercase hex, at least two digits each, as the kernel's `show_map_vma()`) and
+/// the inode, from `stat`.
+pub fn file_object(path: &Path) -> (String, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m =
+        std::fs::metadata(path).unwrap_or_else(|e| panic!("cannot stat {}: {e}", path.display()));
+    let dev = m.dev();
+    (
+        format!("{:02x}:{:02x}", libc::major(dev), libc::minor(dev)),
+        m.ino(),
+    )
+}
+
 /// A FIFO at `path` (mode 0644): opening it for reading blocks until a writer comes.
 pub fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");

@@ -4,5 +4,8 @@
 
 pub use pmaps::model::{Outcome, ProcInfo, Source};
 pub use pmaps::read::{ReadResult, Reader};
+pub use pmaps::schema::read_doc;
+pub use pmaps::schema::report::ReportDoc;
+pub use pmaps::schema::show::ShowDoc;
 pub use pmaps::source::ProcRoot;
 pub use pmaps::text::escape::{display, formula_safe};

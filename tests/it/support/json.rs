@@ -90,6 +90,9 @@ pub struct FileRow {
     pub path: String,
     pub path_hex: Option<String>,
     pub kind: Option<String>,
+    /// The mapped object's device (`fe:00`) and inode; absent from the totals.
+    pub device: Option<String>,
+    pub inode: Option<u64>,
     pub processes: u64,
     pub mappings: Option<u64>,
     pub size_bytes: Option<u64>,
@@ -106,6 +109,8 @@ pub struct FileRow {
 #[serde(deny_unknown_fields)]
 pub struct ProcessRow {
     pub pid: Option<u32>,
+    /// The process's start time (clock ticks since boot); absent from the totals.
+    pub start_time: Option<u64>,
     pub user: Option<String>,
     pub command: Option<String>,
     pub command_hex: Option<String>,

@@ -133,6 +133,24 @@ pub fn maps_paths(pid: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The objects (device as printed, inode) of the lines of the live `/proc/<pid>/maps` whose
+/// path column is exactly `path`: one for a file mapped once or in several segments, more
+/// when different files print alike.
+pub fn maps_objects(pid: u32, path: &[u8]) -> std::collections::BTreeSet<(String, u64)> {
+    maps_raw_lines(pid)
+        .iter()
+        .filter(|l| maps_line_path(l) == Some(path))
+        .map(|l| {
+            let f: Vec<&[u8]> = l.splitn(6, |&c| c == b' ').collect();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let inode = text(f[4])
+                .parse()
+                .unwrap_or_else(|e| panic!("bad inode in maps line {}: {e}", text(l)));
+            (text(f[3]), inode)
+        })
+        .collect()
+}
+
 /// One line of `/proc/PID/maps`, split into the columns `pmaps show` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapsLine {
@@ -171,4 +189,16 @@ pub fn stat_fields(stat: &[u8]) -> Option<Vec<&[u8]>> {
     let rest = stat.get(close + 2..)?;
     let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
     Some(rest.split(|&b| b == b' ').collect())
+}
+
+/// The start time (field 22 of the live `/proc/<pid>/stat`, clock ticks since boot): with the
+/// PID, a process's identity.
+pub fn stat_start_time(pid: u32) -> u64 {
+    let stat = std::fs::read(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/stat: {e}"));
+    let fields = stat_fields(&stat).unwrap_or_else(|| panic!("bad /proc/{pid}/stat"));
+    // Field 3 (state) is fields[0], so field 22 is fields[19].
+    let raw = String::from_utf8_lossy(fields.get(19).expect("stat field 22"));
+    raw.parse()
+        .unwrap_or_else(|e| panic!("stat field 22 of {pid} is {raw:?}: {e}"))
 }

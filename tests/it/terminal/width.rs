@@ -257,3 +257,35 @@ fn show_fits_80_columns_like_pmap() {
         assert!(header.contains(name), "{}", screen.text);
     }
 }
+
+#[test]
+fn columns_chosen_with_columns_are_kept_on_a_narrow_terminal() {
+    let fake = tree();
+    let header = |args: &[&str]| {
+        let screen = run_on_terminal(pmaps(&fake, args), 24, 60);
+        assert_eq!(screen.code(), 0, "{}", screen.stderr);
+        assert_fits_width(&screen.text, 60);
+        let words: Vec<String> = screen.lines()[0]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        words
+    };
+    // By default 60 columns leave out the least telling: the mapping count, VSZ, SwapPSS.
+    let default = header(&["-n", "3"]);
+    for gone in ["Maps", "VSZ", "SwapPSS"] {
+        assert!(!default.iter().any(|w| w == gone), "{default:?}");
+    }
+    // Chosen, they stay, in the order given; the path is shortened instead.
+    let chosen = header(&["-n", "3", "--columns", "path,mappings,size,swap_pss,pss"]);
+    assert_eq!(chosen, ["Mapping", "Maps", "VSZ", "SwapPSS", "PSS"]);
+    let screen = run_on_terminal(
+        pmaps(
+            &fake,
+            &["-n", "3", "--columns", "path,mappings,size,swap_pss,pss"],
+        ),
+        24,
+        60,
+    );
+    assert!(screen.text.contains("..."), "{}", screen.text);
+}

@@ -1,31 +1,44 @@
-//! The report's view laid out as a [`Sheet`]: one line per row, or with `file,process`
-//! (`process,file`) each file's line with its processes under it (each process's line with
-//! its files), a "... N more" line for what a terminal or `-n` left out under a row, the
-//! totals; and the [`RowCut`] that lets the table keep only the whole rows a screen holds.
+//! The report's view laid out as a [`Sheet`]: one line per row, or in a nested view
+//! (`file,process`, `process,file`, `file,container`, `container,file`) each row's line with
+//! its parts under it, a "... N more" line for what a terminal or `-n` left out under a row,
+//! the totals; and the [`RowCut`] that lets the table keep only the whole rows a screen
+//! holds.
 
 use std::borrow::Cow;
 
-use super::report::{Column, ReportView, ViewRow};
-use super::{Cell, ColumnSpec, ESSENTIAL, Line, Role, RowCut, Section, Sheet, UnitRule};
-use crate::model::{GroupBy, Row, RowKey};
+use super::{Column, ReportView, ViewRow};
+use crate::model::{GroupBy, Row};
 use crate::text::thousands;
+use crate::view::{Cell, ColumnSpec, ESSENTIAL, Line, Role, RowCut, Sheet, UnitRule};
 
-/// On a terminal without `-n`: the processes listed under a file (the files under a
-/// process).
+/// On a terminal without `-n`: the parts listed under a row (a file's processes, a
+/// process's files…).
 const TERMINAL_CHILDREN: usize = 5;
 
 /// The columns that describe the parent of a nested view (`file,process`: the file's), left
-/// empty on the lines of its children.
+/// empty on the lines of its parts.
 fn parent_keys(view: GroupBy) -> &'static [Column] {
     match view {
-        GroupBy::FileProcess => &[Column::Path, Column::Kind, Column::Device, Column::Inode],
+        GroupBy::FileProcess | GroupBy::FileContainer => {
+            &[Column::Path, Column::Kind, Column::Device, Column::Inode]
+        }
         GroupBy::ProcessFile => &[
             Column::Pid,
             Column::StartTime,
             Column::User,
             Column::Command,
         ],
+        GroupBy::ContainerFile => &[Column::Runtime, Column::Container, Column::Pod],
         _ => &[],
+    }
+}
+
+/// Where a nested view says how many parts it left out, and their noun (one, many).
+fn more_label(view: GroupBy) -> (Column, &'static str, &'static str) {
+    match view {
+        GroupBy::ProcessFile | GroupBy::ContainerFile => (Column::Path, "file", "files"),
+        GroupBy::FileContainer => (Column::Container, "container", "containers"),
+        _ => (Column::Command, "process", "processes"),
     }
 }
 
@@ -34,16 +47,9 @@ impl<'a> ReportView<'a> {
         self.report.meta.group_by
     }
 
-    fn nested(&self) -> bool {
-        matches!(self.group_by(), GroupBy::FileProcess | GroupBy::ProcessFile)
-    }
-
-    fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
-        self.columns.iter().map(|c| c.cell(row)).collect()
-    }
-
-    /// The columns as the table and CSV show them: the view's key columns and the sort
-    /// column are essential; device and inode are shown where two rows share a path.
+    /// The columns as the table and CSV show them: on a terminal too narrow for all, the
+    /// columns chosen with `--columns` stay, and of the view's own the key columns and the
+    /// sort column; device and inode are shown where two rows share a path.
     fn specs(&self) -> Vec<ColumnSpec> {
         let keys = Column::keys_of(self.group_by());
         let distinguish = self.shares_a_path();
@@ -51,7 +57,7 @@ impl<'a> ReportView<'a> {
             .iter()
             .map(|&c| {
                 let mut spec = c.spec();
-                if keys.contains(&c) || c == self.sort {
+                if self.chosen || keys.contains(&c) || c == self.sort {
                     spec.priority = ESSENTIAL;
                 }
                 if distinguish && matches!(c, Column::Device | Column::Inode) {
@@ -63,9 +69,9 @@ impl<'a> ReportView<'a> {
     }
 
     /// The rows laid out. `screen`: for a table on a terminal without `-n` (a row lists its
-    /// first few children, and the table keeps the rows that fit); otherwise every row
-    /// and child the view has (CSV: with `file,process`, one flat row per pair). `footer`
-    /// ends the table (the coverage line).
+    /// first few parts, and the table keeps the rows that fit); otherwise every row and part
+    /// the view has (CSV: in a nested view, one flat row per pair). `footer` ends the table
+    /// (the coverage line).
     pub fn sheet(&self, screen: bool, footer: Option<String>) -> Sheet<'a> {
         let view = self.group_by();
         let child_cap = if screen {
@@ -74,7 +80,7 @@ impl<'a> ReportView<'a> {
             usize::MAX
         };
         let columns = self.specs();
-        // Under its parent, a child's line leaves the parent's key columns empty.
+        // Under its parent, a part's line leaves the parent's key columns empty.
         let blank = self
             .columns
             .iter()
@@ -82,17 +88,13 @@ impl<'a> ReportView<'a> {
             .take_while(|(c, _)| parent_keys(view).contains(c))
             .filter(|(_, spec)| spec.in_table)
             .count();
-        // Where "... N more processes" ("files") goes.
-        let (more_col, noun) = match view {
-            GroupBy::ProcessFile => (Column::Path, ("file", "files")),
-            _ => (Column::Command, ("process", "processes")),
-        };
+        let (more_col, one, many) = more_label(view);
         let more_col = self.columns.iter().position(|c| *c == more_col);
         let mut lines = Vec::new();
         let mut row_lines = Vec::new();
         for r in &self.rows {
             let before = lines.len();
-            if !self.nested() {
+            if !view.is_pair() {
                 lines.push(Line {
                     role: Role::Data { blank: 0 },
                     cells: self.cells(r.row),
@@ -100,7 +102,7 @@ impl<'a> ReportView<'a> {
                 row_lines.push(1);
                 continue;
             }
-            // The parent is named on its own line; its children are indented under it.
+            // The parent is named on its own line; its parts are indented under it.
             lines.push(Line {
                 role: Role::TableOnly,
                 cells: self.cells(r.row),
@@ -112,10 +114,10 @@ impl<'a> ReportView<'a> {
                     cells: self.cells(child),
                 });
             }
-            let more = more_children(view, r).saturating_sub(shown as u64);
+            let more = parts_of(view, r).saturating_sub(shown as u64);
             if let (true, Some(i)) = (more > 0, more_col) {
                 let mut cells = vec![Cell::Empty; self.columns.len()];
-                let noun = if more == 1 { noun.0 } else { noun.1 };
+                let noun = if more == 1 { one } else { many };
                 cells[i] = Cell::Code(Cow::Owned(format!("... {} more {noun}", thousands(more))));
                 lines.push(Line {
                     role: Role::TableOnly,
@@ -124,53 +126,48 @@ impl<'a> ReportView<'a> {
             }
             row_lines.push(lines.len() - before);
         }
-        lines.push(Line {
-            role: Role::TableOnly,
-            cells: self.totals(),
-        });
+        lines.extend(self.totals(&columns));
         Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerCell,
-            footer: footer.into_iter().collect(),
             rows: Some(RowCut {
                 lines: row_lines,
                 total: self.total_rows,
                 fit_height: screen,
             }),
+            ..Sheet::one_section(columns, lines, UnitRule::PerCell, footer)
         }
     }
 
-    /// The totals line: `TOTAL` in the first column, and in views of processes the
-    /// distinct processes read in the `Procs` column.
-    fn totals(&self) -> Vec<Cell<'a>> {
+    /// The totals line: in views of processes the distinct processes read in the `Procs`
+    /// column, and `TOTAL` in the first column of the table it leaves empty (a key column);
+    /// with only numbers chosen there is nowhere to say what the line is, so there is none.
+    fn totals(&self, columns: &[ColumnSpec]) -> Option<Line<'a>> {
         let totals = &self.report.totals;
         let mut total = self.cells(totals);
-        total[0] = Cell::Code(Cow::Borrowed("TOTAL"));
         if matches!(self.group_by(), GroupBy::FileProcess | GroupBy::Process)
             && let Some(i) = self.columns.iter().position(|c| *c == Column::Processes)
         {
             total[i] = Cell::Count(totals.processes);
         }
-        total
+        let label = (0..total.len()).find(|&i| total[i] == Cell::Empty && columns[i].in_table)?;
+        total[label] = Cell::Code(Cow::Borrowed("TOTAL"));
+        Some(Line {
+            role: Role::TableOnly,
+            cells: total,
+        })
     }
 
-    /// Whether two rows of the view (or two files under one process) name the same path:
-    /// then they are different objects, and the table shows which is which.
+    /// Whether two rows of the view (or two files under one process or container) name the
+    /// same path: then they are different objects, and the table shows which is which.
     fn shares_a_path(&self) -> bool {
-        let path = |r: &Row| match &r.key {
-            RowKey::File { path, .. } | RowKey::FileProcess { path, .. } => Some(path.clone()),
-            _ => None,
-        };
+        let path = |r: &Row| r.key.file().map(|(p, _)| p.to_vec());
         let dup = |mut paths: Vec<Vec<u8>>| {
             paths.sort_unstable();
             paths.windows(2).any(|w| w[0] == w[1])
         };
-        if self.group_by() == GroupBy::ProcessFile {
+        if matches!(
+            self.group_by(),
+            GroupBy::ProcessFile | GroupBy::ContainerFile
+        ) {
             return self
                 .rows
                 .iter()
@@ -180,9 +177,9 @@ impl<'a> ReportView<'a> {
     }
 }
 
-/// The children a nested row has in all (`-n` and the terminal list fewer): a file's
-/// processes, a process's files.
-fn more_children(view: GroupBy, r: &ViewRow<'_>) -> u64 {
+/// The parts a nested row has in all (`-n` and the terminal list fewer): a file's
+/// processes, a process's files, a file's containers, a container's files.
+fn parts_of(view: GroupBy, r: &ViewRow<'_>) -> u64 {
     match view {
         GroupBy::FileProcess => r.row.processes,
         _ => r.row.children.len() as u64,
@@ -192,8 +189,7 @@ fn more_children(view: GroupBy, r: &ViewRow<'_>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Report;
-    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Source};
+    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Report, RowKey, Source};
     use crate::view::Terminal;
     use crate::view::report::ViewOptions;
 
@@ -225,6 +221,7 @@ mod tests {
                             user: "root".into(),
                             comm: b"x".to_vec(),
                             command: format!("cmd{p}").into_bytes(),
+                            cgroup: None,
                         };
                         let key = RowKey::FileProcess {
                             path: path.clone(),
@@ -255,6 +252,7 @@ mod tests {
                 proc_root: "/proc".into(),
                 threads: 1,
                 duration: std::time::Duration::ZERO,
+                capture: None,
             },
             rows,
             totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),

@@ -1,0 +1,333 @@
+//! What is timed, and how each is run: pmaps' per-file and per-process reports, the floor
+//! readers (this executable in its hidden `floor` mode), and the peers that are installed
+//! (`smem -m`, `ps_mem`, `pmap -x` over every PID in batches). Also finding them: building
+//! pmaps (or `--pmaps`), and looking up the peers on PATH.
+
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+
+use crate::cli::FloorFile;
+use crate::floor::list_pids;
+use crate::measure::{Sample, busy_between, cpu_jiffies, run_measured};
+
+/// pmap refuses more PIDs than this in one invocation.
+pub const PMAP_BATCH: usize = 255;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    PmapsFile,
+    PmapsProc,
+    FloorSmaps,
+    FloorRollup,
+    Smem,
+    PsMem,
+    PmapLoop,
+    /// `--many-maps`: pmaps per-file with the workload only …
+    ManyWithout,
+    /// … and with one more process that has just under vm.max_map_count mappings.
+    ManyWith,
+}
+
+pub struct Contender {
+    pub kind: Kind,
+    pub threads: usize,
+    pub program: PathBuf,
+}
+
+impl Contender {
+    pub fn name(&self) -> String {
+        match self.kind {
+            Kind::PmapsFile => "pmaps per-file (smaps)".into(),
+            Kind::PmapsProc => "pmaps per-process (rollup)".into(),
+            Kind::FloorSmaps => "floor: read smaps".into(),
+            Kind::FloorRollup => "floor: read smaps_rollup".into(),
+            Kind::Smem => "smem -m".into(),
+            Kind::PsMem => "ps_mem".into(),
+            Kind::PmapLoop => format!("pmap -x, batches of {PMAP_BATCH}"),
+            Kind::ManyWithout => "pmaps per-file, workload only".into(),
+            Kind::ManyWith => "pmaps per-file, + max-maps process".into(),
+        }
+    }
+}
+
+/// What every part of a benchmark run needs.
+pub struct Env {
+    /// This executable (workload children and floor readers).
+    pub exe: PathBuf,
+    /// The bench's temporary directory: workload files and contenders' stderr.
+    pub dir: PathBuf,
+    /// The "all threads" count: what pmaps uses by default.
+    pub threads: usize,
+    pub pmaps: Option<PathBuf>,
+    pub peers: Peers,
+}
+
+impl Env {
+    /// The contenders of one run, in their first order: pmaps and the floor at 1 and all
+    /// threads, then the peers.
+    pub fn contenders(&self) -> Vec<Contender> {
+        let mut list = Vec::new();
+        let thread_counts = if self.threads > 1 {
+            vec![1, self.threads]
+        } else {
+            vec![1]
+        };
+        for t in thread_counts {
+            if let Some(p) = &self.pmaps {
+                for kind in [Kind::PmapsFile, Kind::PmapsProc] {
+                    list.push(Contender {
+                        kind,
+                        threads: t,
+                        program: p.clone(),
+                    });
+                }
+            }
+            for kind in [Kind::FloorSmaps, Kind::FloorRollup] {
+                list.push(Contender {
+                    kind,
+                    threads: t,
+                    program: self.exe.clone(),
+                });
+            }
+        }
+        for (kind, prog) in [
+            (Kind::Smem, &self.peers.smem),
+            (Kind::PsMem, &self.peers.ps_mem),
+            (Kind::PmapLoop, &self.peers.pmap),
+        ] {
+            if let Some(p) = prog {
+                list.push(Contender {
+                    kind,
+                    threads: 1,
+                    program: p.clone(),
+                });
+            }
+        }
+        list
+    }
+
+    fn stderr_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("stderr-{name}.txt"))
+    }
+
+    fn stderr_file(&self, name: &str) -> Result<File> {
+        let path = self.stderr_path(name);
+        File::create(&path).with_context(|| format!("creating {}", path.display()))
+    }
+
+    fn stderr_tail(&self, name: &str) -> String {
+        let s = fs::read_to_string(self.stderr_path(name)).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+}
+
+/// Runs one contender once, measured.
+pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
+    match c.kind {
+        Kind::PmapsFile | Kind::PmapsProc | Kind::ManyWithout | Kind::ManyWith => {
+            let (group, source) = if c.kind == Kind::PmapsProc {
+                ("process", "rollup")
+            } else {
+                ("file", "smaps")
+            };
+            let mut cmd = Command::new(&c.program);
+            cmd.args(["--group-by", group, "--source", source, "--format", "csv"])
+                .arg("--threads")
+                .arg(c.threads.to_string())
+                .stdout(Stdio::null())
+                .stderr(env.stderr_file("pmaps")?);
+            let s = run_measured(&mut cmd, false)?;
+            if s.codes.iter().any(|&code| code != 0 && code != 3) {
+                bail!(
+                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                    s.codes,
+                    env.stderr_tail("pmaps")
+                );
+            }
+            Ok(s)
+        }
+        Kind::FloorSmaps | Kind::FloorRollup => {
+            let file = if c.kind == Kind::FloorSmaps {
+                FloorFile::Smaps
+            } else {
+                FloorFile::Rollup
+            };
+            let file = file.to_possible_value().context("floor file")?;
+            let mut cmd = Command::new(&env.exe);
+            cmd.args(["floor", file.get_name(), "--threads"])
+                .arg(c.threads.to_string())
+                .stderr(Stdio::inherit());
+            let mut s = run_measured(&mut cmd, true)?;
+            if s.codes.iter().any(|&code| code != 0) {
+                bail!("floor reader failed: exit codes {:?}", s.codes);
+            }
+            if s.rchar.is_none() {
+                // /proc/PID/io unavailable: use the reader's own count.
+                s.rchar = s
+                    .stdout
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("bytes="))
+                    .and_then(|b| b.parse().ok());
+            }
+            Ok(s)
+        }
+        Kind::Smem | Kind::PsMem => {
+            let name = if c.kind == Kind::Smem {
+                "smem"
+            } else {
+                "ps_mem"
+            };
+            let mut cmd = Command::new(&c.program);
+            if c.kind == Kind::Smem {
+                cmd.arg("-m");
+            }
+            cmd.stdout(Stdio::null()).stderr(env.stderr_file(name)?);
+            run_measured(&mut cmd, false)
+        }
+        Kind::PmapLoop => {
+            let pids = list_pids()?;
+            let j0 = cpu_jiffies();
+            let start = Instant::now();
+            let mut total = Sample::default();
+            for batch in pids.chunks(PMAP_BATCH) {
+                let mut cmd = Command::new(&c.program);
+                cmd.arg("-x")
+                    .args(batch.iter().map(|p| p.to_string()))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let s = run_measured(&mut cmd, false)?;
+                total.user += s.user;
+                total.sys += s.sys;
+                total.maxrss_kib = total.maxrss_kib.max(s.maxrss_kib);
+                total.rchar = match (total.rchar, s.rchar) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (None, b) if total.codes.is_empty() => b,
+                    _ => None,
+                };
+                total.codes.extend(s.codes);
+            }
+            total.wall = start.elapsed();
+            total.machine_busy = busy_between(j0, cpu_jiffies());
+            Ok(total)
+        }
+    }
+}
+
+/// The pmaps binary to time: `--pmaps PATH`, or `target/release/pmaps` next to this
+/// executable's profile directory, built first with cargo.
+pub fn locate_pmaps(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        if !p.is_file() {
+            bail!("--pmaps {}: no such file", p.display());
+        }
+        return Ok(p.to_path_buf());
+    }
+    let exe = std::env::current_exe().context("locating the bench executable")?;
+    // target/<profile>/examples/bench -> target/<profile>/pmaps
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .with_context(|| format!("unexpected location {}", exe.display()))?;
+    let target_dir = profile_dir.parent().unwrap_or(profile_dir);
+    let bin = target_dir.join("release").join("pmaps");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo build --release --bin pmaps");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--bin", "pmaps"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdin(Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) if bin.is_file() => {
+            eprintln!("bench: WARNING: building pmaps failed ({s}); timing the existing binary")
+        }
+        Ok(s) => bail!("building pmaps failed ({s}); try --skip-pmaps"),
+        Err(e) => bail!("running {cargo:?}: {e}"),
+    }
+    if !bin.is_file() {
+        bail!("{} not found after building", bin.display());
+    }
+    Ok(bin)
+}
+
+/// The peers found, and notes for the report header (what is missing, what is timed).
+pub struct Peers {
+    pub smem: Option<PathBuf>,
+    pub ps_mem: Option<PathBuf>,
+    pub pmap: Option<PathBuf>,
+    pub notes: Vec<String>,
+}
+
+impl Peers {
+    pub fn detect(no_peers: bool) -> Peers {
+        let mut p = Peers {
+            smem: None,
+            ps_mem: None,
+            pmap: None,
+            notes: Vec::new(),
+        };
+        if no_peers {
+            p.notes.push("peers not timed (--no-peers)".into());
+            return p;
+        }
+        p.smem = find_in_path("smem");
+        p.pmap = find_in_path("pmap");
+        p.ps_mem = find_in_path("ps_mem");
+        // A pyenv shim adds a bash wrapper and `pyenv exec` to every run: time the real script.
+        if let Some(shim) = p
+            .ps_mem
+            .clone()
+            .filter(|s| s.to_string_lossy().contains("/shims/"))
+        {
+            let real = Command::new("pyenv")
+                .args(["which", "ps_mem"])
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+                .filter(|p| p.is_file());
+            if let Some(real) = real {
+                p.notes.push(format!(
+                    "ps_mem: timing {} (not the pyenv shim {})",
+                    real.display(),
+                    shim.display()
+                ));
+                p.ps_mem = Some(real);
+            }
+        }
+        for (name, found, how) in [
+            ("smem", &p.smem, "apt-get install smem"),
+            ("ps_mem", &p.ps_mem, "pip install ps_mem"),
+            ("pmap", &p.pmap, "procps"),
+        ] {
+            if found.is_none() {
+                p.notes
+                    .push(format!("{name}: not installed, row skipped ({how})"));
+            }
+        }
+        p
+    }
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            let Ok(c) = CString::new(p.as_os_str().as_encoded_bytes()) else {
+                return false;
+            };
+            // SAFETY: valid NUL-terminated path.
+            p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
+        })
+}

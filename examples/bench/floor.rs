@@ -1,0 +1,190 @@
+//! Reading `/proc` without pmaps: the floor (the hidden `floor` mode, a contender that reads
+//! every process's smaps or smaps_rollup to EOF with no parsing, serially or with threads), the
+//! untimed [`census`] before each run that counts what every contender scans, and the small
+//! `/proc` readers the rest of the bench uses.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+
+use crate::cli::FloorFile;
+
+/// Every PID in `/proc`.
+pub fn list_pids() -> Result<Vec<i32>> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").context("reading /proc")? {
+        let entry = entry.context("reading /proc")?;
+        if let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+pub fn count_lines(path: &str) -> Result<u64> {
+    let data = fs::read(path).with_context(|| format!("reading {path}"))?;
+    Ok(data.iter().filter(|&&b| b == b'\n').count() as u64)
+}
+
+/// The file's content without surrounding white space, `?` when it cannot be read.
+pub fn read_trimmed(path: &str) -> String {
+    fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+pub fn max_map_count() -> Result<u64> {
+    let s = fs::read_to_string("/proc/sys/vm/max_map_count")
+        .context("reading /proc/sys/vm/max_map_count")?;
+    s.trim()
+        .parse()
+        .with_context(|| format!("parsing vm.max_map_count {:?}", s.trim()))
+}
+
+#[derive(Default)]
+pub struct ReadTotals {
+    pub files: u64,
+    pub errors: u64,
+    pub bytes: u64,
+    pub mappings: u64,
+    pub per_pid: Vec<(i32, u64)>,
+}
+
+impl ReadTotals {
+    fn merge(&mut self, other: ReadTotals) {
+        self.files += other.files;
+        self.errors += other.errors;
+        self.bytes += other.bytes;
+        self.mappings += other.mappings;
+        self.per_pid.extend(other.per_pid);
+    }
+}
+
+/// Reads `/proc/PID/<file>` to EOF for every PID, into one reused 64 KiB buffer per thread.
+/// With `count`, also counts mappings (lines starting with a lowercase hex digit); the timed
+/// floor runs do not count.
+pub fn read_proc_files(pids: &[i32], file: &str, threads: usize, count: bool) -> ReadTotals {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut path = String::with_capacity(40);
+        let mut t = ReadTotals::default();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&pid) = pids.get(i) else { break };
+            path.clear();
+            let _ = write!(path, "/proc/{pid}/{file}");
+            let Ok(mut f) = File::open(&path) else {
+                t.errors += 1;
+                continue;
+            };
+            let (mut maps, mut at_line_start, mut ok) = (0u64, true, true);
+            loop {
+                match f.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        t.bytes += n as u64;
+                        if count {
+                            for &b in &buf[..n] {
+                                if at_line_start && matches!(b, b'0'..=b'9' | b'a'..=b'f') {
+                                    maps += 1;
+                                }
+                                at_line_start = b == b'\n';
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                t.files += 1;
+            } else {
+                t.errors += 1;
+            }
+            t.mappings += maps;
+            if count {
+                t.per_pid.push((pid, maps));
+            }
+        }
+        t
+    };
+    if threads <= 1 {
+        return work();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        let mut total = ReadTotals::default();
+        for h in handles {
+            if let Ok(t) = h.join() {
+                total.merge(t);
+            }
+        }
+        total
+    })
+}
+
+/// The hidden `floor` mode: reads, then prints `files= errors= bytes= mappings=`.
+pub fn main(file: FloorFile, threads: usize, count: bool) -> Result<()> {
+    let t = read_proc_files(&list_pids()?, file.name(), threads, count);
+    println!(
+        "files={} errors={} bytes={} mappings={}",
+        t.files, t.errors, t.bytes, t.mappings
+    );
+    Ok(())
+}
+
+pub struct Census {
+    pub mappings: u64,
+    pub smaps_bytes: u64,
+    pub rollup_bytes: u64,
+    pub procs: u64,
+    pub unreadable: u64,
+    pub workload_maps: Vec<u64>,
+    /// Processes we did not start: how many have mappings, and the largest (PID, mappings).
+    pub others_with_maps: u64,
+    pub others_biggest: (i32, u64),
+    pub others_biggest_comm: String,
+}
+
+/// Untimed: counts what the contenders scan (every PID in /proc); `mine` are the workload's.
+pub fn census(mine: &BTreeSet<i32>, threads: usize) -> Result<Census> {
+    let pids = list_pids()?;
+    let s = read_proc_files(&pids, "smaps", threads, true);
+    let r = read_proc_files(&pids, "smaps_rollup", threads, false);
+    let workload_maps = s
+        .per_pid
+        .iter()
+        .filter(|(pid, _)| mine.contains(pid))
+        .map(|&(_, m)| m)
+        .collect();
+    let others = s
+        .per_pid
+        .iter()
+        .filter(|(pid, m)| *m > 0 && !mine.contains(pid));
+    let others_with_maps = others.clone().count() as u64;
+    let others_biggest = others.max_by_key(|(_, m)| *m).copied().unwrap_or((0, 0));
+    let others_biggest_comm = read_trimmed(&format!("/proc/{}/comm", others_biggest.0));
+    Ok(Census {
+        mappings: s.mappings,
+        smaps_bytes: s.bytes,
+        rollup_bytes: r.bytes,
+        procs: s.files,
+        unreadable: s.errors,
+        workload_maps,
+        others_with_maps,
+        others_biggest,
+        others_biggest_comm,
+    })
+}
