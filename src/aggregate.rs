@@ -37,6 +37,7 @@ impl Detail {
         match group_by {
             GroupBy::File
             | GroupBy::FileProcess
+            | GroupBy::ProcessFile
             | GroupBy::FileContainer
             | GroupBy::ContainerFile => Detail::Files,
             GroupBy::Kind => Detail::Kinds,
@@ -473,6 +474,20 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
     };
     let rows: Vec<Row> = match query.group_by {
         GroupBy::File | GroupBy::FileProcess => file_rows(acc.files),
+        // Each process's own row (as `-g process` gives it), its (file, process) rows under it.
+        GroupBy::ProcessFile => {
+            let mut files: HashMap<u32, Vec<Row>> = HashMap::new();
+            for child in file_rows(acc.files).into_iter().flat_map(|f| f.children) {
+                files.entry(pid_of(&child)).or_default().push(child);
+            }
+            acc.procs
+                .iter()
+                .map(|p| Row {
+                    children: files.remove(&p.info.pid).unwrap_or_default(),
+                    ..proc_row(p, &descs, known)
+                })
+                .collect()
+        }
         GroupBy::FileContainer => file_rows(acc.files)
             .into_iter()
             .map(|mut file| {

@@ -16,8 +16,10 @@ Exit status:
   1  fatal error (proc root unreadable or not a proc, capture unreadable or refused, output
      not written)
   2  usage error
-  3  partial report (some process denied, incomplete or in error; see the coverage line)
-  4  pmaps show: no process matched";
+  3  partial report (some process denied, incomplete or in error; see the coverage line);
+     0 with --allow-partial
+  4  a process asked for does not exist: a --pid that is no process (named on stderr; the
+     others are reported), or for pmaps show, no process matched";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
@@ -41,9 +43,11 @@ pub struct Cli {
     pub group_by: GroupArg,
 
     /// Sort by this column (largest first; text columns A to Z): pss, rss, uss, size, swap,
-    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command.
-    #[arg(short = 's', long, default_value = "pss", value_parser = parse_column, help_heading = "Report")]
-    pub sort: Column,
+    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command. Default: pss,
+    /// or size with --vsz (the only figure maps files give). `mappings` makes the auto
+    /// source read smaps (the rollup does not count them).
+    #[arg(short = 's', long, value_name = "COLUMN", value_parser = parse_column, help_heading = "Report")]
+    pub sort: Option<Column>,
 
     /// Reverse the sort order.
     #[arg(long, help_heading = "Report")]
@@ -51,17 +55,20 @@ pub struct Cli {
 
     /// Choose and order the columns, in every format (comma-separated): any column of the
     /// group-by (see --sort) and the percentages rss_pct, pss_pct, uss_pct, shared_pct (of
-    /// RAM), swap_pct, swap_pss_pct (of swap).
+    /// RAM), swap_pct, swap_pss_pct (of swap). A table fitted to a terminal keeps the columns
+    /// chosen here (it shortens their texts; it leaves out only columns not asked for).
     #[arg(long, value_name = "COLUMN", value_delimiter = ',', value_parser = parse_column, help_heading = "Report")]
     pub columns: Vec<Column>,
 
-    /// Show only the first N rows (0: all); with --group-by file,process, the first N files
-    /// and the first N processes under each. Without it, a table on a terminal shows what
-    /// fits the screen (5 processes per file); other output has every row.
+    /// Show only the first N rows (0: all); with --group-by file,process (process,file), the
+    /// first N files and the first N processes under each (processes, files). Without it, a
+    /// table on a terminal shows the rows that fit the screen (5 processes per file); other
+    /// output has every row. A table on a terminal always fits its width (COLUMNS).
     #[arg(short = 'n', long, value_name = "N", help_heading = "Report")]
     pub top: Option<usize>,
 
-    /// Only these PIDs (comma-separated or repeated).
+    /// Only these PIDs (comma-separated or repeated). A thread's ID means its process; a PID
+    /// that is no process is named on stderr and makes the exit status 4.
     #[arg(
         short = 'p',
         long = "pid",
@@ -130,6 +137,20 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// The unit of a table's byte columns: auto (each cell its own, 4K, 1.5M, 16G, like
+    /// `du -h`; the report's default), KiB, MiB or GiB (every cell; `pmaps show` uses KiB by
+    /// default, like pmap; `pmaps summary` writes each value's unit beside it). CSV and JSON
+    /// always carry bytes.
+    #[arg(
+        long = "units",
+        value_enum,
+        value_name = "UNIT",
+        ignore_case = true,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub byte_units: Option<UnitsArg>,
+
     /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
     /// atomically, a device node or FIFO is written in place.
     #[arg(
@@ -167,6 +188,12 @@ pub struct Cli {
     #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
 
+    /// A partial report (some process denied, incomplete or in error) exits 0 with nothing
+    /// on stderr, for cron jobs where a known process is always unreadable; the output still
+    /// counts every process that was not read (coverage line, JSON `coverage`).
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
+
     /// Worker threads (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Scan")]
     pub threads: Option<u16>,
@@ -181,6 +208,10 @@ pub struct Cli {
     )]
     pub proc_root: PathBuf,
 
+    /// PIDs to show mapping by mapping, as `pmap PID...` does: `pmaps 1234` is `pmaps show
+    /// 1234` (names, --merge and --all-fields need `pmaps show`).
+    #[arg(value_name = "PID", value_parser = parse_bare_pid)]
+    pub show_pids: Vec<std::ffi::OsString>,
     /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
     /// proc root; `-` reads it from standard input.
     #[arg(
@@ -335,6 +366,9 @@ pub enum GroupArg {
     /// Each file's row, then one row per process mapping it (librank's view).
     #[value(name = "file,process")]
     FileProcess,
+    /// Each process's row, then one row per file it maps.
+    #[value(name = "process,file")]
+    ProcessFile,
     /// One row per cgroup, with the cgroup's own memory counters.
     Cgroup,
     /// One row per systemd unit (service or scope), with its cgroup's own counters.
@@ -367,6 +401,18 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitsArg {
+    /// Each cell in its own unit (K, M, G, T: KiB, MiB, GiB, TiB).
+    Auto,
+    #[value(name = "KiB")]
+    Kib,
+    #[value(name = "MiB")]
+    Mib,
+    #[value(name = "GiB")]
+    Gib,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     /// The cheapest file that answers the question.
     Auto,
@@ -376,6 +422,17 @@ pub enum SourceArg {
     Rollup,
     /// /proc/PID/maps: virtual sizes only.
     Maps,
+}
+
+/// A bare argument: a PID (decimal digits), or a usage error that points at `pmaps show`.
+fn parse_bare_pid(s: &str) -> Result<std::ffi::OsString, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.into())
+    } else {
+        Err(format!(
+            "not a PID (a process is shown by name with `pmaps show {s}`)"
+        ))
+    }
 }
 
 fn parse_column(s: &str) -> Result<Column, String> {
@@ -427,7 +484,7 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 20] = [
+pub const REPORT_OPTIONS: [(&str, &str); 21] = [
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),
@@ -445,6 +502,7 @@ pub const REPORT_OPTIONS: [(&str, &str); 20] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("allow_partial", "--allow-partial"),
     ("prom_top", "--prom-top"),
     ("prom_min", "--prom-min"),
     ("prom_processes", "--prom-processes"),

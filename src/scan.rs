@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::parse;
 use crate::read::{Needs, ReadResult, Reader};
-use crate::source::{self, ProcSource};
+use crate::source::{self, ProcSource, outcome_of, read_small};
 
 /// Progress of a running scan, for a progress line on a terminal.
 #[derive(Debug, Default)]
@@ -47,10 +47,22 @@ pub fn scan(
         .with_context(|| format!("cannot list processes in {}", src.describe()))?;
     pids.retain(|p| Some(*p) != own);
     let mut filtered_by_pid = 0u64;
+    let mut missing = Vec::new();
+    let hidden = src.hidden_processes();
     if !query.filters.pids.is_empty() {
-        let before = pids.len();
-        pids.retain(|p| query.filters.pids.contains(p));
-        filtered_by_pid = (before - pids.len()) as u64;
+        let (asked, gone) = resolve_pids(src, &query.filters.pids);
+        // Where the proc mount hides processes, one not found may be hidden: the coverage
+        // says so, and the report is partial, instead of "no process".
+        if hidden.is_none() {
+            missing = gone;
+        }
+        let listed = pids
+            .iter()
+            .filter(|p| asked.binary_search(p).is_ok())
+            .count();
+        filtered_by_pid = (pids.len() - listed) as u64;
+        pids = asked;
+        pids.retain(|p| Some(*p) != own);
     }
     if let Some(p) = progress {
         p.total.store(pids.len(), Ordering::Relaxed);
@@ -61,10 +73,13 @@ pub fn scan(
         uid: !query.filters.uids.is_empty()
             || matches!(
                 query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess | GroupBy::ProcessFile
             ),
         cmdline: query.filters.command.is_some()
-            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+            || matches!(
+                query.group_by,
+                GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
+            ),
         cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
     };
     let want = |info: &ProcInfo| wanted(query, info);
@@ -139,8 +154,9 @@ pub fn scan(
     let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
     reconcile(&mut rows, src);
     coverage.filtered += filtered_by_pid;
+    coverage.missing = missing;
     coverage.self_pid = own;
-    coverage.hidden = src.hidden_processes();
+    coverage.hidden = hidden;
     coverage.problems.sort_by_key(|p| p.pid);
     let capture = src.capture();
     Ok(Report {
@@ -159,6 +175,39 @@ pub fn scan(
         totals,
         coverage,
     })
+}
+
+/// The processes `--pid` names, ascending and each once, and the PIDs that are no process.
+/// A thread's ID stands for its process (the `Tgid:` of its `status`), as `/proc` answers
+/// for a TID that it does not list.
+fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut buf = Vec::new();
+    for &pid in asked {
+        let dir = match src.open_pid(pid) {
+            Ok(d) => d,
+            Err(e) if outcome_of(&e, String::new()) == Outcome::Vanished => {
+                missing.push(pid);
+                continue;
+            }
+            // Anything else is the read's to report, as for any listed process.
+            Err(_) => {
+                found.push(pid);
+                continue;
+            }
+        };
+        let tgid = read_small(dir.as_ref(), "status", &mut buf, source::SMALL_CAP)
+            .ok()
+            .and_then(|()| parse::parse_status(&buf).tgid)
+            .filter(|&t| t != 0);
+        found.push(tgid.unwrap_or(pid));
+    }
+    found.sort_unstable();
+    found.dedup();
+    missing.sort_unstable();
+    missing.dedup();
+    (found, missing)
 }
 
 /// Fills cgroup and unit rows with the cgroup's own counters, read through the source.

@@ -12,7 +12,7 @@ use crate::cli::{self, CaptureArgs, CaptureSourceArg, Cli};
 use crate::exit;
 use crate::model::Source;
 use crate::output::{self, eprint_line};
-use crate::source::ProcRoot;
+use crate::source::{self, ProcRoot};
 use crate::text::plural;
 use crate::view::coverage::{outcome_counts, partial_reasons};
 
@@ -28,8 +28,10 @@ pub fn options_of(
     let mut wrong = cli::report_options_given(matches);
     let given = |m: &ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
     let sub = matches.subcommand_matches("capture");
-    if given(matches, "format") || sub.is_some_and(|m| given(m, "format")) {
-        wrong.push("--format");
+    for (id, flag) in [("format", "--format"), ("byte_units", "--units")] {
+        if given(matches, id) || sub.is_some_and(|m| given(m, id)) {
+            wrong.push(flag);
+        }
     }
     if !wrong.is_empty() {
         return Err(format!(
@@ -104,7 +106,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &CaptureArgs) -> u8 {
         .output
         .as_ref()
         .map_or("standard output".to_string(), |p| p.display().to_string());
-    let partial = partial_reasons(&summary.coverage);
+    let partial = partial_reasons(&summary.coverage, source::privilege());
     if partial.is_some() || std::io::stderr().is_terminal() {
         eprint_line(&summary_line(&summary, &into));
     }

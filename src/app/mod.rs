@@ -7,8 +7,9 @@ pub mod generate;
 pub mod report;
 pub mod show;
 pub mod summary;
+pub mod terminal;
 
-use crate::cli::{self, Cli, Subcommand};
+use crate::cli::{self, Cli, ShowArgs, Subcommand};
 use crate::exit;
 use crate::source::{ArchiveSource, ProcRoot, ProcSource};
 
@@ -50,6 +51,15 @@ pub fn main() -> u8 {
         Some(Subcommand::Capture(args)) => capture::run(&cli, &matches, args),
         Some(Subcommand::Summary) => summary::run(&cli, &matches),
         Some(Subcommand::Generate { what }) => generate::run(&cli, what),
+        // `pmaps 1234`, as `pmap 1234`: those PIDs, shown.
+        None if !cli.show_pids.is_empty() => {
+            let args = ShowArgs {
+                merge: false,
+                all_fields: false,
+                targets: cli.show_pids.clone(),
+            };
+            show::run(&cli, &matches, &args)
+        }
         None => report::run(&cli),
     }
 }

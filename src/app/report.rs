@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::summary::memory_of;
+use super::terminal::{below_table, terminal_size, units_of};
 use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
 use crate::model::{Basis, Filters, GroupBy, Query, Report, Source, SourceChoice};
@@ -14,12 +15,12 @@ use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
 use crate::schema::report::ReportDoc;
-use crate::source::ProcSource;
-use crate::view::Terminal;
+use crate::source::{self, ProcSource};
 use crate::view::chart::chart_metric;
-use crate::view::coverage::{coverage_line, partial_summary};
+use crate::view::coverage::{coverage_line, missing_pids, partial_summary};
 use crate::view::prometheus::{Bounds, Exposition};
 use crate::view::report::{Column, ReportView, ViewOptions};
+use crate::view::{Terminal, UnitRule};
 
 /// Everything one report run needs.
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ pub struct ReportRun {
     pub output: Option<std::path::PathBuf>,
     /// The series `-f prometheus` keeps per family.
     pub bounds: Bounds,
+    /// `--allow-partial`: a partial report exits 0, quietly.
+    pub allow_partial: bool,
+    /// The unit of the table's byte columns (`--units`; a unit per cell by default).
+    pub units: UnitRule,
 }
 
 /// The format of the command line's `--format`.
@@ -55,7 +60,7 @@ fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
     }
     let conflicts: Vec<&str> = [
         (cli.group_by != GroupArg::File, "--group-by"),
-        (cli.sort != Column::Pss, "--sort"),
+        (cli.sort.is_some_and(|s| s != Column::Pss), "--sort"),
         (cli.reverse, "--reverse"),
         (cli.top.is_some(), "--top"),
         (cli.vsz, "--vsz"),
@@ -95,6 +100,7 @@ fn group_of(arg: GroupArg) -> GroupBy {
         GroupArg::Command => GroupBy::Command,
         GroupArg::Kind => GroupBy::Kind,
         GroupArg::FileProcess => GroupBy::FileProcess,
+        GroupArg::ProcessFile => GroupBy::ProcessFile,
         GroupArg::Cgroup => GroupBy::Cgroup,
         GroupArg::Unit => GroupBy::Unit,
         GroupArg::Container => GroupBy::Container,
@@ -141,6 +147,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
             container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
+        count_mappings: cli.sort == Some(Column::Mappings),
     };
     // A capture holds one map file: a question it can answer from smaps too reads that.
     let mut query = query;
@@ -170,6 +177,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                 .into(),
         );
     }
+    let sort = sort_of(cli.sort, query.effective_source())?;
     let available = Column::available(group_by);
     let unknown = |flag: &str, c: Column| {
         let names: Vec<&str> = available.iter().map(|c| c.name()).collect();
@@ -180,8 +188,8 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             names.join(", ")
         )
     };
-    if !available.contains(&cli.sort) {
-        return Err(unknown("--sort", cli.sort));
+    if !available.contains(&sort) {
+        return Err(unknown("--sort", sort));
     }
     if let Some(&c) = cli.columns.iter().find(|c| !available.contains(c)) {
         return Err(unknown("--columns", c));
@@ -194,7 +202,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
     Ok(ReportRun {
         query,
         view: ViewOptions {
-            sort: cli.sort,
+            sort,
             reverse: cli.reverse,
             // `-n 0` is every row, on a terminal too (where no -n means what fits).
             top: cli.top.map(|n| if n == 0 { usize::MAX } else { n }),
@@ -205,16 +213,39 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         format: format_of(cli.format),
         output: cli.output.clone(),
         bounds,
+        allow_partial: cli.allow_partial,
+        units: units_of(cli.byte_units, UnitRule::PerCell),
     })
 }
 
-/// The size of the terminal on standard output, when it is one.
-pub fn terminal_size() -> Option<Terminal> {
-    let ws = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
-    (ws.ws_row > 0).then(|| Terminal {
-        rows: usize::from(ws.ws_row),
-        cols: usize::from(ws.ws_col.max(40)),
-    })
+/// The column to sort by: the one asked for when `source` can fill it, else a usage error;
+/// by default PSS, or the virtual size when only that is read (`--vsz`).
+fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
+    let Some(col) = asked else {
+        return Ok(if source == Source::Maps {
+            Column::Size
+        } else {
+            Column::Pss
+        });
+    };
+    // A percentage is filled as the bytes it is a share of.
+    let resident = matches!(
+        col.percent_of().map_or(col, |(of, _)| of),
+        Column::Rss | Column::Pss | Column::Uss | Column::Shared | Column::Swap | Column::SwapPss
+    );
+    match source {
+        Source::Maps if resident => Err(format!(
+            "--sort {}: maps files give virtual sizes only (--vsz, --source maps); sort by \
+             size or mappings",
+            col.name()
+        )),
+        Source::Rollup if col == Column::Mappings => Err(
+            "--sort mappings: smaps_rollup does not count mappings; use --source smaps (or \
+             auto, which picks it)"
+                .into(),
+        ),
+        _ => Ok(col),
+    }
 }
 
 /// Runs the scan with a progress line on stderr when it is a terminal and the scan is slow.
@@ -251,15 +282,18 @@ pub fn scan_with_progress(src: &dyn ProcSource, query: &Query) -> anyhow::Result
     })
 }
 
-/// Renders `report` as `run` asks. `term`: the terminal a table is fitted to.
+/// Renders `report` as `run` asks. `term`: the terminal a table is fitted to (its width;
+/// its height too when `-n` does not say how many rows).
 pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyhow::Result<Vec<u8>> {
     let view = || ReportView::new(report, &run.view);
     match run.format {
         Format::Table => {
-            let sheet = view().sheet(term, Some(coverage_line(report)));
+            let screen = term.is_some() && run.view.top.is_none();
+            let mut sheet = view().sheet(screen, Some(coverage_line(report)));
+            sheet.unit = run.units;
             Ok(render::table::render(&sheet, term).into_bytes())
         }
-        Format::Csv => render::csv::render(&view().sheet(None, None)),
+        Format::Csv => render::csv::render(&view().sheet(false, None)),
         Format::Json => render::json::render(&ReportDoc::of(&view()).to_json()?),
         Format::Svg => {
             let chart = view().chart(chart_metric(run.view.sort), coverage_line(report));
@@ -314,34 +348,60 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
-    let to_terminal = out.is_stdout() && std::io::stdout().is_terminal();
-    let fit = if to_terminal && run.view.top.is_none() {
-        terminal_size()
+    let verdict = Verdict::of(&report, src, run.format, run.allow_partial);
+    // The messages go on the same screen as a table: it leaves them their lines.
+    let term = if out.is_stdout() {
+        terminal_size().map(|t| below_table(t, &verdict.said))
     } else {
         None
     };
-    let rendered = render(&report, &run, fit);
+    let rendered = render(&report, &run, term);
     if let Some(code) = out.deliver(rendered) {
         return code;
     }
-    coverage_exit(&report, run.format)
+    verdict.say()
 }
 
-/// After the output: the coverage line on stderr where the output does not carry it, the
-/// reason for a partial report, and the exit status.
-pub fn coverage_exit(report: &Report, format: Format) -> u8 {
-    let partial = partial_summary(report);
-    // The table carries its coverage line; for the machine formats it goes to stderr, where
-    // a cron job sees it only when there is something to say.
-    if format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
-        eprint_line(&coverage_line(report));
-    }
-    match partial {
-        Some(line) => {
-            eprint_line(&line);
-            exit::PARTIAL
+/// What is said on stderr after the output, and the exit status.
+pub struct Verdict {
+    /// The lines for stderr.
+    pub said: Vec<String>,
+    pub code: u8,
+}
+
+impl Verdict {
+    /// The coverage line where the output does not carry it, why the report is partial
+    /// (unless `allow_partial`), the `--pid` values that are no process; the status says the
+    /// worst of them (a missing PID is an error of the question, which `--allow-partial`
+    /// does not excuse).
+    pub fn of(report: &Report, src: &dyn ProcSource, format: Format, allow_partial: bool) -> Self {
+        let partial =
+            partial_summary(report, source::reader_privilege(src)).filter(|_| !allow_partial);
+        let missing = missing_pids(report);
+        let mut said = Vec::new();
+        // The table carries its coverage line; for the machine formats it goes to stderr,
+        // where a cron job sees it only when there is something to say.
+        if format != Format::Table && (partial.is_some() || std::io::stderr().is_terminal()) {
+            said.push(coverage_line(report));
         }
-        None => exit::OK,
+        let code = if missing.is_some() {
+            exit::NO_PROCESS
+        } else if partial.is_some() {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        };
+        said.extend(partial);
+        said.extend(missing);
+        Verdict { said, code }
+    }
+
+    /// Says the lines on stderr and returns the exit status.
+    pub fn say(self) -> u8 {
+        for line in &self.said {
+            eprint_line(line);
+        }
+        self.code
     }
 }
 
@@ -379,5 +439,29 @@ mod tests {
         assert_eq!(src(&["-g", "user", "-m", "libc"]), Ok(Source::Smaps));
         assert_eq!(src(&["-g", "process", "--vsz"]), Ok(Source::Maps));
         assert_eq!(src(&["-g", "file,process"]), Ok(Source::Smaps));
+        // The rollup cannot count mappings: sorting by them reads smaps.
+        assert_eq!(src(&["-g", "process", "-s", "mappings"]), Ok(Source::Smaps));
+        assert_eq!(src(&["-g", "user", "-s", "mappings"]), Ok(Source::Smaps));
+    }
+
+    #[test]
+    fn the_sort_column_is_one_the_source_fills() {
+        let sort = |args: &[&str]| run_for(args).map(|r| r.view.sort);
+        assert_eq!(sort(&[]), Ok(Column::Pss));
+        assert_eq!(sort(&["-g", "process", "--vsz"]), Ok(Column::Size));
+        assert_eq!(sort(&["--source", "maps"]), Ok(Column::Size));
+        assert_eq!(sort(&["--vsz", "-s", "mappings"]), Ok(Column::Mappings));
+        assert_eq!(sort(&["--vsz", "-s", "path"]), Ok(Column::Path));
+        for bad in ["pss", "rss", "uss", "shared", "swap", "swap_pss", "pss_pct"] {
+            let err = sort(&["--vsz", "-s", bad]).expect_err(bad);
+            assert!(err.contains("virtual sizes only"), "{err}");
+        }
+        let err = sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]);
+        assert!(err.expect_err("rollup").contains("does not count mappings"));
+        // The cgroup's own counters are read whatever the map file.
+        assert_eq!(
+            sort(&["-g", "cgroup", "--vsz", "-s", "charge"]),
+            Ok(Column::Charge)
+        );
     }
 }

@@ -6,7 +6,8 @@
 use anyhow::Context;
 use clap::ArgMatches;
 
-use super::report::{coverage_exit, format_of, scan_with_progress};
+use super::report::{Verdict, format_of, scan_with_progress};
+use super::terminal::units_of;
 use crate::cli::{self, Cli};
 use crate::exit;
 use crate::model::{GroupBy, Query, Report, Source, SourceChoice, SystemMemory, Unseen};
@@ -15,6 +16,7 @@ use crate::parse::{parse_meminfo, parse_status};
 use crate::render::{self, Format};
 use crate::schema::summary::SummaryDoc;
 use crate::source::{ProcRoot, ProcSource, SMALL_CAP, read_small};
+use crate::view::UnitRule;
 use crate::view::coverage::coverage_line;
 use crate::view::summary::SummaryView;
 
@@ -48,11 +50,12 @@ fn unseen_of(src: &dyn ProcSource, report: &Report) -> Unseen {
     unseen
 }
 
-/// Renders a finished summary in `format`.
-pub fn render(view: &SummaryView<'_>, format: Format) -> anyhow::Result<Vec<u8>> {
+/// Renders a finished summary in `format`: a table in `units`.
+pub fn render(view: &SummaryView<'_>, format: Format, units: UnitRule) -> anyhow::Result<Vec<u8>> {
     match format {
         Format::Table => {
-            let sheet = view.sheet(Some(coverage_line(view.report)));
+            let mut sheet = view.sheet(Some(coverage_line(view.report)));
+            sheet.unit = units;
             Ok(render::table::render(&sheet, None).into_bytes())
         }
         Format::Csv => render::csv::render(&view.sheet(None)),
@@ -74,7 +77,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches) -> u8 {
         };
         eprint_line(&format!(
             "{what} applies to the report, not to `pmaps summary` (which takes --format \
-             table|csv|json, --output and --proc-root)"
+             table|csv|json, --units, --output and --proc-root)"
         ));
         return exit::USAGE;
     }
@@ -111,8 +114,10 @@ pub fn run(cli: &Cli, matches: &ArgMatches) -> u8 {
         .zip(user(&memory))
         .and_then(|(after, before)| i64::try_from(after - before).ok());
     let view = SummaryView::new(&report, memory, unseen);
-    if let Some(code) = output::deliver(render(&view, format), cli.output.as_deref()) {
+    // Each value with its own unit beside it, unless --units fixes one.
+    let units = units_of(cli.byte_units, UnitRule::PerValue);
+    if let Some(code) = output::deliver(render(&view, format, units), cli.output.as_deref()) {
         return code;
     }
-    coverage_exit(&report, format)
+    Verdict::of(&report, &src, format, false).say()
 }

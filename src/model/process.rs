@@ -107,6 +107,8 @@ pub struct ProcInfo {
     /// arguments and environment addresses): equal for processes that share one address
     /// space (and for forks that have not exec'd since).
     pub mm_fingerprint: [u64; 10],
+    /// The parent's PID (0 when it has none, or `stat` was not read).
+    pub ppid: u32,
     /// The cgroup its memory is charged to, when it was asked for and could be read.
     pub cgroup: Option<Cgroup>,
 }
@@ -184,6 +186,8 @@ pub struct Coverage {
     /// Processes that may share their address space with another (the same address-space
     /// fields in `stat`) when the source could not tell: each is counted.
     pub shared_unknown: u64,
+    /// PIDs asked for (`--pid`) that are no process, ascending.
+    pub missing: Vec<u32>,
 }
 
 /// A process whose address space is another's, counted with that one.

@@ -28,6 +28,9 @@ pub enum GroupBy {
     /// One row per file, each followed by one row per process mapping it.
     #[serde(rename = "file,process")]
     FileProcess,
+    /// One row per process, each followed by one row per file it maps.
+    #[serde(rename = "process,file")]
+    ProcessFile,
     /// One row per cgroup (the memory controller's on a v1/hybrid host).
     Cgroup,
     /// One row per systemd unit (service or scope) the cgroup path ends in.
@@ -43,13 +46,14 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 11] = [
+    pub const ALL: [GroupBy; 12] = [
         GroupBy::File,
         GroupBy::Process,
         GroupBy::User,
         GroupBy::Command,
         GroupBy::Kind,
         GroupBy::FileProcess,
+        GroupBy::ProcessFile,
         GroupBy::Cgroup,
         GroupBy::Unit,
         GroupBy::Container,
@@ -64,6 +68,7 @@ impl GroupBy {
             GroupBy::Command => "command",
             GroupBy::Kind => "kind",
             GroupBy::FileProcess => "file,process",
+            GroupBy::ProcessFile => "process,file",
             GroupBy::Cgroup => "cgroup",
             GroupBy::Unit => "unit",
             GroupBy::Container => "container",
@@ -81,6 +86,7 @@ impl GroupBy {
             GroupBy::File
                 | GroupBy::Kind
                 | GroupBy::FileProcess
+                | GroupBy::ProcessFile
                 | GroupBy::FileContainer
                 | GroupBy::ContainerFile
         )
@@ -97,11 +103,14 @@ impl GroupBy {
         )
     }
     /// Whether each row is followed by rows of its parts (a file's processes or
-    /// containers, a container's files).
+    /// containers, a process's or a container's files).
     pub fn is_pair(self) -> bool {
         matches!(
             self,
-            GroupBy::FileProcess | GroupBy::FileContainer | GroupBy::ContainerFile
+            GroupBy::FileProcess
+                | GroupBy::ProcessFile
+                | GroupBy::FileContainer
+                | GroupBy::ContainerFile
         )
     }
 }
@@ -124,7 +133,7 @@ pub enum RowKey {
     /// A command name (comm).
     Command(Vec<u8>),
     Kind(MapKind),
-    /// One process's share of one file (`--group-by file,process`).
+    /// One process's share of one file (`--group-by file,process` and `process,file`).
     FileProcess {
         path: Vec<u8>,
         object: Object,
@@ -238,7 +247,8 @@ pub struct Row {
     /// Mappings; unknown when read from `smaps_rollup`, which has one record per process.
     pub mappings: Option<u64>,
     pub counters: Counters,
-    /// With `--group-by file,process`: the processes mapping this file.
+    /// With `--group-by file,process`: the processes mapping this file; with
+    /// `process,file`: the files this process maps.
     pub children: Vec<Row>,
 }
 

@@ -253,6 +253,7 @@ impl<'s> Reader<'s> {
         info.start_time = stat.start_time;
         info.kernel_thread = stat.is_kernel_thread();
         info.state = stat.state;
+        info.ppid = stat.ppid;
         info.mm_fingerprint = stat.mm_fingerprint;
         Ok(StatFacts::of(&stat, None))
     }

@@ -9,12 +9,14 @@
 //! alignment and shortening live in the table renderer alone.
 
 pub mod csv;
+mod fit;
 pub mod json;
 mod names;
 pub mod prometheus;
 pub mod squarify;
 pub mod svg;
 pub mod table;
+mod units;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -25,16 +25,14 @@ pub fn cut(raw: &[u8], max: Option<usize>, elide: Option<Elide>) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Keep {
     Start,
-    End,
     Both,
 }
 
 impl Keep {
     fn of(elide: Option<Elide>) -> Keep {
         match elide {
-            Some(Elide::KeepEnd) => Keep::End,
-            Some(Elide::KeepStart) => Keep::Start,
-            None => Keep::Both,
+            Some(Elide::KeepStart | Elide::Range) => Keep::Start,
+            Some(Elide::Middle) | None => Keep::Both,
         }
     }
 
@@ -43,7 +41,6 @@ impl Keep {
         let room = max - 3;
         match self {
             Keep::Start => (room, 0),
-            Keep::End => (0, room),
             Keep::Both => (room - room / 2, room / 2),
         }
     }
@@ -87,7 +84,6 @@ mod tests {
     #[test]
     fn long_names_are_cut_around_an_ellipsis_in_bounded_time() {
         assert_eq!(shorten("abcdefghijkl", 9, Keep::Both), "abc...jkl");
-        assert_eq!(shorten("abcdefghijkl", 9, Keep::End), "...ghijkl");
         assert_eq!(shorten("abcdefghijkl", 9, Keep::Start), "abcdef...");
         assert_eq!(shorten("abc", 9, Keep::Both), "abc");
         // A name far longer than the window: only its ends are escaped, the cut is the
@@ -95,13 +91,13 @@ mod tests {
         let mut raw = b"/start\xff\x1b".to_vec();
         raw.extend(std::iter::repeat_n(b'm', 10 * NAME_MAX_CHARS));
         raw.extend_from_slice(b"\x07\xfe/end");
-        for keep in [Keep::Start, Keep::End, Keep::Both] {
+        for keep in [Keep::Start, Keep::Both] {
             let cut = elided(&raw, 100, keep);
             assert_eq!(cut, shorten(&display(&raw), 100, keep), "{keep:?}");
             assert_eq!(cut.chars().count(), 100);
         }
         assert_eq!(
-            cut(&raw, None, Some(Elide::KeepEnd)).chars().count(),
+            cut(&raw, None, Some(Elide::Middle)).chars().count(),
             NAME_MAX_CHARS
         );
     }

@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use super::squarify::{Rect, squarify};
-use super::table::{format_bytes, unit_for};
+use super::units::with_unit;
 use crate::text::escape::display;
 use crate::view::chart::Chart;
 
@@ -81,11 +81,6 @@ fn fit(text: &str, max: usize) -> Option<String> {
     })
 }
 
-fn human(bytes: u64) -> String {
-    let unit = unit_for(bytes);
-    format!("{} {}", format_bytes(Some(bytes), unit), unit.name)
-}
-
 fn percent(part: u64, whole: u64) -> String {
     let tenths = (u128::from(part) * 1000 + u128::from(whole) / 2) / u128::from(whole.max(1));
     format!("{}.{} %", tenths / 10, tenths % 10)
@@ -123,7 +118,7 @@ pub fn render(chart: &Chart<'_>) -> Vec<u8> {
     );
     let headline = format!(
         "{title}: {} in all",
-        xml_text(human(chart.total).as_bytes())
+        xml_text(with_unit(chart.total).as_bytes())
     );
     text(
         &mut out,
@@ -147,7 +142,7 @@ pub fn render(chart: &Chart<'_>) -> Vec<u8> {
     let _ = writeln!(out, r##"<g stroke="#ffffff" stroke-width="1">"##);
     for (b, r) in chart.boxes.iter().zip(&rects) {
         let name = xml_text(&b.name);
-        let size = human(b.bytes);
+        let size = with_unit(b.bytes);
         let share = percent(b.bytes, chart.total);
         let _ = writeln!(out, "<g>");
         let _ = writeln!(

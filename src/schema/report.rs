@@ -1,7 +1,8 @@
 //! The report's JSON document: `{"schema_version", "meta": {…, "coverage": {…}}, "totals":
-//! {…}, "rows": [{…, "by_process": [{…}]}]}`. Row keys are the view's CSV column names; which
-//! keys a row has, and in which order, is decided by the view's columns (one definition for
-//! every format, `--columns` included): [`ReportDoc::to_json`] writes those keys only.
+//! {…}, "rows": [{…, "by_process": [{…}]}]}` (`by_file` with `process,file`). Row keys are
+//! the view's CSV column names; which keys a row has, and in which order, is decided by the
+//! view's columns (one definition for every format, `--columns` included):
+//! [`ReportDoc::to_json`] writes those keys only.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,9 @@ pub struct CoverageDoc {
     /// counted). Left out when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub shared_address_space_unknown: u64,
+    /// PIDs asked for with `--pid` that are no process (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_pids: Vec<u32>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -170,6 +174,7 @@ impl CoverageDoc {
                 })
                 .collect(),
             shared_address_space_unknown: c.shared_unknown,
+            missing_pids: c.missing.clone(),
         }
     }
 }
@@ -288,6 +293,9 @@ pub struct RowDoc {
     /// With `file,process`: the processes mapping this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_process: Option<Vec<RowDoc>>,
+    /// With `process,file`: the files this process maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_file: Option<Vec<RowDoc>>,
 }
 
 impl RowDoc {
@@ -387,7 +395,11 @@ impl ReportDoc {
         let row_doc = |r: &crate::view::report::ViewRow<'_>| {
             let mut d = of(r.row);
             if !r.children.is_empty() {
-                d.by_process = Some(r.children.iter().map(|ch| of(ch)).collect());
+                let children = r.children.iter().map(|ch| of(ch)).collect();
+                match m.group_by {
+                    GroupBy::ProcessFile => d.by_file = Some(children),
+                    _ => d.by_process = Some(children),
+                }
             }
             d
         };
@@ -419,7 +431,7 @@ impl ReportDoc {
     }
 
     /// The document as JSON, each row holding the view's keys only, in the view's order
-    /// (each name's `_hex` companion after it, `by_process` last).
+    /// (each name's `_hex` companion after it, `by_process` or `by_file` last).
     pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
         let mut doc = serde_json::to_value(self)?;
         let keys: Vec<String> = match &self.meta.columns {
@@ -441,8 +453,8 @@ impl ReportDoc {
     }
 }
 
-/// Keeps `keys` of a row object (and their `_hex` companions, and `by_process`, trimmed the
-/// same way), in the order of `keys`.
+/// Keeps `keys` of a row object (and their `_hex` companions, and `by_process` or `by_file`,
+/// trimmed the same way), in the order of `keys`.
 fn keep_keys(row: &mut serde_json::Value, keys: &[String]) {
     let serde_json::Value::Object(map) = row else {
         return;
@@ -455,11 +467,13 @@ fn keep_keys(row: &mut serde_json::Value, keys: &[String]) {
             }
         }
     }
-    if let Some(mut children) = map.remove("by_process") {
-        if let serde_json::Value::Array(rows) = &mut children {
-            rows.iter_mut().for_each(|r| keep_keys(r, keys));
+    for nested in ["by_process", "by_file"] {
+        if let Some(mut children) = map.remove(nested) {
+            if let serde_json::Value::Array(rows) = &mut children {
+                rows.iter_mut().for_each(|r| keep_keys(r, keys));
+            }
+            kept.insert(nested.into(), children);
         }
-        kept.insert("by_process".into(), children);
     }
     *map = kept;
 }

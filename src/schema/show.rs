@@ -189,7 +189,7 @@ impl ShowDoc {
                     user: p.user.clone(),
                     uid: p.info.uid,
                     outcome: p.outcome.kind(),
-                    message: outcome_message(p, given),
+                    message: outcome_message(p, given, report.privilege),
                     totals: (p.outcome == Outcome::Read)
                         .then(|| MappingDoc::of(view, p, &p.totals)),
                     mappings: p.rows.iter().map(|r| MappingDoc::of(view, p, r)).collect(),

@@ -19,8 +19,11 @@ use std::sync::OnceLock;
 use rustix::fs::{CWD, FileType, Mode, OFlags};
 
 use super::{MOUNTINFO_CAP, PidDir, ProcSource};
-use crate::model::{Cgroup, Hierarchy};
+use crate::model::{Cgroup, Hierarchy, Privilege};
 use crate::parse::{self, CgroupMounts, HidePid};
+
+/// CAP_SYS_PTRACE, the capability that reading another user's maps needs.
+const CAP_SYS_PTRACE: u32 = 19;
 
 /// A directory laid out like `/proc`.
 #[derive(Debug, Clone)]
@@ -137,7 +140,6 @@ impl ProcRoot {
         {
             return true;
         }
-        const CAP_SYS_PTRACE: u32 = 19;
         let has_ptrace = self
             .read_self_file("status")
             .and_then(|s| parse::status_cap_eff(&s))
@@ -315,6 +317,19 @@ fn kcmp_vm(a: u32, b: u32) -> io::Result<Ordering> {
         2 => Ok(Ordering::Greater),
         -1 => Err(io::Error::last_os_error()),
         _ => Err(io::Error::other("kcmp gave no order")),
+    }
+}
+
+/// Who pmaps itself runs as (its own `/proc/self`, whatever the proc root): for the advice
+/// about denied processes.
+pub fn privilege() -> Privilege {
+    let own = |name: &str| read_regular(&Path::new("/proc/self").join(name), MOUNTINFO_CAP).ok();
+    Privilege {
+        root: rustix::process::geteuid().is_root(),
+        ptrace: own("status")
+            .and_then(|s| parse::status_cap_eff(&s))
+            .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0),
+        initial_namespace: own("uid_map").is_some_and(|m| parse::is_initial_id_map(&m)),
     }
 }
 

@@ -22,11 +22,11 @@ use std::cmp::Ordering;
 use std::io::{self, Read};
 
 pub use archive::ArchiveSource;
-pub use live::{ProcRoot, max_workers, parse_pid};
+pub use live::{ProcRoot, max_workers, parse_pid, privilege};
 pub use record::{FileRead, IoFailure, PidLog, Recorder, Stage};
 pub use users::UserNames;
 
-use crate::model::{CaptureInfo, Cgroup, Outcome, Source};
+use crate::model::{CaptureInfo, Cgroup, Outcome, Privilege, Source};
 
 /// `stat`, `status` and system files are a few hundred bytes to a few KiB; anything larger
 /// is not procfs.
@@ -113,6 +113,16 @@ pub fn read_trimmed(source: &dyn ProcSource, rel: &str) -> Option<String> {
     let s = source.read_file(rel, 4096).ok()?;
     let s = String::from_utf8_lossy(&s);
     Some(s.trim_end_matches('\n').to_string())
+}
+
+/// Who read `source`'s processes, for the advice about denied ones: pmaps itself for a live
+/// source; for a capture, unknown (the advice is then the one for an unprivileged reader, as
+/// the capture is what would be run again).
+pub fn reader_privilege(source: &dyn ProcSource) -> Privilege {
+    match source.capture() {
+        Some(_) => Privilege::default(),
+        None => privilege(),
+    }
 }
 
 /// The outcome for an I/O error on `path`. ENOENT and ESRCH mean the process is gone (the

@@ -1,7 +1,7 @@
 //! What a reader is told of coverage: the line that says who was read and who was not, and
 //! the one that says why a report is partial.
 
-use crate::model::{Coverage, Outcome, OutcomeKind, Report, Source};
+use crate::model::{Coverage, Outcome, OutcomeKind, Privilege, Report, Source};
 use crate::text::{plural, thousands};
 
 /// The coverage line: who was read and who was not, and what the scan cost.
@@ -41,13 +41,39 @@ pub fn coverage_line(report: &Report) -> String {
     if let Some(h) = &c.hidden {
         line.push_str(&format!("; {h}"));
     }
+    if let Some(m) = missing_pids(report) {
+        line.push_str(&format!("; {m}"));
+    }
     line.push_str(&format!("; {:.2} s", report.meta.duration.as_secs_f64()));
     line
 }
 
-/// One line saying why a report is partial, or `None` when it is complete.
-pub fn partial_summary(report: &Report) -> Option<String> {
-    partial_reasons(&report.coverage).map(|why| format!("partial report: {why}"))
+/// PIDs listed at most in [`missing_pids`]; the rest are counted.
+const MISSING_SHOWN: usize = 20;
+
+/// `no process 999999`, `no processes 7, 8, 9`: the `--pid` values that are no process, or
+/// `None` when every one was found.
+pub fn missing_pids(report: &Report) -> Option<String> {
+    let missing = &report.coverage.missing;
+    let (first, rest) = missing.split_first()?;
+    if rest.is_empty() {
+        return Some(format!("no process {first}"));
+    }
+    let mut list: Vec<String> = missing
+        .iter()
+        .take(MISSING_SHOWN)
+        .map(u32::to_string)
+        .collect();
+    if missing.len() > MISSING_SHOWN {
+        list.push(format!("... ({} in all)", thousands(missing.len() as u64)));
+    }
+    Some(format!("no processes {}", list.join(", ")))
+}
+
+/// One line saying why a report is partial, or `None` when it is complete. `privilege`: who
+/// pmaps ran as (the advice about denied processes names what is missing).
+pub fn partial_summary(report: &Report, privilege: Privilege) -> Option<String> {
+    partial_reasons(&report.coverage, privilege).map(|why| format!("partial report: {why}"))
 }
 
 /// The outcomes counted: `1,031 read, 38 kernel threads, 2 denied, 1 vanished` (read always,
@@ -69,8 +95,8 @@ pub fn outcome_counts(c: &Coverage) -> String {
 }
 
 /// Why a scan or capture is partial (`2 processes denied (…); first error: …`), or `None`
-/// when it is complete.
-pub fn partial_reasons(c: &Coverage) -> Option<String> {
+/// when it is complete. `privilege`: who pmaps ran as.
+pub fn partial_reasons(c: &Coverage, privilege: Privilege) -> Option<String> {
     if c.is_complete() {
         return None;
     }
@@ -93,10 +119,20 @@ pub fn partial_reasons(c: &Coverage) -> Option<String> {
         parts.push(h.clone());
     }
     let mut line = parts.join(", ");
-    if c.count(OutcomeKind::Denied) > 0 {
-        line.push_str(
-            " (no permission to read their maps: run as root, or see README, Permissions)",
-        );
+    let first_denied = c.problems.iter().find_map(|p| match &p.outcome {
+        Outcome::Denied { errno, .. } => Some(*errno),
+        _ => None,
+    });
+    if let Some(errno) = first_denied {
+        let why = privilege.denied_reason(errno);
+        let see = if why == "run as root" {
+            ", or see"
+        } else {
+            "; see"
+        };
+        line.push_str(&format!(
+            " (no permission to read their maps: {why}{see} README, Permissions)"
+        ));
     }
     let first_error = c.problems.iter().find_map(|p| match &p.outcome {
         Outcome::Error { path, message } => Some((path, message)),

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
+use super::{ByteUnit, Cell, ColumnSpec, ESSENTIAL, Elide, Line, Role, Section, Sheet, UnitRule};
 use crate::model::{FieldKeys, FieldValue, field};
 use crate::parse::mapping_kind;
 use crate::show::{ShowReport, ShowRow, ShownProcess, byte_keys, no_map_reason};
@@ -18,6 +18,8 @@ use crate::text::thousands;
 
 /// Widest command line in a header line; CSV and JSON carry it whole.
 const COMMAND_WIDTH: usize = 240;
+/// The narrowest a terminal shortens a path to (from the middle) before leaving columns out.
+const PATH_MIN_WIDTH: usize = 20;
 
 /// A show column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -333,10 +335,34 @@ impl ShowView {
         if self.is_text(c) {
             spec = spec.text();
         }
+        // On a terminal too narrow for every column, the least telling go first: the
+        // kernel's further keys, offset, device, inode, swap; address, perms and path stay.
+        let priority = match c {
+            ShowColumn::Pid | ShowColumn::Address | ShowColumn::Path => ESSENTIAL,
+            ShowColumn::Field(_) => 10,
+            ShowColumn::Offset => 20,
+            ShowColumn::Device => 30,
+            ShowColumn::Inode => 35,
+            ShowColumn::SwapPss => 40,
+            ShowColumn::Swap => 50,
+            ShowColumn::Kind => 60,
+            ShowColumn::Dirty => 70,
+            ShowColumn::Uss => 80,
+            ShowColumn::Mappings => 90,
+            ShowColumn::Size => 100,
+            ShowColumn::Pss => 110,
+            ShowColumn::Rss => 120,
+            ShowColumn::Perms => 130,
+        };
+        let spec = spec.priority(priority);
         match c {
             // The header line names the process: no PID column in the table.
             ShowColumn::Pid => spec.not_in_table(),
-            ShowColumn::Path => spec.empty_as("[anon]"),
+            ShowColumn::Path => spec
+                .empty_as("[anon]")
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None),
+            // A narrow terminal shows where a mapping starts, as `pmap` does.
+            ShowColumn::Address => spec.elide(Elide::Range, 16, None),
             _ => spec,
         }
     }
@@ -383,8 +409,9 @@ impl ShowView {
         Sheet {
             columns: self.columns.iter().map(|&c| self.spec(c)).collect(),
             sections,
-            unit: UnitRule::Kib,
+            unit: UnitRule::Fixed(ByteUnit::Kib),
             footer: Vec::new(),
+            rows: None,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, UnitRule};
+use super::{Cell, ColumnSpec, Elide, Line, Role, Sheet, UnitRule};
 use crate::model::{Basis, Percent, Report, SystemMemory, Unseen, field};
 use crate::text::plural;
 
@@ -320,7 +320,7 @@ impl<'a> SummaryView<'a> {
         let columns = vec![
             ColumnSpec::new("what", "What")
                 .text()
-                .elide(Elide::KeepStart, None)
+                .elide(Elide::KeepStart, 12, None)
                 .table_only(),
             ColumnSpec::new("item", "Item").not_in_table(),
             ColumnSpec::new("size", "Size").bytes(),
@@ -348,16 +348,7 @@ impl<'a> SummaryView<'a> {
                 ],
             });
         }
-        Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerValue,
-            footer: footer.into_iter().collect(),
-        }
+        Sheet::one_section(columns, lines, UnitRule::PerValue, footer)
     }
 }
 

@@ -20,5 +20,6 @@ mod report_live;
 mod show;
 mod summary;
 mod support_selfcheck;
+mod terminal;
 mod trust;
 mod unprivileged;

@@ -291,6 +291,42 @@ fn summary_of_a_fake_machine_is_exact_and_adds_up_to_memtotal() {
 }
 
 #[test]
+fn units_put_every_summary_value_in_one_unit() {
+    let fp = fake_machine(Some(MEMINFO));
+    let text = stdout(&run_on(&fp, 3, &["summary", "--units", "MiB"]));
+    let line = |what: &str| -> Vec<String> {
+        let l = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(what))
+            .unwrap_or_else(|| panic!("no {what:?} in\n{text}"));
+        l[l.find(what).unwrap() + what.len()..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // The unit is in the header, not beside each value.
+    assert_eq!(line("What"), ["Size", "MiB", "%"]);
+    assert_eq!(line("RAM (MemTotal)"), ["4,096.0", "100.0"]);
+    assert_eq!(line("kernel stacks"), ["8.0", "0.2"]);
+    assert_eq!(line("per-CPU"), ["2.0", "<0.1"]);
+    assert_eq!(line("PSS rounding, at most"), ["<0.1", "<0.1"]);
+    // A unit per value, like the report's default.
+    let text = stdout(&run_on(&fp, 3, &["summary", "--units", "auto"]));
+    let kernel = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("kernel "))
+        .unwrap_or_else(|| panic!("no kernel line in\n{text}"));
+    assert_eq!(
+        kernel.split_whitespace().collect::<Vec<_>>(),
+        ["kernel", "178M", "4.3"]
+    );
+    // A capture is an archive, whatever the unit.
+    let out = run_pmaps(["capture", "--units", "MiB", "-o", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_said(&out, "--units applies to reports, not to `pmaps capture`");
+}
+
+#[test]
 fn summary_csv_and_json_carry_raw_bytes_and_the_check() {
     let fp = fake_machine(Some(MEMINFO));
     let csv = run_on(&fp, 3, &["summary", "-f", "csv"]);
@@ -520,41 +556,50 @@ fn columns_choose_and_order_the_view_in_every_format() {
     let fp = fake_machine(Some(MEMINFO));
     let base = ["--proc-root", fp.root().to_str().unwrap(), "-g", "process"];
     let cols = ["--columns", "pss_pct,pid,pss,swap_pss_pct"];
-    let run = |fmt: &str| {
+    let run = |extra: &[&str]| {
         let mut args = base.to_vec();
         args.extend_from_slice(&cols);
-        args.extend_from_slice(&["-f", fmt]);
+        args.extend_from_slice(extra);
         let out = run_pmaps(&args);
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         out
     };
     // web: 400 MiB of 4096 = 9.77 %, SwapPss 128 of 1024 = 12.5 %; db: 350 MiB, 64 MiB.
     assert_eq!(
-        stdout(&run("csv")),
+        stdout(&run(&["-f", "csv"])),
         "pss_pct,pid,pss_bytes,swap_pss_pct\r\n\
          9.77,100,419430400,12.50\r\n\
          8.54,101,367001600,6.25\r\n"
     );
-    let table = stdout(&run("table"));
+    let table = stdout(&run(&["-f", "table"]));
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["PSS%", "PID", "PSS", "MiB", "SwapPSS%"]
+        ["PSS%", "PID", "PSS", "SwapPSS%"]
     );
+    // Each byte cell in its own unit (400 MiB, 350 MiB).
     assert_eq!(
         lines[2].split_whitespace().collect::<Vec<_>>(),
-        ["9.8", "100", "400.0", "12.5"]
+        ["9.8", "100", "400M", "12.5"]
     );
     assert_eq!(
         lines[3].split_whitespace().collect::<Vec<_>>(),
-        ["8.5", "101", "350.0", "6.3"]
+        ["8.5", "101", "350M", "6.3"]
     );
     // The totals row is labelled in the first column it leaves empty (PID here).
     assert_eq!(
         lines[4].split_whitespace().collect::<Vec<_>>(),
-        ["18.3", "TOTAL", "750.0", "18.8"]
+        ["18.3", "TOTAL", "750M", "18.8"]
     );
-    let doc = json_of(&run("json"));
+    // With one unit for the table, it is in the header and percentages are unchanged.
+    let table = stdout(&run(&["--units", "MiB"]));
+    let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let lines: Vec<Vec<String>> = table.lines().map(words).collect();
+    assert_eq!(lines[0], ["PSS%", "PID", "PSS", "MiB", "SwapPSS%"]);
+    assert_eq!(lines[2], ["9.8", "100", "400.0", "12.5"]);
+    assert_eq!(lines[3], ["8.5", "101", "350.0", "6.3"]);
+    assert_eq!(lines[4], ["18.3", "TOTAL", "750.0", "18.8"]);
+    let doc = json_of(&run(&["-f", "json"]));
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(
         keys(&doc["rows"][0]),
@@ -684,6 +729,29 @@ fn file_process_columns_reordered_keep_processes_under_their_file() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     // 4 MiB of 4 GiB is 0.1 %; each process's 2 MiB (0.05 %) shows as `<0.1`.
+    assert_eq!(rows[0], ["Mapping", "PID", "PSS", "PSS%"]);
+    assert_eq!(rows[2], ["/lib/x.so", "4.0M", "0.1"]);
+    assert_eq!(rows[3], ["10", "2.0M", "<0.1"]);
+    assert_eq!(rows[4], ["11", "2.0M", "<0.1"]);
+    assert_eq!(rows[5], ["TOTAL", "4.0M", "0.1"]);
+    // In KiB, the unit of the whole table, named in its header.
+    let out = run_on(
+        &fp,
+        0,
+        &[
+            "-g",
+            "file,process",
+            "--columns",
+            "path,pid,pss,pss_pct",
+            "--units",
+            "KiB",
+        ],
+    );
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(rows[0], ["Mapping", "PID", "PSS", "KiB", "PSS%"]);
     assert_eq!(rows[2], ["/lib/x.so", "4,096", "0.1"]);
     assert_eq!(rows[3], ["10", "2,048", "<0.1"]);

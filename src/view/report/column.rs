@@ -289,6 +289,16 @@ impl Column {
                 Column::Command,
                 Column::Processes,
             ],
+            GroupBy::ProcessFile => &[
+                Column::Pid,
+                Column::StartTime,
+                Column::User,
+                Column::Command,
+                Column::Path,
+                Column::Kind,
+                Column::Device,
+                Column::Inode,
+            ],
             GroupBy::Cgroup => &[Column::Cgroup, Column::Processes],
             GroupBy::Unit => &[Column::Unit, Column::Cgroup, Column::Processes],
             GroupBy::Container => &[
@@ -460,29 +470,94 @@ impl Column {
 }
 
 impl Column {
-    /// The column's definition for every format.
+    /// The column's definition for every format. On a terminal too narrow for all of them,
+    /// the columns are left out by `priority` (the view makes its key columns, the sort
+    /// column and the columns chosen with `--columns` essential): first the mapping count,
+    /// SwapPSS, the parts of a cgroup's charge, VSZ and Shared, last RSS, the charge and PSS.
     pub fn spec(self) -> ColumnSpec {
         let spec = ColumnSpec::new(self.name(), self.header());
+        let spec = if self.is_bytes() { spec.bytes() } else { spec };
         match self {
-            _ if self.is_bytes() => spec.bytes(),
-            Column::Path => spec.text().elide(Elide::KeepEnd, None).empty_as("[anon]"),
+            Column::Path => spec
+                .text()
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None)
+                .empty_as("[anon]"),
             // A command line can be thousands of bytes: the table shows its start; CSV and
             // JSON carry it whole.
-            Column::Command => spec.text().elide(Elide::KeepStart, Some(COMMAND_WIDTH)),
-            Column::Kind | Column::User => spec.text().elide(Elide::KeepStart, None),
+            Column::Command => spec
+                .text()
+                .elide(Elide::KeepStart, COMMAND_MIN_WIDTH, Some(COMMAND_WIDTH))
+                .priority(200),
+            Column::User => spec.text().elide(Elide::KeepStart, 8, None).priority(110),
+            Column::Kind => spec.text().priority(50),
             // Identity for programs; the table shows device and inode only where two rows
             // share a path (see `ReportView::sheet`).
-            Column::Device => spec.text().not_in_table(),
-            Column::Cgroup => spec.text().elide(Elide::KeepEnd, None),
-            Column::Unit | Column::Pod => spec.text().elide(Elide::KeepStart, None),
-            Column::Runtime => spec.text(),
+            Column::Device => spec.text().not_in_table().priority(60),
+            Column::Inode => spec.not_in_table().priority(60),
+            Column::StartTime => spec.not_in_table(),
+            // A cgroup path, like a file's: its last component (the unit) is what tells.
+            Column::Cgroup => spec
+                .text()
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None)
+                .priority(100),
+            Column::Unit => spec.text().elide(Elide::KeepStart, 12, None).priority(105),
+            Column::Pod => spec.text().elide(Elide::KeepStart, 8, None).priority(85),
+            Column::Runtime => spec.text().priority(90),
             // A 64-hex-digit ID: the table shows its start, as `docker ps` does.
-            Column::Container => spec.text().elide(Elide::KeepStart, Some(15)),
-            Column::Inode | Column::StartTime => spec.not_in_table(),
-            _ => spec,
+            Column::Container => spec
+                .text()
+                .elide(Elide::KeepStart, 12, Some(15))
+                .priority(190),
+            Column::Pid => spec,
+            Column::Processes => spec.priority(80),
+            Column::Mappings => spec.priority(20),
+            Column::SwapPss => spec.priority(30),
+            Column::ChargeShmem | Column::ChargeKernel => spec.priority(35),
+            Column::Size => spec.priority(40),
+            Column::Shared => spec.priority(45),
+            Column::ChargeAnon | Column::ChargeFile => spec.priority(65),
+            Column::Swap => spec.priority(70),
+            Column::Uss => spec.priority(120),
+            Column::Rss => spec.priority(130),
+            Column::Charge => spec.priority(140),
+            Column::Pss => spec.priority(150),
+            // A share goes with the bytes it is a share of.
+            Column::RssPct
+            | Column::PssPct
+            | Column::UssPct
+            | Column::SharedPct
+            | Column::SwapPct
+            | Column::SwapPssPct => {
+                let of = self.percent_of().map_or(Column::Pss, |(of, _)| of);
+                spec.priority(of.spec().priority)
+            }
+        }
+    }
+
+    /// The columns that say what a row is, in each view: never left out of a table.
+    pub fn keys_of(group_by: GroupBy) -> &'static [Column] {
+        match group_by {
+            GroupBy::File => &[Column::Path],
+            GroupBy::Process => &[Column::Pid, Column::Command],
+            GroupBy::User => &[Column::User],
+            GroupBy::Command => &[Column::Command],
+            GroupBy::Kind => &[Column::Kind],
+            GroupBy::FileProcess | GroupBy::ProcessFile => {
+                &[Column::Path, Column::Pid, Column::Command]
+            }
+            GroupBy::Cgroup => &[Column::Cgroup],
+            GroupBy::Unit => &[Column::Unit],
+            GroupBy::Container => &[Column::Runtime, Column::Container],
+            GroupBy::FileContainer | GroupBy::ContainerFile => {
+                &[Column::Path, Column::Runtime, Column::Container]
+            }
         }
     }
 }
 
 /// Widest command line shown when the table is not on a terminal.
 const COMMAND_WIDTH: usize = 80;
+/// The narrowest a terminal shortens a path to (from the middle) before leaving columns out.
+const PATH_MIN_WIDTH: usize = 20;
+/// The narrowest a terminal shortens a command line to.
+const COMMAND_MIN_WIDTH: usize = 16;
