@@ -8,6 +8,7 @@ use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
@@ -128,6 +129,9 @@ impl Replace {
         ) {
             let _ = rustix::fs::fsync(&d);
         }
+        // A signal that came while the report was put in place: the report stays, and
+        // pmaps dies of the signal as it was told to.
+        die_if_signalled(&mut pending());
         Ok(())
     }
 
@@ -157,6 +161,7 @@ impl Replace {
     /// `Ok(false)`: it cannot be linked here (write a named temporary file instead).
     fn link_and_rename(&self, tmp: &File) -> io::Result<bool> {
         let mut guard = pending();
+        die_if_signalled(&mut guard);
         let mut tmp_name = None;
         for _ in 0..100 {
             let name = temp_name();
@@ -219,6 +224,7 @@ impl Replace {
             Ok(())
         })();
         let mut guard = pending();
+        die_if_signalled(&mut guard);
         let result = match written {
             Ok(()) => self.rename(&tmp_name).map_err(anyhow::Error::from),
             Err(e) => {
@@ -293,6 +299,26 @@ fn temp_name() -> OsString {
 
 const CLEANUP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// The cleanup signal that has arrived (0: none), stored by the signal handler itself: the
+/// writer sees it at once, also when the cleanup thread has not run yet (a loaded machine
+/// may not schedule it before the writer has put the report in place and exited 0).
+static ARRIVED: AtomicUsize = AtomicUsize::new(0);
+
+/// With the lock held (no cleanup can run meanwhile): when a cleanup signal has arrived,
+/// removes the visible temporary file, if any, and dies of the signal.
+fn die_if_signalled(guard: &mut MutexGuard<'static, Option<Pending>>) {
+    let sig = ARRIVED.load(Ordering::SeqCst);
+    if sig == 0 {
+        return;
+    }
+    if let Some(p) = guard.take() {
+        let _ = rustix::fs::unlinkat(&*p.dir, &p.name, AtFlags::empty());
+    }
+    let sig = i32::try_from(sig).unwrap_or(libc::SIGTERM);
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig);
+}
+
 /// From the first file to replace on: SIGINT, SIGTERM and SIGHUP remove the visible temporary
 /// file (if any), then pmaps dies of the signal as it would have. Signals that pmaps was
 /// started with ignored (`nohup`) stay ignored.
@@ -305,6 +331,9 @@ fn install_signal_cleanup() {
             .collect();
         if signals.is_empty() {
             return;
+        }
+        for &sig in &signals {
+            let _ = signal_hook::flag::register_usize(sig, &ARRIVED, sig as usize);
         }
         let Ok(mut signals) = signal_hook::iterator::Signals::new(&signals) else {
             return;
