@@ -7,11 +7,15 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use regex::bytes::Regex;
 
-use crate::analyze::Metric;
-use crate::analyze::diff::MinChange;
+mod capture;
+mod generate;
 mod history;
+mod over_time;
 
+pub use capture::{CaptureArgs, CaptureSourceArg};
+pub use generate::GenerateArg;
 pub use history::{HistoryArgs, Keep, RecordArgs, SeriesKind, TrendArgs};
+pub use over_time::{DiffArgs, WatchArgs};
 
 use crate::model::MapKind;
 use crate::view::report::Column;
@@ -19,10 +23,13 @@ use crate::view::report::Column;
 const EXIT_CODES: &str = "\
 Exit status:
   0  complete report (vanished processes, zombies and kernel threads are expected)
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, capture unreadable or refused, output
+     not written)
   2  usage error
-  3  partial report (some process denied, incomplete or in error; see the coverage line)
-  4  pmaps show: no process matched";
+  3  partial report (some process denied, incomplete or in error; see the coverage line);
+     0 with --allow-partial
+  4  a process asked for does not exist: a --pid that is no process (named on stderr; the
+     others are reported), or for pmaps show, no process matched";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
@@ -46,21 +53,32 @@ pub struct Cli {
     pub group_by: GroupArg,
 
     /// Sort by this column (largest first; text columns A to Z): pss, rss, uss, size, swap,
-    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command.
-    #[arg(short = 's', long, default_value = "pss", value_parser = parse_column, help_heading = "Report")]
-    pub sort: Column,
+    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command. Default: pss,
+    /// or size with --vsz (the only figure maps files give). `mappings` makes the auto
+    /// source read smaps (the rollup does not count them).
+    #[arg(short = 's', long, value_name = "COLUMN", value_parser = parse_column, help_heading = "Report")]
+    pub sort: Option<Column>,
 
     /// Reverse the sort order.
     #[arg(long, help_heading = "Report")]
     pub reverse: bool,
 
-    /// Show only the first N rows (0: all); with --group-by file,process, the first N files
-    /// and the first N processes under each. Without it, a table on a terminal shows what
-    /// fits the screen (5 processes per file); other output has every row.
+    /// Choose and order the columns, in every format (comma-separated): any column of the
+    /// group-by (see --sort) and the percentages rss_pct, pss_pct, uss_pct, shared_pct (of
+    /// RAM), swap_pct, swap_pss_pct (of swap). A table fitted to a terminal keeps the columns
+    /// chosen here (it shortens their texts; it leaves out only columns not asked for).
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',', value_parser = parse_column, help_heading = "Report")]
+    pub columns: Vec<Column>,
+
+    /// Show only the first N rows (0: all); with --group-by file,process (process,file), the
+    /// first N files and the first N processes under each (processes, files). Without it, a
+    /// table on a terminal shows the rows that fit the screen (5 processes per file); other
+    /// output has every row. A table on a terminal always fits its width (COLUMNS).
     #[arg(short = 'n', long, value_name = "N", help_heading = "Report")]
     pub top: Option<usize>,
 
-    /// Only these PIDs (comma-separated or repeated).
+    /// Only these PIDs (comma-separated or repeated). A thread's ID means its process; a PID
+    /// that is no process is named on stderr and makes the exit status 4.
     #[arg(
         short = 'p',
         long = "pid",
@@ -88,8 +106,8 @@ pub struct Cli {
     #[arg(short = 'm', long = "map", value_name = "REGEX", value_parser = parse_regex, help_heading = "Filters")]
     pub map: Option<Regex>,
 
-    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, vdso,
-    /// other (comma-separated or repeated).
+    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, hugetlb,
+    /// vdso, other (comma-separated or repeated).
     #[arg(short = 'k', long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = parse_kind, help_heading = "Filters")]
     pub kinds: Vec<MapKind>,
 
@@ -129,6 +147,20 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// The unit of a table's byte columns: auto (each cell its own, 4K, 1.5M, 16G, like
+    /// `du -h`; the report's default), KiB, MiB or GiB (every cell; `pmaps show` uses KiB by
+    /// default, like pmap; `pmaps summary` writes each value's unit beside it). CSV and JSON
+    /// always carry bytes.
+    #[arg(
+        long = "units",
+        value_enum,
+        value_name = "UNIT",
+        ignore_case = true,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub byte_units: Option<UnitsArg>,
+
     /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
     /// atomically, a device node or FIFO is written in place.
     #[arg(
@@ -140,8 +172,24 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// Which file to read per process. auto: smaps_rollup for per-process totals, smaps for
-    /// a per-mapping breakdown, maps with --vsz.
+    /// With -f prometheus: the series kept per family (file, user, command, process), largest
+    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
+    /// [default: 25].
+    #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
+    pub prom_top: Option<usize>,
+
+    /// With -f prometheus: rows with less PSS + SwapPSS than SIZE are summed into `(other)`
+    /// (bytes, or with a binary K, M or G suffix; 0: no minimum) [default: 1M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_min: Option<u64>,
+
+    /// With -f prometheus: add the per-process family (labels pid, start_time, user,
+    /// command, cmdline), cut like the others.
+    #[arg(long, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_processes: bool,
+
+    /// Which file to read per process. auto: smaps_rollup for per-process totals (smaps where
+    /// the kernel has no smaps_rollup), smaps for a per-mapping breakdown, maps with --vsz.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Scan")]
     pub source: SourceArg,
 
@@ -149,6 +197,12 @@ pub struct Cli {
     /// are then unknown).
     #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
+
+    /// A partial report (some process denied, incomplete or in error) exits 0 with nothing
+    /// on stderr, for cron jobs where a known process is always unreadable; the output still
+    /// counts every process that was not read (coverage line, JSON `coverage`).
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
 
     /// Worker threads (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Scan")]
@@ -164,10 +218,30 @@ pub struct Cli {
     )]
     pub proc_root: PathBuf,
 
+    /// PIDs to show mapping by mapping, as `pmap PID...` does: `pmaps 1234` is `pmaps show
+    /// 1234` (names, --merge and --all-fields need `pmaps show`).
+    #[arg(value_name = "PID", value_parser = parse_bare_pid)]
+    pub show_pids: Vec<std::ffi::OsString>,
+    /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
+    /// proc root; `-` reads it from standard input.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "proc_root",
+        help_heading = "Scan"
+    )]
+    pub from: Option<PathBuf>,
+
     /// Report from a snapshot of the history instead of scanning: @latest, @-N (N before
     /// the latest), @ID, a UTC time (2026-11-28T03:00: the last snapshot at or before it) or
     /// a duration ago (2h). Grouping, sorting and filters apply as to a scan.
-    #[arg(long, value_name = "SNAPSHOT", help_heading = "History")]
+    #[arg(
+        long,
+        value_name = "SNAPSHOT",
+        conflicts_with = "from",
+        help_heading = "History"
+    )]
     pub at: Option<String>,
 
     /// The history database (default: /var/lib/pmaps/history.sqlite for root,
@@ -191,15 +265,40 @@ pub enum Subcommand {
     #[command(after_help = SHOW_EXIT_CODES)]
     Show(ShowArgs),
 
-    /// What changed between two saved JSON reports, or between a saved report and now.
+    /// Take every process's memory maps to one archive (tar + zstd), to report on later,
+    /// anywhere, with `pmaps --from FILE`.
     ///
-    /// OLD and NEW are JSON reports of pmaps (`pmaps -f json -o FILE`, every row: no -n).
-    /// With OLD alone, a scan is made now with the group-by, source and filters OLD was made
-    /// with. Rows are matched by identity: a process is (PID, start time), so a reused PID
-    /// is one row gone and one new; a file is (device, inode, path); users, commands and
-    /// kinds by name. Each row is new, gone, changed, same (hidden unless --all), or unread
-    /// (a process the other report could not read: not new memory).
-    #[command(after_help = DIFF_EXIT_CODES)]
+    /// Reads each process as a report does (same outcomes, same truncation check), in
+    /// parallel, and streams what it read into the archive: memory stays bounded for any
+    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
+    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    #[command(after_help = capture::CAPTURE_EXIT_CODES)]
+    Capture(CaptureArgs),
+
+    /// The whole machine at a glance: where the RAM and swap are, from /proc/meminfo and a
+    /// scan of every process (user space by PSS, page cache, kernel, hugetlb, free).
+    ///
+    /// User space is the PSS of every process read, split into anonymous, file-backed and
+    /// shmem/tmpfs as the kernel's smaps_rollup gives it; the rest comes from meminfo. A check
+    /// line compares the scan with meminfo's own AnonPages + Mapped and says what it could
+    /// not see.
+    #[command(after_help = SUMMARY_EXIT_CODES)]
+    Summary,
+
+    /// What changed between two reports, captures or snapshots, or between one and now.
+    ///
+    /// OLD and NEW are each a JSON report of pmaps (`pmaps -f json -o FILE`, every row: no
+    /// -n), a capture archive (`pmaps capture`) or a snapshot of the history (@latest, @-1,
+    /// @ID, a time). With OLD alone, the new side is a scan made now, or the capture given
+    /// with --from. A side that is not a saved report is made with the group-by, source and
+    /// filters of the saved report on the other side (with -g, by file without it, when
+    /// neither is). Rows are matched by identity: a process is (PID, start time), so a
+    /// reused PID is one row gone and one new; a file is (device, inode, path); users,
+    /// commands, kinds, cgroups and units by name, containers by runtime and ID; a report
+    /// of two levels (file,process…) by its first level's rows. Each row is new, gone,
+    /// changed, same (hidden unless --all), or unread (a process the other side could not
+    /// read: not new memory).
+    #[command(after_help = over_time::DIFF_EXIT_CODES)]
     Diff(DiffArgs),
 
     /// Samples memory over time and names what grows steadily (leak suspects).
@@ -211,7 +310,7 @@ pub enum Subcommand {
     /// record per sample (JSON Lines with -f json, CSV long format with -f csv), then the
     /// suspects. Stops after --count samples, on Ctrl-C or SIGTERM (the suspects are still
     /// given; a second signal ends pmaps at once), or when every target has exited.
-    #[command(after_help = WATCH_EXIT_CODES)]
+    #[command(after_help = over_time::WATCH_EXIT_CODES)]
     Watch(WatchArgs),
 
     /// Scans every process and appends the scan to the history database as one snapshot
@@ -232,94 +331,26 @@ pub enum Subcommand {
     /// statistic as `pmaps watch`.
     #[command(after_help = history::TREND_EXIT_CODES)]
     Trend(TrendArgs),
+
+    /// Write the man page or shell completions to standard output (or --output).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateArg,
+    },
 }
 
-const DIFF_EXIT_CODES: &str = "\
+const SUMMARY_EXIT_CODES: &str = "\
 Exit status:
-  0  no row changed beyond the thresholds
-  1  fatal error (a report unreadable or of another schema version, the scan failed, output
-     not written)
-  2  usage error, or reports that cannot be compared (other group-by; other host without
-     --force)
-  5  some row changed beyond the thresholds";
-
-const WATCH_EXIT_CODES: &str = "\
-Exit status:
-  0  watched to the end; no suspect
-  1  fatal error (proc root unreadable, output not written)
+  0  complete: every process that has memory was read
+  1  fatal error (meminfo or the proc root unreadable, or not a proc; output not written)
   2  usage error
-  3  a target could not be watched (denied, or matched nothing) while others were
-  4  no process matched any target
-  5  suspects were found (whatever else happened)";
-
-/// `pmaps diff`.
-#[derive(Debug, clap::Args)]
-pub struct DiffArgs {
-    /// The older report (a JSON file; `-` is standard input).
-    #[arg(value_name = "OLD")]
-    pub old: PathBuf,
-
-    /// The newer report; without it, a scan made now.
-    #[arg(value_name = "NEW")]
-    pub new: Option<PathBuf>,
-
-    /// Sort by the absolute change of this metric (largest first): size, rss, pss, uss,
-    /// shared, swap, swap_pss, mappings, processes. `--min-change` applies to it too.
-    #[arg(short = 's', long, default_value = "pss", value_parser = parse_metric)]
-    pub sort: Metric,
-
-    /// Show unchanged rows too.
-    #[arg(long)]
-    pub all: bool,
-
-    /// Count a row as changed only when the sorted metric moved by at least this much:
-    /// bytes (`4096`, `512K`, `10M`, `1G`) or a percentage of the old value (`5%`).
-    #[arg(long, value_name = "BYTES|PERCENT", value_parser = parse_min_change)]
-    pub min_change: Option<MinChange>,
-
-    /// Compare reports of different hosts.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Show only the first N rows (0: all).
-    #[arg(short = 'n', long, value_name = "N")]
-    pub top: Option<usize>,
-}
-
-/// `pmaps watch`.
-#[derive(Debug, clap::Args)]
-pub struct WatchArgs {
-    /// Seconds between samples (decimals allowed; at least 0.05).
-    #[arg(short = 'i', long, value_name = "SECONDS", default_value = "5", value_parser = parse_interval)]
-    pub interval: std::time::Duration,
-
-    /// Stop after N samples (default: until Ctrl-C, SIGTERM, or every target gone).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count: Option<u64>,
-
-    /// The metric followed: size, rss, pss, uss, shared, swap, swap_pss (default: uss for
-    /// processes and mappings, pss for files; RSS moves with page cache and sharing).
-    #[arg(long, value_parser = parse_byte_metric)]
-    pub metric: Option<Metric>,
-
-    /// The least growth rate that makes a suspect, per hour (default 1M: 1 MiB per hour).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    pub min_rate: Option<u64>,
-
-    /// Rows of the live view and of the growers' table (default: what fits a terminal, 20
-    /// otherwise).
-    #[arg(short = 'n', long, value_name = "N")]
-    pub top: Option<usize>,
-
-    /// PIDs and names; none: every process and every mapped file.
-    #[arg(value_name = "PID|NAME")]
-    pub targets: Vec<std::ffi::OsString>,
-}
+  3  partial: some process was denied, incomplete or in error (see the check line)";
 
 const SHOW_EXIT_CODES: &str = "\
 Exit status:
   0  every target matched and every matching process was shown
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, output not written)
   2  usage error
   3  partial: a target matched nothing, or a process was denied, changed while read or failed
      (each is named on standard error, with the reason)
@@ -358,6 +389,9 @@ pub enum GroupArg {
     /// Each file's row, then one row per process mapping it (librank's view).
     #[value(name = "file,process")]
     FileProcess,
+    /// Each process's row, then one row per file it maps.
+    #[value(name = "process,file")]
+    ProcessFile,
     /// One row per cgroup, with the cgroup's own memory counters.
     Cgroup,
     /// One row per systemd unit (service or scope), with its cgroup's own counters.
@@ -380,6 +414,25 @@ pub enum FormatArg {
     Csv,
     /// One JSON document with integer bytes and a meta object.
     Json,
+    /// A treemap picture (SVG) of the report's rows, box areas proportional to the sort
+    /// column (PSS by default).
+    Svg,
+    /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
+    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
+    /// number of series, and health metrics.
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitsArg {
+    /// Each cell in its own unit (K, M, G, T: KiB, MiB, GiB, TiB).
+    Auto,
+    #[value(name = "KiB")]
+    Kib,
+    #[value(name = "MiB")]
+    Mib,
+    #[value(name = "GiB")]
+    Gib,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -392,6 +445,17 @@ pub enum SourceArg {
     Rollup,
     /// /proc/PID/maps: virtual sizes only.
     Maps,
+}
+
+/// A bare argument: a PID (decimal digits), or a usage error that points at `pmaps show`.
+fn parse_bare_pid(s: &str) -> Result<std::ffi::OsString, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.into())
+    } else {
+        Err(format!(
+            "not a PID (a process is shown by name with `pmaps show {s}`)"
+        ))
+    }
 }
 
 fn parse_column(s: &str) -> Result<Column, String> {
@@ -420,33 +484,9 @@ pub fn parse_regex(s: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_kind(s: &str) -> Result<MapKind, String> {
-    MapKind::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = MapKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown kind; one of: {}", names.join(", "))
-    })
-}
-
-fn parse_metric(s: &str) -> Result<Metric, String> {
-    Metric::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-        format!("unknown metric; one of: {}", names.join(", "))
-    })
-}
-
-pub(crate) fn parse_byte_metric(s: &str) -> Result<Metric, String> {
-    match Metric::parse(s) {
-        Some(m) if m.is_bytes() => Ok(m),
-        _ => {
-            let names: Vec<&str> = Metric::BYTES.iter().map(|m| m.name()).collect();
-            Err(format!("unknown metric; one of: {}", names.join(", ")))
-        }
-    }
-}
-
 /// Bytes: digits with an optional binary suffix `K`, `M`, `G`, `T` (`KiB`… and `KB`… read
 /// the same).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let t = t
         .strip_suffix("iB")
@@ -466,32 +506,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
-fn parse_min_change(s: &str) -> Result<MinChange, String> {
-    match s.trim().strip_suffix('%') {
-        Some(p) => match p.trim().parse::<f64>() {
-            Ok(p) if p.is_finite() && p >= 0.0 => Ok(MinChange::Percent(p)),
-            _ => Err(format!("{s:?}: expected a percentage such as 5%")),
-        },
-        None => parse_size(s).map(MinChange::Bytes),
-    }
-}
-
-/// The longest interval accepted: a day.
-const MAX_INTERVAL: f64 = 86_400.0;
-
-fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if (0.05..=MAX_INTERVAL).contains(&secs) => {
-            Ok(std::time::Duration::from_secs_f64(secs))
-        }
-        _ => Err(format!(
-            "{s:?}: expected seconds from 0.05 to {MAX_INTERVAL}"
-        )),
-    }
+fn parse_kind(s: &str) -> Result<MapKind, String> {
+    MapKind::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = MapKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind; one of: {}", names.join(", "))
+    })
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 17] = [
+pub const REPORT_OPTIONS: [(&str, &str); 22] = [
     ("at", "--at"),
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
@@ -499,6 +522,7 @@ pub const REPORT_OPTIONS: [(&str, &str); 17] = [
     ("cgroup_root", "--cgroup-root"),
     ("group_by", "--group-by"),
     ("sort", "--sort"),
+    ("columns", "--columns"),
     ("reverse", "--reverse"),
     ("top", "--top"),
     ("pids", "--pid"),
@@ -509,6 +533,10 @@ pub const REPORT_OPTIONS: [(&str, &str); 17] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("allow_partial", "--allow-partial"),
+    ("prom_top", "--prom-top"),
+    ("prom_min", "--prom-min"),
+    ("prom_processes", "--prom-processes"),
 ];
 
 /// Parses the command line: the typed options and the matches (which tell an option given
@@ -547,26 +575,18 @@ mod tests {
     }
 
     #[test]
-    fn sizes_thresholds_and_intervals() {
+    fn sizes_take_binary_suffixes() {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
         assert_eq!(parse_size("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
         assert!(parse_size("1.5M").is_err());
-        assert!(parse_size("99999999999T").is_err());
+        assert!(parse_size("M").is_err());
         assert!(parse_size("").is_err());
-        assert_eq!(parse_min_change("5%"), Ok(MinChange::Percent(5.0)));
-        assert_eq!(parse_min_change("1M"), Ok(MinChange::Bytes(1 << 20)));
-        assert!(parse_min_change("-5%").is_err());
-        assert!(parse_min_change("NaN%").is_err());
-        assert_eq!(
-            parse_interval("0.2"),
-            Ok(std::time::Duration::from_millis(200))
-        );
-        assert!(parse_interval("0").is_err());
-        assert!(parse_interval("inf").is_err());
-        assert!(parse_interval("1e9").is_err());
-        assert_eq!(parse_byte_metric("uss"), Ok(Metric::Uss));
-        assert!(parse_byte_metric("mappings").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size("17179869184G").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use rayon::prelude::*;
 
+use crate::address_space::{Sharing, Verdict};
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
 use crate::model::{
     Cgroup, Charge, Coverage, Filters, GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report,
@@ -18,7 +19,7 @@ use crate::model::{
 };
 use crate::parse;
 use crate::read::{Needs, ReadResult, Reader};
-use crate::source::{self, ProcSource};
+use crate::source::{self, ProcSource, outcome_of, read_small};
 
 /// Progress of a running scan, for a progress line on a terminal.
 #[derive(Debug, Default)]
@@ -44,10 +45,13 @@ pub fn scan(
         uid: !query.filters.uids.is_empty()
             || matches!(
                 query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
+                GroupBy::Process | GroupBy::User | GroupBy::FileProcess | GroupBy::ProcessFile
             ),
         cmdline: query.filters.command.is_some()
-            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+            || matches!(
+                query.group_by,
+                GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
+            ),
         cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
     };
     let ((mut rows, totals, coverage), facts) = fold(src, query, needs, progress, |acc| {
@@ -82,6 +86,7 @@ pub fn scan_everything(
         source: SourceChoice::Fixed(Source::Smaps),
         group_by: GroupBy::FileProcess,
         filters: Filters::default(),
+        count_mappings: false,
     };
     let per_process = Query {
         group_by: GroupBy::Process,
@@ -147,6 +152,8 @@ struct Facts {
     time: SystemTime,
     own: Option<u32>,
     filtered_by_pid: u64,
+    missing: Vec<u32>,
+    hidden: Option<String>,
     threads: usize,
 }
 
@@ -160,19 +167,22 @@ impl Facts {
         mut coverage: Coverage,
     ) -> Report {
         coverage.filtered += self.filtered_by_pid;
+        coverage.missing = self.missing;
         coverage.self_pid = self.own;
-        coverage.hidden = src.hidden_processes();
+        coverage.hidden = self.hidden;
         coverage.problems.sort_by_key(|p| p.pid);
+        let capture = src.capture();
         Report {
             meta: Meta {
                 host: source::read_trimmed(src, "sys/kernel/hostname"),
                 kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-                time: self.time,
+                time: capture.as_ref().and_then(|c| c.start).unwrap_or(self.time),
                 source: query.effective_source(),
                 group_by: query.group_by,
                 proc_root: src.describe().into(),
                 threads: self.threads,
                 duration: self.started.elapsed(),
+                capture,
             },
             rows,
             totals,
@@ -197,10 +207,22 @@ fn fold<T>(
         .with_context(|| format!("cannot list processes in {}", src.describe()))?;
     pids.retain(|p| Some(*p) != own);
     let mut filtered_by_pid = 0u64;
+    let mut missing = Vec::new();
+    let hidden = src.hidden_processes();
     if !query.filters.pids.is_empty() {
-        let before = pids.len();
-        pids.retain(|p| query.filters.pids.contains(p));
-        filtered_by_pid = (before - pids.len()) as u64;
+        let (asked, gone) = resolve_pids(src, &query.filters.pids);
+        // Where the proc mount hides processes, one not found may be hidden: the coverage
+        // says so, and the report is partial, instead of "no process".
+        if hidden.is_none() {
+            missing = gone;
+        }
+        let listed = pids
+            .iter()
+            .filter(|p| asked.binary_search(p).is_ok())
+            .count();
+        filtered_by_pid = (pids.len() - listed) as u64;
+        pids = asked;
+        pids.retain(|p| Some(*p) != own);
     }
     if let Some(p) = progress {
         p.total.store(pids.len(), Ordering::Relaxed);
@@ -209,8 +231,11 @@ fn fold<T>(
     let detail = Detail::for_group(query.group_by);
     let want = |info: &ProcInfo| wanted(query, info);
     let grand = Grand::default();
+    let sharing = Sharing::new(src);
     let new_worker = || Worker {
-        reader: Reader::new(src, file).with_needs(needs),
+        reader: Reader::new(src, file)
+            .with_needs(needs)
+            .with_rollup_fallback(query.source == SourceChoice::Auto),
         scratch: Scratch::new(detail, &query.filters),
         acc: Acc::new(query, &grand),
     };
@@ -230,7 +255,17 @@ fn fold<T>(
                     },
                     other => other,
                 };
-                w.acc.add(info, outcome, &w.scratch)
+                match outcome {
+                    Outcome::Read => match sharing.check(&info) {
+                        Verdict::Own => w.acc.add(info, outcome, &w.scratch),
+                        Verdict::SharedWith(_) => w.acc.add_sharer(&info),
+                        Verdict::Unknown => {
+                            w.acc.coverage.shared_unknown += 1;
+                            w.acc.add(info, outcome, &w.scratch)
+                        }
+                    },
+                    _ => w.acc.add(info, outcome, &w.scratch),
+                }
             }
         }
         if let Some(p) = progress {
@@ -238,11 +273,7 @@ fn fold<T>(
         }
         w
     });
-    let threads = query
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(source::max_workers())
-        .max(1);
+    let threads = worker_threads(query.threads);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let (acc, threads) = match pool {
         Ok(pool) => {
@@ -261,14 +292,55 @@ fn fold<T>(
             1,
         ),
     };
+    let mut acc = acc;
+    let settled = sharing.settle();
+    for (pid, to) in settled.renames {
+        acc.count_as(pid, to);
+    }
+    acc.coverage.shared = settled.shared;
     let facts = Facts {
         started,
         time,
         own,
         filtered_by_pid,
+        missing,
+        hidden,
         threads,
     };
     Ok((finish(acc), facts))
+}
+
+/// The processes `--pid` names, ascending and each once, and the PIDs that are no process.
+/// A thread's ID stands for its process (the `Tgid:` of its `status`), as `/proc` answers
+/// for a TID that it does not list.
+fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut buf = Vec::new();
+    for &pid in asked {
+        let dir = match src.open_pid(pid) {
+            Ok(d) => d,
+            Err(e) if outcome_of(&e, String::new()) == Outcome::Vanished => {
+                missing.push(pid);
+                continue;
+            }
+            // Anything else is the read's to report, as for any listed process.
+            Err(_) => {
+                found.push(pid);
+                continue;
+            }
+        };
+        let tgid = read_small(dir.as_ref(), "status", &mut buf, source::SMALL_CAP)
+            .ok()
+            .and_then(|()| parse::parse_status(&buf).tgid)
+            .filter(|&t| t != 0);
+        found.push(tgid.unwrap_or(pid));
+    }
+    found.sort_unstable();
+    found.dedup();
+    missing.sort_unstable();
+    missing.dedup();
+    (found, missing)
 }
 
 /// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
@@ -306,6 +378,15 @@ where
     F: for<'a> Fn(Worker<'a>, u32) -> Worker<'a>,
 {
     f
+}
+
+/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor
+/// limit allows ([`source::max_workers`]), never none.
+pub fn worker_threads(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(source::max_workers())
+        .max(1)
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.

@@ -4,7 +4,10 @@
 //! - A process is (PID, start time): a PID reused by another process is one row `gone` and
 //!   one row `new`, never a change.
 //! - A file is its mapped object and its path (device, inode, path bytes).
-//! - User, command and kind rows are matched by name.
+//! - User, command, kind, cgroup and unit rows are matched by name (exact bytes); a
+//!   container by its runtime and ID.
+//! - A report of two levels (`file,process`, `process,file`, `file,container`,
+//!   `container,file`) is compared by its first level's rows.
 //!
 //! Each matched row is `changed` when any metric differs, `same` otherwise; a row on one
 //! side only is `new` or `gone`, unless it is a process whose PID the other report could not
@@ -35,15 +38,39 @@ pub enum Key {
     /// A command name.
     Command(Vec<u8>),
     Kind(MapKind),
+    /// A cgroup, by its path (`-`: processes whose cgroup was not read).
+    Cgroup(Vec<u8>),
+    /// A systemd unit, by name.
+    Unit(Vec<u8>),
+    /// A container: its runtime and ID (`-` and `-` for the host's processes).
+    Container {
+        runtime: Vec<u8>,
+        id: Vec<u8>,
+    },
     /// The totals of the report.
     Total,
 }
 
-/// What a row shows besides its key: a process's user and command line.
+/// What a row shows besides its key: a process's user and command line, a file's kind, a
+/// unit's cgroup, a container's pod.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels {
     pub user: Option<Vec<u8>>,
     pub command: Option<Vec<u8>>,
+    pub kind: Option<MapKind>,
+    pub cgroup: Option<Vec<u8>>,
+    pub pod: Option<Vec<u8>>,
+}
+
+/// The group-by whose rows a comparison matches: a report of two levels is compared by its
+/// first level's rows.
+pub fn compared_by(g: GroupBy) -> GroupBy {
+    match g {
+        GroupBy::FileProcess | GroupBy::FileContainer => GroupBy::File,
+        GroupBy::ProcessFile => GroupBy::Process,
+        GroupBy::ContainerFile => GroupBy::Container,
+        g => g,
+    }
 }
 
 /// One value per [`Metric`] (indexed by it); `None`: unknown.
@@ -300,6 +327,7 @@ mod tests {
             labels: Labels {
                 user: Some(b"root".to_vec()),
                 command: Some(format!("cmd{pid}").into_bytes()),
+                ..Labels::default()
             },
             values: values(pss),
         }

@@ -1,24 +1,32 @@
-//! `pmaps diff OLD [NEW]`: read two saved reports (or one, and scan now the way it was
-//! made), refuse what cannot be compared, match the rows by identity, print the view in the
-//! chosen format, and exit 0 (no change beyond the thresholds) or 5 (changed).
+//! `pmaps diff OLD [NEW]`: compare two states of the memory. Each side is a saved JSON
+//! report, a capture archive (`pmaps capture`, or smem's `smemcap` tar) or a snapshot of the
+//! history; without NEW, the new side is a scan made now (or the capture `--from` names). A
+//! side that is not a saved report is rebuilt the way the saved report on the other side was
+//! made (its group-by, source and filters), or grouped by `-g` (by file without it) when
+//! neither side is one. Then refuse what cannot be compared, match the rows by identity,
+//! print the view in the chosen format, and exit 0 (no change beyond the thresholds) or 5
+//! (changed).
 
-use std::io::{IsTerminal, Read};
+use std::io::{Cursor, IsTerminal, Read};
 use std::path::Path;
 
 use clap::ArgMatches;
 
-use super::report::{format_of, scan_with_progress, terminal_size};
-use crate::analyze::diff::{Comparison, compare, diff};
+use super::report::scan_with_progress;
+use super::terminal::{terminal_size, units_of};
+use crate::analyze::diff::{Comparison, compare, compared_by, diff};
 use crate::cli::{self, Cli, DiffArgs};
 use crate::exit;
 use crate::history::Reference;
-use crate::model::{Filters, GroupBy, Query, SourceChoice};
+use crate::model::{Filters, GroupBy, Query, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::diff::{DiffDoc, SideDoc, entries_of, side_of, totals_of, unread_of};
 use crate::schema::read_doc;
 use crate::schema::report::{FiltersDoc, ReportDoc};
-use crate::source::ProcRoot;
+use crate::source::archive::index::{HEAD_LEN, Limits, looks_like_archive};
+use crate::source::{ArchiveSource, ProcRoot, ProcSource};
+use crate::view::UnitRule;
 use crate::view::diff::{DiffOptions, DiffView};
 use crate::view::report::{ReportView, ViewOptions};
 
@@ -28,34 +36,76 @@ const DOC_CAP: u64 = 1 << 30;
 /// Why a diff stops early: the exit status and the one line that says why.
 struct Stop(u8, String);
 
-/// Reads a saved report: a file, or standard input for `-`.
-///
-/// This is where an argument becomes a report; other kinds of saved state (capture
-/// archives, history snapshots) are to be recognised here.
-pub fn report_of(arg: &Path) -> Result<ReportDoc, String> {
+impl Stop {
+    fn fatal(msg: String) -> Stop {
+        Stop(exit::FATAL, msg)
+    }
+    fn usage(msg: String) -> Stop {
+        Stop(exit::USAGE, msg)
+    }
+}
+
+/// One side of a comparison, as the command line names it.
+enum Operand {
+    /// A saved JSON report.
+    Report(Box<ReportDoc>),
+    /// A capture archive, read.
+    Capture(Box<ArchiveSource>),
+    /// A snapshot of the history (`@latest`, `@-1`, `@ID`, a time).
+    Snapshot(String),
+    /// A scan made now.
+    Now,
+}
+
+/// Reads what `arg` names: a snapshot reference, or a file (`-`: standard input) that is a
+/// capture archive or a saved JSON report, told apart by its first bytes.
+fn operand_of(arg: &Path) -> Result<Operand, String> {
+    if let Some(r) = arg.to_str().filter(|s| Reference::looks_like(s)) {
+        return Ok(Operand::Snapshot(r.to_string()));
+    }
     let shown = arg.display();
-    let mut bytes = Vec::new();
-    let read = if arg.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(DOC_CAP + 1)
-            .read_to_end(&mut bytes)
+    let mut input: Box<dyn Read> = if arg.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
-        std::fs::File::open(arg).and_then(|f| f.take(DOC_CAP + 1).read_to_end(&mut bytes))
+        Box::new(std::fs::File::open(arg).map_err(|e| format!("cannot read {shown}: {e}"))?)
     };
-    read.map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    (&mut input)
+        .take(HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let whole = Cursor::new(head).chain(input);
+    if looks_like_archive(whole.get_ref().0.get_ref()) {
+        let name = shown.to_string();
+        return ArchiveSource::from_reader(whole, &name, &Limits::DEFAULT)
+            .map(|src| Operand::Capture(Box::new(src)))
+            .map_err(|e| format!("cannot read capture {name}: {e:#}"));
+    }
+    let mut bytes = Vec::new();
+    whole
+        .take(DOC_CAP + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
     if bytes.len() as u64 > DOC_CAP {
         return Err(format!(
             "{shown}: larger than {DOC_CAP} bytes: not a pmaps report"
         ));
     }
-    read_doc::<ReportDoc>(&bytes).map_err(|e| match what_else(&bytes) {
-        Some(other) => format!("{shown} is {other}, not a report"),
+    let doc = read_doc::<ReportDoc>(&bytes).map_err(|e| match what_else(&bytes) {
+        Some(other) => format!("{shown} is {other}"),
         None => format!("{shown}: {e:#}"),
-    })
+    })?;
+    if doc.meta.columns.is_some() {
+        return Err(format!("{shown} is {}", COLUMNS_CHOSEN));
+    }
+    Ok(Operand::Report(Box::new(doc)))
 }
 
-/// What a pmaps document that is not a report is, for the message.
+/// What a report saved with `--columns` is, for the message.
+const COLUMNS_CHOSEN: &str = "a report saved with --columns: a diff needs every column of its \
+                              view (save it without --columns)";
+
+/// What a pmaps document that is not a whole report is, for the message.
 fn what_else(bytes: &[u8]) -> Option<&'static str> {
     #[derive(serde::Deserialize)]
     struct Probe {
@@ -64,11 +114,15 @@ fn what_else(bytes: &[u8]) -> Option<&'static str> {
     #[derive(serde::Deserialize)]
     struct ProbeMeta {
         view: Option<String>,
+        columns: Option<Vec<String>>,
     }
-    let probe: Probe = serde_json::from_slice(bytes).ok()?;
-    match probe.meta?.view?.as_str() {
-        "show" => Some("a `pmaps show` document"),
-        "diff" => Some("a `pmaps diff` document"),
+    let meta = serde_json::from_slice::<Probe>(bytes).ok()?.meta?;
+    if meta.columns.is_some() {
+        return Some(COLUMNS_CHOSEN);
+    }
+    match meta.view?.as_str() {
+        "show" => Some("a `pmaps show` document, not a report"),
+        "diff" => Some("a `pmaps diff` document, not a report"),
         _ => None,
     }
 }
@@ -89,87 +143,128 @@ fn filters_of(doc: &Option<FiltersDoc>) -> Result<Filters, String> {
         command: regex(&f.command)?,
         map: regex(&f.map)?,
         kinds: f.kinds.clone(),
-        ..Filters::default()
+        cgroup: regex(&f.cgroup)?,
+        units: f.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
+        container: f.container.as_ref().map(|c| c.as_bytes().to_vec()),
     })
 }
 
-/// A snapshot of the history (`@latest`, `@-1`, `@ID`, a time), as a report made the way
-/// `like` was (its group-by and filters; by file without it).
-fn snapshot_like(cli: &Cli, reference: &Path, like: Option<&ReportDoc>) -> Result<ReportDoc, Stop> {
-    let fatal = |e: String| Stop(exit::FATAL, e);
-    let db = super::record::db_of(cli).map_err(|e| Stop(exit::USAGE, e))?;
-    let filters = match like {
-        Some(doc) => filters_of(&doc.meta.filters).map_err(fatal)?,
-        None => Filters::default(),
-    };
-    let query = Query {
-        proc_root: cli.proc_root.clone(),
-        threads: None,
-        source: SourceChoice::Fixed(crate::model::Source::Smaps),
-        group_by: like.map_or(GroupBy::File, |d| d.meta.group_by),
-        filters,
-    };
-    let text = reference.to_string_lossy();
-    let report = crate::history::report_at(&db, &text, &query)
-        .map_err(|e| fatal(format!("error: {e:#}")))?;
-    let view = ReportView::new(&report, &ViewOptions::default());
-    let mut doc = ReportDoc::of(&view);
-    doc.meta.filters = FiltersDoc::of(&query.filters);
-    Ok(doc)
+/// How a side that is not a saved report is made into one.
+struct Shape {
+    group_by: GroupBy,
+    source: Source,
+    filters: Filters,
 }
 
-/// A scan made now, the way `old` was made: its group-by, source and filters.
-fn scan_like(cli: &Cli, old: &ReportDoc) -> Result<ReportDoc, Stop> {
-    let src = ProcRoot::new(&cli.proc_root);
-    let filters = filters_of(&old.meta.filters)
-        .map_err(|e| Stop(exit::FATAL, format!("cannot scan like the old report: {e}")))?;
+impl Shape {
+    /// The way `doc` was made.
+    fn of(name: &str, doc: &ReportDoc) -> Result<Shape, Stop> {
+        let filters = filters_of(&doc.meta.filters)
+            .map_err(|e| Stop::fatal(format!("cannot rebuild a side like {name}: {e}")))?;
+        Ok(Shape {
+            group_by: doc.meta.group_by,
+            source: doc.meta.source,
+            filters,
+        })
+    }
+}
+
+/// Makes a report of `src` shaped like `shape`: the map file it asks for, or smaps when the
+/// source (a capture) kept smaps and not that one.
+fn scan_shaped(cli: &Cli, src: &dyn ProcSource, shape: &Shape) -> Result<ReportDoc, Stop> {
+    let mut source = shape.source;
+    if !src.offers(source) {
+        if !src.offers(Source::Smaps) {
+            let kept = [Source::Rollup, Source::Maps]
+                .into_iter()
+                .find(|f| src.offers(*f))
+                .map_or("no map file", Source::file_name);
+            return Err(Stop::usage(format!(
+                "{} holds {kept} per process: it cannot be compared with a report read from {}",
+                src.describe(),
+                source.file_name()
+            )));
+        }
+        source = Source::Smaps;
+    }
     let query = Query {
         proc_root: cli.proc_root.clone(),
         threads: None,
-        source: SourceChoice::Fixed(old.meta.source),
-        group_by: old.meta.group_by,
-        filters,
+        source: SourceChoice::Fixed(source),
+        group_by: shape.group_by,
+        filters: shape.filters.clone(),
+        count_mappings: false,
     };
     let report =
-        scan_with_progress(&src, &query).map_err(|e| Stop(exit::FATAL, format!("error: {e:#}")))?;
-    let view = ReportView::new(&report, &ViewOptions::default());
+        scan_with_progress(src, &query).map_err(|e| Stop::fatal(format!("error: {e:#}")))?;
+    Ok(doc_of(&report, &query))
+}
+
+fn doc_of(report: &crate::model::Report, query: &Query) -> ReportDoc {
+    let view = ReportView::new(report, &ViewOptions::default());
     let mut doc = ReportDoc::of(&view);
     doc.meta.filters = FiltersDoc::of(&query.filters);
-    Ok(doc)
+    doc
+}
+
+/// A side as a report: a saved one as it is, the others made the way `shape` says.
+fn report_of(cli: &Cli, operand: Operand, shape: &Shape) -> Result<ReportDoc, Stop> {
+    match operand {
+        Operand::Report(doc) => Ok(*doc),
+        Operand::Capture(src) => scan_shaped(cli, src.as_ref(), shape),
+        Operand::Now => {
+            let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
+            scan_shaped(cli, &src, shape)
+        }
+        Operand::Snapshot(reference) => {
+            let db = super::record::db_of(cli).map_err(Stop::usage)?;
+            // A snapshot holds what smaps gave: it answers for any map file.
+            let query = Query {
+                proc_root: cli.proc_root.clone(),
+                threads: None,
+                source: SourceChoice::Fixed(Source::Smaps),
+                group_by: shape.group_by,
+                filters: shape.filters.clone(),
+                count_mappings: false,
+            };
+            let report = crate::history::report_at(&db, &reference, &query)
+                .map_err(|e| Stop::fatal(format!("error: {e:#}")))?;
+            Ok(doc_of(&report, &query))
+        }
+    }
 }
 
 /// Refuses what cannot be compared; warns of what compares with care.
 fn check(old: (&str, &ReportDoc), new: (&str, &ReportDoc), force: bool) -> Result<(), Stop> {
-    let refuse = |msg: String| Err(Stop(exit::USAGE, msg));
     for (name, doc) in [old, new] {
         if doc.rows.len() != doc.meta.rows_total {
-            return refuse(format!(
+            return Err(Stop::usage(format!(
                 "{name} lists {} of its {} rows (it was saved with -n): a missing row would \
                  read as gone or new; save reports for diff without -n",
                 doc.rows.len(),
                 doc.meta.rows_total
-            ));
+            )));
         }
     }
     let (o, n) = (&old.1.meta, &new.1.meta);
     if o.group_by != n.group_by {
-        return refuse(format!(
+        return Err(Stop::usage(format!(
             "{} is grouped by {} and {} by {}: only reports of one group-by compare",
             old.0,
             o.group_by.as_str(),
             new.0,
             n.group_by.as_str()
-        ));
+        )));
     }
     if o.host != n.host && !force {
         let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "unknown".into());
-        return refuse(format!(
+        return Err(Stop::usage(format!(
             "{} is of host {} and {} of host {}: --force compares them anyway",
             old.0,
             host(&o.host),
             new.0,
             host(&n.host)
-        ));
+        )));
     }
     if o.filters != n.filters {
         eprint_line(&format!(
@@ -193,7 +288,7 @@ fn check(old: (&str, &ReportDoc), new: (&str, &ReportDoc), force: bool) -> Resul
 /// Matches the rows of two reports.
 fn comparison(old: (&str, &ReportDoc), new: (&str, &ReportDoc)) -> Result<Comparison, Stop> {
     let rows = |(name, doc): (&str, &ReportDoc)| {
-        entries_of(doc).map_err(|e| Stop(exit::FATAL, format!("{name}: {e}")))
+        entries_of(doc).map_err(|e| Stop::fatal(format!("{name}: {e}")))
     };
     let (old_rows, new_rows) = (rows(old)?, rows(new)?);
     let unread = unread_of(old.1, new.1);
@@ -203,10 +298,7 @@ fn comparison(old: (&str, &ReportDoc), new: (&str, &ReportDoc)) -> Result<Compar
         totals_of(new.1),
     );
     Ok(Comparison {
-        group_by: match old.1.meta.group_by {
-            GroupBy::FileProcess => GroupBy::File,
-            g => g,
-        },
+        group_by: compared_by(old.1.meta.group_by),
         old: side_of(old.0, old.1),
         new: side_of(new.0, new.1),
         rows: diff(old_rows, new_rows, &unread),
@@ -228,45 +320,78 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> u8 {
     }
 }
 
+/// The two sides, named and read: OLD, and NEW or `--from` or now.
+fn operands(cli: &Cli, args: &DiffArgs) -> Result<[(String, Operand); 2], Stop> {
+    let named = |p: &Path| -> Result<(String, Operand), Stop> {
+        Ok((p.display().to_string(), operand_of(p).map_err(Stop::fatal)?))
+    };
+    let old = named(&args.old)?;
+    let new = match (&args.new, &cli.from) {
+        (Some(_), Some(_)) => {
+            return Err(Stop::usage(
+                "--from names the new side of a diff: give OLD alone with it (or both sides \
+                 as arguments)"
+                    .into(),
+            ));
+        }
+        (Some(n), None) => named(n)?,
+        (None, Some(from)) => named(from)?,
+        (None, None) => ("now".to_string(), Operand::Now),
+    };
+    let stdin = |p: &Option<std::path::PathBuf>| p.as_deref() == Some(Path::new("-"));
+    if args.old.as_os_str() == "-" && (stdin(&args.new) || stdin(&cli.from)) {
+        return Err(Stop::usage(
+            "standard input (-) can be one side only".into(),
+        ));
+    }
+    Ok([old, new])
+}
+
+/// The shape of the sides to rebuild: the first saved report's, else `-g`'s.
+fn shape_of(args: &DiffArgs, sides: &[(String, Operand); 2]) -> Result<Shape, Stop> {
+    let asked = args.group_by.map(super::report::group_of);
+    let saved = sides.iter().find_map(|(name, o)| match o {
+        Operand::Report(doc) => Some((name, doc)),
+        _ => None,
+    });
+    match saved {
+        Some((name, doc)) => {
+            if let Some(g) = asked.filter(|g| *g != doc.meta.group_by) {
+                return Err(Stop::usage(format!(
+                    "-g {} does not apply: {name} is a saved report grouped by {} (-g groups \
+                     sides that are captures, snapshots or now, when neither is a saved report)",
+                    g.as_str(),
+                    doc.meta.group_by.as_str()
+                )));
+            }
+            Shape::of(name, doc)
+        }
+        None => Ok(Shape {
+            group_by: asked.unwrap_or(GroupBy::File),
+            // What a snapshot holds, and what a capture keeps by default.
+            source: Source::Smaps,
+            filters: Filters::default(),
+        }),
+    }
+}
+
 fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop> {
     let report_only = cli::report_options_given(matches);
     if !report_only.is_empty() {
-        return Err(Stop(
-            exit::USAGE,
-            format!(
-                "{} applies to the report, not to `pmaps diff` (a one-argument diff scans with \
-                 the options the old report was made with)",
-                report_only.join(", ")
-            ),
-        ));
+        return Err(Stop::usage(format!(
+            "{} applies to the report, not to `pmaps diff` (a side rebuilt from a capture, a \
+             snapshot or a scan now is made the way the saved report on the other side was, \
+             or grouped by `pmaps diff -g`)",
+            report_only.join(", ")
+        )));
     }
+    let format = super::tabular_format(cli, "diff").map_err(|c| Stop(c, String::new()))?;
     let out = output::Output::prepare(cli.output.as_deref()).map_err(|c| Stop(c, String::new()))?;
-    let old_name = args.old.display().to_string();
-    let snapshot = |p: &Path| p.to_str().is_some_and(Reference::looks_like).then_some(());
-    // A snapshot of the history is rebuilt the way the file on the other side was made
-    // (its group-by and filters), or grouped by file.
-    let (old, new) = match (&args.old, &args.new) {
-        (o, Some(n)) if snapshot(o).is_some() && snapshot(n).is_none() => {
-            let new = report_of(n).map_err(|e| Stop(exit::FATAL, e))?;
-            (snapshot_like(cli, o, Some(&new))?, Some(new))
-        }
-        (o, n) => {
-            let old = match snapshot(o) {
-                Some(_) => snapshot_like(cli, o, None)?,
-                None => report_of(o).map_err(|e| Stop(exit::FATAL, e))?,
-            };
-            let new = match n {
-                Some(n) if snapshot(n).is_some() => Some(snapshot_like(cli, n, Some(&old))?),
-                Some(n) => Some(report_of(n).map_err(|e| Stop(exit::FATAL, e))?),
-                None => None,
-            };
-            (old, new)
-        }
-    };
-    let (new_name, new) = match (&args.new, new) {
-        (Some(p), Some(new)) => (p.display().to_string(), new),
-        _ => ("now".to_string(), scan_like(cli, &old)?),
-    };
+    let sides = operands(cli, args)?;
+    let shape = shape_of(args, &sides)?;
+    let [(old_name, old), (new_name, new)] = sides;
+    let old = report_of(cli, old, &shape)?;
+    let new = report_of(cli, new, &shape)?;
     let (o, n) = ((old_name.as_str(), &old), (new_name.as_str(), &new));
     check(o, n, args.force)?;
     let cmp = comparison(o, n)?;
@@ -279,13 +404,14 @@ fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop
             top: args.top,
         },
     );
-    let format = format_of(cli.format);
     let rendered = match format {
         Format::Table => {
             let term = (out.is_stdout() && std::io::stdout().is_terminal())
                 .then(terminal_size)
                 .flatten();
-            Ok(render::table::render(&view.sheet(true), term).into_bytes())
+            let mut sheet = view.sheet(true);
+            sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
+            Ok(render::table::render(&sheet, term).into_bytes())
         }
         Format::Csv => render::csv::render(&view.sheet(false)),
         Format::Json => render::json::render(&DiffDoc::of(
@@ -293,6 +419,7 @@ fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop
             SideDoc::of(&old_name, &old),
             SideDoc::of(&new_name, &new),
         )),
+        Format::Svg | Format::Prometheus => super::not_tabular("diff"),
     };
     if let Some(code) = out.deliver(rendered) {
         return Ok(code);
@@ -317,11 +444,20 @@ mod tests {
             command: Some("^nginx".into()),
             map: Some(r"libc\.so".into()),
             kinds: vec![MapKind::Heap],
+            cgroup: Some("^/system.slice/".into()),
+            units: vec!["nginx.service".into()],
+            container: Some("3f2a".into()),
         });
         let f = filters_of(&doc).expect("filters");
         assert_eq!(f.pids, [7]);
         assert!(f.command.is_some_and(|r| r.is_match(b"nginx: worker")));
         assert!(f.map.is_some_and(|r| r.is_match(b"/usr/lib/libc.so.6")));
+        assert!(
+            f.cgroup
+                .is_some_and(|r| r.is_match(b"/system.slice/nginx.service"))
+        );
+        assert_eq!(f.units, [b"nginx.service".to_vec()]);
+        assert_eq!(f.container.as_deref(), Some(&b"3f2a"[..]));
         let bad = Some(FiltersDoc {
             command: Some("(".into()),
             ..FiltersDoc::default()

@@ -10,7 +10,7 @@ use crate::exit;
 use crate::history::{self, Retention, Store};
 use crate::output::eprint_line;
 use crate::scan;
-use crate::source::ProcRoot;
+use crate::source;
 use crate::view::coverage::partial_summary;
 
 /// The history database the command line names, or the default one.
@@ -70,8 +70,11 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &RecordArgs) -> u8 {
             return exit::FATAL;
         }
     };
-    let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
-    let recording = match scan::scan_everything(&src, args.threads.map(usize::from), None) {
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let recording = match scan::scan_everything(&*src, args.threads.map(usize::from), None) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));
@@ -86,7 +89,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &RecordArgs) -> u8 {
         eprint_line(&format!("error: {e:#}"));
         return exit::FATAL;
     }
-    match partial_summary(&recording.report) {
+    match partial_summary(&recording.report, source::reader_privilege(&*src)) {
         Some(line) => {
             eprint_line(&format!("recorded a {line}"));
             exit::PARTIAL

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use clap::ArgMatches;
 
 use super::history::time_of;
-use super::report::{format_of, terminal_size};
+use super::terminal::{terminal_size, units_of};
 use crate::analyze::Metric;
 use crate::analyze::trend::Thresholds;
 use crate::cli::{Cli, SeriesKind, TrendArgs};
@@ -19,6 +19,7 @@ use crate::render::{self, Format};
 use crate::schema::history::{TrendDoc, TrendMeta, TrendSeriesDoc};
 use crate::schema::trend::ThresholdsDoc;
 use crate::text::utc_timestamp;
+use crate::view::UnitRule;
 use crate::view::trend::{self as view, is_suspect};
 
 fn by_of(k: SeriesKind) -> By {
@@ -32,7 +33,7 @@ fn by_of(k: SeriesKind) -> By {
 
 /// Runs `pmaps trend` and returns the exit status.
 pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
-    let (db, out) = match super::history::start(cli, matches, "trend") {
+    let (db, out, format) = match super::history::start(cli, matches, "trend") {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -82,12 +83,14 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
         snapshots.len()
     );
     let top = args.top.map(|n| if n == 0 { usize::MAX } else { n });
-    let rendered = match format_of(cli.format) {
+    let rendered = match format {
         Format::Table => {
             let term = (out.is_stdout() && std::io::stdout().is_terminal())
                 .then(terminal_size)
                 .flatten();
-            Ok(render::table::render(&view::table(&shown, &metric_names, top), term).into_bytes())
+            let mut sheet = view::table(&shown, &metric_names, top);
+            sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
+            Ok(render::table::render(&sheet, term).into_bytes())
         }
         Format::Csv => {
             let series: Vec<_> = shown.iter().map(|j| j.series).collect();
@@ -120,6 +123,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
                 },
             })
         }
+        Format::Svg | Format::Prometheus => super::not_tabular("trend"),
     };
     if let Some(code) = out.deliver(rendered) {
         return code;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
 
-use super::report::{format_of, terminal_size};
+use super::terminal::{terminal_size, units_of};
 use crate::analyze::trend::{Thresholds, Verdict};
 use crate::cli::{self, Cli, WatchArgs};
 use crate::exit;
@@ -29,7 +29,8 @@ use crate::show::Target;
 use crate::source::{self, ProcRoot, ProcSource};
 use crate::text::escape::display;
 use crate::text::utc_timestamp;
-use crate::view::coverage::partial_line;
+use crate::view::UnitRule;
+use crate::view::coverage::partial_reasons;
 use crate::view::watch::{live_sheet, sample_rows, span_line, summary_rows, summary_sheet};
 use crate::watch::{EndReason, Ended, Metrics, Sample, Sampler, SeriesId, Start, Tracker};
 
@@ -134,11 +135,21 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &WatchArgs) -> u8 {
             return exit::USAGE;
         }
     };
+    if cli.from.is_some() {
+        eprint_line(
+            "--from does not apply to `pmaps watch`, which samples live processes over time (a \
+             capture is one moment: `pmaps diff` compares two)",
+        );
+        return exit::USAGE;
+    }
+    let format = match super::tabular_format(cli, "watch") {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let out = match Output::prepare(cli.output.as_deref()) {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let format = format_of(cli.format);
     let live = format == Format::Table && out.is_stdout() && std::io::stdout().is_terminal();
     let stop = output::stop_on_signals();
     let src = ProcRoot::new(&cli.proc_root);
@@ -175,6 +186,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &WatchArgs) -> u8 {
     let mut w = Watch {
         args,
         format,
+        units: units_of(cli.byte_units, UnitRule::PerCell),
         live,
         src: &src,
         sampler,
@@ -197,6 +209,8 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &WatchArgs) -> u8 {
 struct Watch<'a> {
     args: &'a WatchArgs,
     format: Format,
+    /// The unit of the tables' byte columns (`--units`).
+    units: UnitRule,
     /// A live table on a terminal.
     live: bool,
     src: &'a dyn ProcSource,
@@ -323,8 +337,10 @@ impl Watch<'_> {
         if coverage.is_complete() {
             return;
         }
-        if let Some(line) = partial_line(coverage) {
-            eprint_line(&format!("{line}; their memory is not watched"));
+        if let Some(why) = partial_reasons(coverage, source::reader_privilege(self.src)) {
+            eprint_line(&format!(
+                "partial report: {why}; their memory is not watched"
+            ));
         }
     }
 
@@ -384,6 +400,9 @@ impl Watch<'_> {
             }
             Format::Table if self.live => self.live_frame(sample),
             Format::Table => return Ok(true),
+            Format::Svg | Format::Prometheus => {
+                return super::not_tabular("watch").map_err(|e| format!("error: {e:#}"));
+            }
         };
         self.emit(&bytes)
     }
@@ -408,7 +427,8 @@ impl Watch<'_> {
             ),
             self.tracker.live().count(),
         );
-        let sheet = live_sheet(&shown, &fits, title, Vec::new());
+        let mut sheet = live_sheet(&shown, &fits, title, Vec::new());
+        sheet.unit = self.units;
         let mut frame = b"\x1b[H\x1b[2J".to_vec();
         frame.extend_from_slice(render::table::render(&sheet, term).as_bytes());
         frame
@@ -459,7 +479,8 @@ impl Watch<'_> {
                     ),
                     stopped_by.as_str().replace('_', " ")
                 );
-                let sheet = summary_sheet(&judged, top, heading, &th);
+                let mut sheet = summary_sheet(&judged, top, heading, &th);
+                sheet.unit = self.units;
                 let mut out = if self.live {
                     b"\n".to_vec()
                 } else {
@@ -467,6 +488,9 @@ impl Watch<'_> {
                 };
                 out.extend_from_slice(render::table::render(&sheet, None).as_bytes());
                 out
+            }
+            Format::Svg | Format::Prometheus => {
+                return super::not_tabular("watch").map_err(|e| format!("error: {e:#}"));
             }
         };
         self.emit(&bytes)?;

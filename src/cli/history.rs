@@ -118,7 +118,7 @@ pub struct TrendArgs {
 
     /// The metric followed: size, rss, pss, uss, shared, swap, swap_pss (default: uss for
     /// processes, commands and users, pss for files).
-    #[arg(long, value_parser = super::parse_byte_metric)]
+    #[arg(long, value_parser = super::over_time::parse_byte_metric)]
     pub metric: Option<Metric>,
 
     /// The least growth rate that makes a suspect, per hour (default 1M: 1 MiB per hour).

@@ -14,8 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use super::snapshots::Loaded;
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
 use crate::model::{
-    Cgroup, MapHeader, Meta, Outcome, OutcomeKind, ProcInfo, Query, Report, RowKey, Source,
-    SourceChoice,
+    Cgroup, MapHeader, MapKind, Meta, Outcome, OutcomeKind, ProcInfo, Query, Report, RowKey,
+    Source, SourceChoice,
 };
 use crate::scan;
 use crate::source::{PidDir, ProcSource};
@@ -49,6 +49,10 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
             start_time: d.start_time,
             kernel_thread: false,
             state: 0,
+            thread: None,
+            // Sharers of an address space were counted once when recorded.
+            mm_fingerprint: [0; 10],
+            ppid: 0,
             cgroup: d.cgroup.clone(),
         };
         if !scan::wanted(&query, &info) {
@@ -66,6 +70,8 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
                 dev_minor: s.object.dev_minor,
                 inode: s.object.inode,
                 path: &s.path,
+                // The kind recorded says what the path cannot: memory in huge pages.
+                hugetlb: Some(s.kind == MapKind::Hugetlb),
             };
             scratch.add_many(&header, &s.counters, s.mappings);
         }
@@ -136,6 +142,7 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
             proc_root: std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&s.proc_root)),
             threads: s.threads,
             duration: s.duration,
+            capture: None,
         },
         rows,
         totals,

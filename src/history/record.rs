@@ -15,8 +15,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::{COUNTER_COLUMNS, Store, counter_values};
-use crate::model::{Counters, Object, Outcome, OutcomeKind, ProcDesc, Row, RowKey};
-use crate::parse::kind_of;
+use crate::model::{Counters, MapKind, Object, Outcome, OutcomeKind, ProcDesc, Row, RowKey};
 use crate::scan::Recording;
 
 /// What the retention keeps, applied at each record.
@@ -71,6 +70,7 @@ impl Digest {
 struct Share<'a> {
     path: &'a [u8],
     object: Object,
+    kind: MapKind,
     mappings: u64,
     counters: Counters,
     file_hash: [u8; 16],
@@ -151,8 +151,8 @@ fn write_snapshot(tx: &Transaction<'_>, rec: &Recording) -> anyhow::Result<i64> 
         &format!(
             "INSERT INTO snapshot (time_ns, host, kernel, pmaps_version, source, proc_root, \
              threads, duration_ns, read, vanished, zombie, kernel_thread, denied, incomplete, \
-             error, mappings, self_pid, hidden, {cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, ?, ?, ?, ?, ?, {marks})"
+             error, mappings, self_pid, hidden, shared_unknown, {cols}) VALUES (?, ?, ?, ?, ?, \
+             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks})"
         ),
         rusqlite::params_from_iter(
             [
@@ -175,6 +175,7 @@ fn write_snapshot(tx: &Transaction<'_>, rec: &Recording) -> anyhow::Result<i64> 
                 (cov.mappings as i64).into(),
                 cov.self_pid.map(i64::from).into(),
                 cov.hidden.clone().into(),
+                (cov.shared_unknown as i64).into(),
             ])
             .chain(totals.map(rusqlite::types::Value::from)),
         ),
@@ -198,6 +199,12 @@ fn write_snapshot(tx: &Transaction<'_>, rec: &Recording) -> anyhow::Result<i64> 
                 errno,
                 message
             ],
+        )?;
+    }
+    for s in &cov.shared {
+        tx.execute(
+            "INSERT OR IGNORE INTO shared_space (snapshot_id, pid, counted_with) VALUES (?, ?, ?)",
+            params![id, s.pid, s.with],
         )?;
     }
     for (cgroup, c) in &rec.charges {
@@ -275,7 +282,7 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
     // Each process's shares of files, from the `file,process` rows.
     let mut shares: HashMap<(u32, u64), Vec<Share<'_>>> = HashMap::new();
     for file in &rec.report.rows {
-        let RowKey::File { path, object } = &file.key else {
+        let RowKey::File { path, object, kind } = &file.key else {
             continue;
         };
         let file_hash = Digest::new(b'f')
@@ -283,6 +290,7 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
             .int(u64::from(object.dev_minor))
             .int(object.inode)
             .bytes(path)
+            .bytes(kind.as_str().as_bytes())
             .finish();
         for child in &file.children {
             let RowKey::FileProcess { proc, .. } = &child.key else {
@@ -295,6 +303,7 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
                 .push(Share {
                     path,
                     object: *object,
+                    kind: *kind,
                     mappings,
                     counters: child.counters,
                     file_hash,
@@ -402,7 +411,7 @@ fn write_state(
                         s.object.dev_minor,
                         s.object.inode as i64,
                         s.path,
-                        kind_of(s.path).as_str(),
+                        s.kind.as_str(),
                         &s.file_hash[..]
                     ])
                 })?;
@@ -510,6 +519,7 @@ fn remove(
              WHERE snapshot_id IN gone_snapshot;
          DELETE FROM snapshot_process WHERE snapshot_id IN gone_snapshot;
          DELETE FROM problem WHERE snapshot_id IN gone_snapshot;
+         DELETE FROM shared_space WHERE snapshot_id IN gone_snapshot;
          DELETE FROM charge WHERE snapshot_id IN gone_snapshot;
          DELETE FROM snapshot WHERE id IN gone_snapshot;
          DELETE FROM gone_state WHERE EXISTS

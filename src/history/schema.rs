@@ -33,6 +33,7 @@ CREATE TABLE snapshot (
     mappings      INTEGER NOT NULL,   -- mappings read
     self_pid      INTEGER,            -- pmaps' own PID, left out
     hidden        TEXT,               -- what the proc mount hides (hidepid), if anything
+    shared_unknown INTEGER NOT NULL,  -- processes that may share an address space, unknown
     -- the totals of every process read
     size INTEGER NOT NULL, rss INTEGER NOT NULL, pss INTEGER NOT NULL,
     shared_clean INTEGER NOT NULL, shared_dirty INTEGER NOT NULL,
@@ -54,6 +55,15 @@ CREATE TABLE problem (
     message     TEXT
 );
 CREATE INDEX problem_snapshot ON problem(snapshot_id);
+
+-- Processes that share another's address space (CLONE_VM), counted once, with the lowest
+-- PID of the group.
+CREATE TABLE shared_space (
+    snapshot_id  INTEGER NOT NULL,
+    pid          INTEGER NOT NULL,
+    counted_with INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, pid)
+) WITHOUT ROWID;
 
 -- A cgroup's own counters (memory.current / memory.stat), NULL when unreadable.
 CREATE TABLE charge (
@@ -87,7 +97,8 @@ CREATE TABLE file (
     dev_minor INTEGER NOT NULL,
     inode     INTEGER NOT NULL,
     path      BLOB NOT NULL,          -- empty: anonymous memory
-    kind      TEXT NOT NULL,          -- file, deleted, heap, stack, anon, shm, memfd, vdso, other
+    kind      TEXT NOT NULL,          -- file, deleted, heap, stack, anon, shm, memfd, hugetlb,
+                                      -- vdso, other
     hash      BLOB NOT NULL UNIQUE
 );
 

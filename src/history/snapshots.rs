@@ -9,7 +9,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, counter_list, counters_at};
 use crate::model::{
-    Cgroup, Charge, Counters, Coverage, Hierarchy, Object, Outcome, OutcomeKind, Problem, ProcDesc,
+    Cgroup, Charge, Counters, Coverage, Hierarchy, MapKind, Object, Outcome, OutcomeKind, Problem,
+    ProcDesc, SharedSpace,
 };
 
 /// Which snapshot a command means.
@@ -131,6 +132,8 @@ pub struct Snapshot {
     pub mappings: u64,
     pub self_pid: Option<u32>,
     pub hidden: Option<String>,
+    /// Processes that may share an address space, when the scan could not tell.
+    pub shared_unknown: u64,
     /// The totals of every process read.
     pub totals: Counters,
 }
@@ -150,7 +153,7 @@ impl Snapshot {
 
 const SNAPSHOT_COLUMNS: &str = "id, time_ns, host, kernel, pmaps_version, proc_root, threads, \
      duration_ns, read, vanished, zombie, kernel_thread, denied, incomplete, error, mappings, \
-     self_pid, hidden";
+     self_pid, hidden, shared_unknown";
 
 fn snapshot_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Snapshot> {
     let ns = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
@@ -171,7 +174,8 @@ fn snapshot_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Snapshot> {
         mappings: ns(15)?,
         self_pid: r.get(16)?,
         hidden: r.get(17)?,
-        totals: counters_at(r, 18)?,
+        shared_unknown: ns(18)?,
+        totals: counters_at(r, 19)?,
     })
 }
 
@@ -189,6 +193,9 @@ pub struct StoredProcess {
 pub struct StoredShare {
     pub path: Vec<u8>,
     pub object: Object,
+    /// The kind of its mappings when they were read (which the path alone cannot tell of
+    /// memory in huge pages).
+    pub kind: MapKind,
     pub mappings: u64,
     pub counters: Counters,
 }
@@ -201,6 +208,8 @@ pub struct Loaded {
     /// Each state's shares of files.
     pub shares: HashMap<i64, Vec<StoredShare>>,
     pub problems: Vec<Problem>,
+    /// Processes counted with another that shares their address space.
+    pub shared: Vec<SharedSpace>,
     pub charges: HashMap<Cgroup, Charge>,
 }
 
@@ -214,6 +223,10 @@ impl Loaded {
             self_pid: self.snapshot.self_pid,
             problems: self.problems.clone(),
             hidden: self.snapshot.hidden.clone(),
+            shared: self.shared.clone(),
+            shared_unknown: self.snapshot.shared_unknown,
+            // Which PIDs a question names is the question's, not the snapshot's.
+            missing: Vec::new(),
         }
     }
 }
@@ -333,7 +346,7 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT s.id, f.dev_major, f.dev_minor, f.inode, f.path, u.mappings, {} \
+            "SELECT s.id, f.dev_major, f.dev_minor, f.inode, f.path, f.kind, u.mappings, {} \
              FROM state s JOIN json_each(s.usages) j JOIN usage u ON u.id = j.value \
              JOIN file f ON f.id = u.file_id WHERE s.id IN \
              (SELECT state_id FROM snapshot_process WHERE snapshot_id = ?)",
@@ -349,8 +362,9 @@ impl Store {
                     inode: r.get::<_, i64>(3)? as u64,
                 },
                 path: r.get(4)?,
-                mappings: r.get::<_, i64>(5)? as u64,
-                counters: counters_at(r, 6)?,
+                kind: MapKind::parse(&r.get::<_, String>(5)?).unwrap_or(MapKind::Other),
+                mappings: r.get::<_, i64>(6)? as u64,
+                counters: counters_at(r, 7)?,
             });
         }
         let mut stmt = self.conn.prepare(
@@ -375,6 +389,17 @@ impl Store {
                     pid: r.get(0)?,
                     comm: r.get(1)?,
                     outcome,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT pid, counted_with FROM shared_space WHERE snapshot_id = ? ORDER BY pid",
+        )?;
+        let shared = stmt
+            .query_map([s.id], |r| {
+                Ok(SharedSpace {
+                    pid: r.get(0)?,
+                    with: r.get(1)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -405,6 +430,7 @@ impl Store {
             processes,
             shares,
             problems,
+            shared,
             charges,
         })
     }

@@ -57,6 +57,8 @@ pub struct Query {
     pub source: SourceChoice,
     pub group_by: GroupBy,
     pub filters: Filters,
+    /// Rows must count their mappings (`--sort mappings`), which the rollup cannot.
+    pub count_mappings: bool,
 }
 
 impl Default for Query {
@@ -67,18 +69,22 @@ impl Default for Query {
             source: SourceChoice::Auto,
             group_by: GroupBy::File,
             filters: Filters::default(),
+            count_mappings: false,
         }
     }
 }
 
 impl Query {
     /// The file actually read: the rollup when it answers the question (per-process totals,
-    /// no per-mapping filter, no virtual size asked), `smaps` otherwise.
+    /// no per-mapping filter, no mapping count to sort by), `smaps` otherwise.
     pub fn effective_source(&self) -> Source {
         match self.source {
             SourceChoice::Fixed(s) => s,
             SourceChoice::Auto => {
-                if self.group_by.needs_mappings() || self.filters.filters_mappings() {
+                if self.group_by.needs_mappings()
+                    || self.filters.filters_mappings()
+                    || self.count_mappings
+                {
                     Source::Smaps
                 } else {
                     Source::Rollup

@@ -1,5 +1,6 @@
 //! Pure byte parsers, one file per `/proc` file format: `maps` (and each `smaps` record's
-//! header), `smaps`/`smaps_rollup`, `stat`, `status`, `cmdline`, `mountinfo`, `uid_map`.
+//! header), `smaps`/`smaps_rollup`, `stat`, `status`, `cmdline`, `mountinfo`, `uid_map`,
+//! `meminfo`.
 //!
 //! Nothing here touches the file system: every parser takes bytes the proc source read. The
 //! smaps parser is the hot path of a full scan (hundreds of thousands of records), so it
@@ -13,6 +14,7 @@
 pub mod cgroup;
 pub mod cmdline;
 pub mod maps;
+pub mod meminfo;
 pub mod mountinfo;
 pub mod smaps;
 pub mod stat;
@@ -21,7 +23,8 @@ pub mod uid_map;
 
 pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_of};
 pub use cmdline::cmdline_display;
-pub use maps::{is_header_line, kind_of, maps_counters, parse_map_header};
+pub use maps::{is_header_line, kind_of, mapping_kind, maps_counters, parse_map_header};
+pub use meminfo::parse_meminfo;
 pub use mountinfo::{CgroupMount, CgroupMounts, HidePid, ProcMount, cgroup_mounts, proc_mount};
 pub use smaps::{FieldRef, Record, SmapsParser, apply_field, parse_field};
 pub use stat::{PF_KTHREAD, Stat, parse_stat};

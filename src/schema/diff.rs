@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::report::{CoverageDoc, FiltersDoc, ReportDoc, RowDoc};
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::analyze::Metric;
-use crate::analyze::diff::{Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values};
+use crate::analyze::diff::{
+    Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values, compared_by,
+};
 use crate::model::{GroupBy, MapKind, Object, OutcomeKind, Source};
 use crate::parse::kind_of;
 use crate::view::diff::DiffView;
@@ -128,6 +130,22 @@ pub struct DiffRowDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<ChangeDoc>,
     pub mappings: ChangeDoc,
     pub size_bytes: ChangeDoc,
@@ -171,7 +189,7 @@ impl DiffRowDoc {
                 path,
             } => {
                 (d.path, d.path_hex) = split(path);
-                d.kind = Some(kind_of(path));
+                d.kind = Some(r.labels.kind.unwrap_or_else(|| kind_of(path)));
                 d.device = Some(
                     Object {
                         dev_major: device.0,
@@ -195,6 +213,18 @@ impl DiffRowDoc {
             Key::User(u) => (d.user, d.user_hex) = split(u),
             Key::Command(c) => (d.command, d.command_hex) = split(c),
             Key::Kind(k) => d.kind = Some(*k),
+            Key::Cgroup(c) => (d.cgroup, d.cgroup_hex) = split(c),
+            Key::Unit(u) => {
+                (d.unit, d.unit_hex) = split(u);
+                if let Some(c) = &r.labels.cgroup {
+                    (d.cgroup, d.cgroup_hex) = split(c);
+                }
+            }
+            Key::Container { runtime, id } => {
+                d.runtime = split(runtime).0;
+                (d.container, d.container_hex) = split(id);
+                d.pod = r.labels.pod.as_deref().and_then(|p| split(p).0);
+            }
             Key::Total => {}
         }
         d
@@ -271,51 +301,57 @@ fn bytes_of(text: Option<&String>, hex: Option<&String>, what: &str) -> Result<V
     name_bytes(text, hex.map(String::as_str)).ok_or_else(|| format!("a {what} with a bad hex"))
 }
 
-/// What a row of a report of `group_by` is matched by. (`file,process` reports are compared
-/// by their file rows.)
+/// What a row of a report of `group_by` is matched by (a report of two levels: its first
+/// level's rows, see [`crate::analyze::diff::compared_by`]).
 pub fn entry_of(row: &RowDoc, group_by: GroupBy) -> Result<Entry, String> {
     let mut labels = Labels::default();
-    let key = match group_by {
-        GroupBy::File | GroupBy::FileProcess => {
-            let path = bytes_of(row.path.as_ref(), row.path_hex.as_ref(), "path")?;
+    let text =
+        |t: &Option<String>, h: &Option<String>, what: &str| bytes_of(t.as_ref(), h.as_ref(), what);
+    let key = match compared_by(group_by) {
+        GroupBy::Process => {
+            let pid = row.pid.ok_or("a process row without its PID")?;
+            let start_time = row
+                .start_time
+                .ok_or("a process row without its start time (saved by an older pmaps?)")?;
+            labels.user = text(&row.user, &row.user_hex, "user").ok();
+            labels.command = text(&row.command, &row.command_hex, "command").ok();
+            Key::Process { pid, start_time }
+        }
+        GroupBy::User => Key::User(text(&row.user, &row.user_hex, "user")?),
+        GroupBy::Command => Key::Command(text(&row.command, &row.command_hex, "command")?),
+        GroupBy::Kind => Key::Kind(row.kind.ok_or("a kind row without its kind")?),
+        GroupBy::Cgroup => Key::Cgroup(text(&row.cgroup, &row.cgroup_hex, "cgroup")?),
+        GroupBy::Unit => {
+            labels.cgroup = text(&row.cgroup, &row.cgroup_hex, "cgroup").ok();
+            Key::Unit(text(&row.unit, &row.unit_hex, "unit")?)
+        }
+        GroupBy::Container => {
+            labels.pod = row.pod.as_ref().map(|p| p.as_bytes().to_vec());
+            Key::Container {
+                runtime: row
+                    .runtime
+                    .as_ref()
+                    .ok_or("a container row without its runtime")?
+                    .as_bytes()
+                    .to_vec(),
+                id: text(&row.container, &row.container_hex, "container")?,
+            }
+        }
+        // A file: the first level of every other view.
+        _ => {
+            let path = text(&row.path, &row.path_hex, "path")?;
             let device = row
                 .device
                 .as_deref()
                 .and_then(Object::parse_device)
                 .ok_or("a file row without its device (saved by an older pmaps?)")?;
             let inode = row.inode.ok_or("a file row without its inode")?;
+            labels.kind = row.kind;
             Key::File {
                 device,
                 inode,
                 path,
             }
-        }
-        GroupBy::Process => {
-            let pid = row.pid.ok_or("a process row without its PID")?;
-            let start_time = row
-                .start_time
-                .ok_or("a process row without its start time (saved by an older pmaps?)")?;
-            labels.user = bytes_of(row.user.as_ref(), row.user_hex.as_ref(), "user").ok();
-            labels.command =
-                bytes_of(row.command.as_ref(), row.command_hex.as_ref(), "command").ok();
-            Key::Process { pid, start_time }
-        }
-        GroupBy::User => Key::User(bytes_of(row.user.as_ref(), row.user_hex.as_ref(), "user")?),
-        GroupBy::Command => Key::Command(bytes_of(
-            row.command.as_ref(),
-            row.command_hex.as_ref(),
-            "command",
-        )?),
-        GroupBy::Kind => Key::Kind(row.kind.ok_or("a kind row without its kind")?),
-        GroupBy::Cgroup
-        | GroupBy::Unit
-        | GroupBy::Container
-        | GroupBy::FileContainer
-        | GroupBy::ContainerFile => {
-            return Err(format!(
-                "reports grouped by {} cannot be compared yet",
-                group_by.as_str()
-            ));
         }
     };
     Ok(Entry {

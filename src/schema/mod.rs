@@ -3,10 +3,12 @@
 //! companion), raw integers, coverage and meta. `diff` and `trend` read saved documents back
 //! through these types; [`SCHEMA_VERSION`] says which layout a document has.
 
+pub mod capture;
 pub mod diff;
 pub mod history;
 pub mod report;
 pub mod show;
+pub mod summary;
 pub mod trend;
 pub mod watch;
 

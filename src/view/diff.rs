@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use super::report::Column;
 use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
 use crate::analyze::Metric;
-use crate::analyze::diff::{Comparison, Key, MinChange, RowDiff, Side, Status};
+use crate::analyze::diff::{Comparison, Key, MinChange, RowDiff, Side, Status, compared_by};
 use crate::model::{GroupBy, Object, OutcomeKind};
 use crate::parse::kind_of;
 use crate::text::{plural, thousands};
@@ -111,11 +111,7 @@ impl<'a> DiffView<'a> {
     }
 
     fn key_columns(&self) -> Vec<Column> {
-        let group = match self.cmp.group_by {
-            GroupBy::FileProcess => GroupBy::File,
-            g => g,
-        };
-        Column::for_view(group)
+        Column::for_view(compared_by(self.cmp.group_by))
             .into_iter()
             .filter(|c| {
                 matches!(
@@ -128,6 +124,11 @@ impl<'a> DiffView<'a> {
                         | Column::StartTime
                         | Column::User
                         | Column::Command
+                        | Column::Cgroup
+                        | Column::Unit
+                        | Column::Runtime
+                        | Column::Container
+                        | Column::Pod
                 )
             })
             .collect()
@@ -193,7 +194,7 @@ impl<'a> DiffView<'a> {
             DiffColumn::Old(m) => value_cell(m, r.old.is_some(), r.old_value(m)),
             DiffColumn::New(m) => value_cell(m, r.new.is_some(), r.new_value(m)),
             DiffColumn::Change(m) => Cell::Signed(r.change(m)),
-            DiffColumn::Pct(m) => Cell::Percent(
+            DiffColumn::Pct(m) => Cell::Relative(
                 r.change_pct(m)
                     .map(|p| (p * 100.0).round().clamp(i64::MIN as f64, i64::MAX as f64) as i64),
             ),
@@ -250,8 +251,9 @@ impl<'a> DiffView<'a> {
                 note: None,
                 lines,
             }],
-            unit: UnitRule::PerTable,
+            unit: UnitRule::PerCell,
             footer,
+            rows: None,
         }
     }
 
@@ -316,7 +318,9 @@ fn value_cell(m: Metric, present: bool, v: Option<u64>) -> Cell<'static> {
 fn key_cell(c: Column, r: &RowDiff) -> Cell<'_> {
     match (&r.key, c) {
         (Key::File { path, .. }, Column::Path) => Cell::Text(path),
-        (Key::File { path, .. }, Column::Kind) => Cell::Code(Cow::Borrowed(kind_of(path).as_str())),
+        (Key::File { path, .. }, Column::Kind) => Cell::Code(Cow::Borrowed(
+            r.labels.kind.unwrap_or_else(|| kind_of(path)).as_str(),
+        )),
         (Key::Kind(k), Column::Kind) => Cell::Code(Cow::Borrowed(k.as_str())),
         (Key::File { device, inode, .. }, Column::Device) => Cell::Code(Cow::Owned(
             Object {
@@ -337,6 +341,16 @@ fn key_cell(c: Column, r: &RowDiff) -> Cell<'_> {
         }
         (Key::User(u), Column::User) => Cell::Text(u),
         (Key::Command(cmd), Column::Command) => Cell::Text(cmd),
+        (Key::Cgroup(c), Column::Cgroup) => Cell::Text(c),
+        (Key::Unit(u), Column::Unit) => Cell::Text(u),
+        (Key::Unit(_), Column::Cgroup) => {
+            r.labels.cgroup.as_deref().map_or(Cell::Empty, Cell::Text)
+        }
+        (Key::Container { runtime, .. }, Column::Runtime) => Cell::Text(runtime),
+        (Key::Container { id, .. }, Column::Container) => Cell::Text(id),
+        (Key::Container { .. }, Column::Pod) => {
+            r.labels.pod.as_deref().map_or(Cell::Empty, Cell::Text)
+        }
         _ => Cell::Empty,
     }
 }
@@ -393,6 +407,7 @@ mod tests {
             labels: Labels {
                 user: Some(b"root".to_vec()),
                 command: Some(b"x".to_vec()),
+                ..Labels::default()
             },
             values,
         }
@@ -437,8 +452,8 @@ mod tests {
             (2, 1, 1, 3)
         );
         let table = crate::render::table::render(&view.sheet(true), None);
-        assert!(table.contains("-1,020"), "{table}");
-        assert!(table.contains("+8"), "{table}");
+        assert!(table.contains("-1020K"), "{table}");
+        assert!(table.contains("+8K"), "{table}");
         assert!(table.contains("-99.6%"), "{table}");
         assert!(
             table.contains("2 changed, 1 new, 0 gone; 1 same (--all shows them)"),

@@ -95,7 +95,8 @@ pub fn sheet(snapshots: &[Snapshot], top: Option<usize>) -> Sheet<'_> {
             note: None,
             lines,
         }],
-        unit: UnitRule::PerTable,
+        unit: UnitRule::PerCell,
         footer,
+        rows: None,
     }
 }

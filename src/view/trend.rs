@@ -71,10 +71,10 @@ fn key_columns() -> Vec<ColumnSpec> {
         ColumnSpec::new("user", "User").text(),
         ColumnSpec::new("command", "Command")
             .text()
-            .elide(Elide::KeepStart, Some(40)),
+            .elide(Elide::KeepStart, 12, Some(40)),
         ColumnSpec::new("path", "Mapping")
             .text()
-            .elide(Elide::KeepEnd, Some(50))
+            .elide(Elide::Middle, 20, Some(50))
             .empty_as(""),
         ColumnSpec::new("device", "Device").not_in_table(),
         ColumnSpec::new("inode", "Inode").not_in_table(),
@@ -151,7 +151,7 @@ pub fn table<'a>(judged: &[Judged<'a>], metric_names: &str, top: Option<usize>) 
                 Cell::Signed(Some(f.growth())),
                 Cell::Rate(Some(f.slope as i64)),
                 Cell::Code(Cow::Owned(format!("{:.2}", f.r_squared))),
-                Cell::Percent(Some((f.increasing * 10_000.0) as i64)),
+                Cell::Relative(Some((f.increasing * 10_000.0) as i64)),
                 Cell::Count(f.samples),
                 if j.series.key.by() == crate::history::series::By::Command {
                     Cell::Count(j.series.restarts.len() as u64)
@@ -184,8 +184,9 @@ pub fn table<'a>(judged: &[Judged<'a>], metric_names: &str, top: Option<usize>) 
             note: None,
             lines,
         }],
-        unit: UnitRule::PerTable,
+        unit: UnitRule::PerCell,
         footer,
+        rows: None,
     }
 }
 
@@ -257,8 +258,9 @@ fn data_sheet(columns: Vec<ColumnSpec>, lines: Vec<Line<'_>>) -> Sheet<'_> {
             note: None,
             lines,
         }],
-        unit: UnitRule::PerTable,
+        unit: UnitRule::PerCell,
         footer: Vec::new(),
+        rows: None,
     }
 }
 

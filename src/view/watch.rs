@@ -146,13 +146,15 @@ impl WatchColumn {
             WatchColumn::Metric => c("metric", "Metric").text(),
             WatchColumn::Pid => c("pid", "PID"),
             WatchColumn::StartTime => c("start_time", "Start"),
-            WatchColumn::Command => c("command", "Command")
-                .text()
-                .elide(Elide::KeepStart, Some(40)),
+            WatchColumn::Command => {
+                c("command", "Command")
+                    .text()
+                    .elide(Elide::KeepStart, 12, Some(40))
+            }
             WatchColumn::Address => c("address", "Address").text(),
             WatchColumn::Path => c("path", "Mapping")
                 .text()
-                .elide(Elide::KeepEnd, Some(60))
+                .elide(Elide::Middle, 20, Some(60))
                 .empty_as(""),
             WatchColumn::Kind => c("kind", "Kind").text(),
             WatchColumn::Device => c("device", "Device").text(),
@@ -290,8 +292,9 @@ fn sheet<'a>(
                     .collect(),
             })
             .collect(),
-        unit: UnitRule::PerTable,
+        unit: UnitRule::PerCell,
         footer,
+        rows: None,
     }
 }
 
@@ -357,7 +360,7 @@ pub fn thresholds_line(th: &Thresholds) -> String {
         "a suspect has at least {} samples, grows at least {} and by at least {}% of its \
          first value, in each {} of the watch, and fits a line with R\u{b2} at least {}",
         th.min_samples,
-        crate::render::table::format_rate(per_hour(th.min_rate)).trim_start_matches('+'),
+        crate::text::rate(per_hour(th.min_rate)).trim_start_matches('+'),
         (th.min_growth * 100_000.0).round() / 1000.0,
         match th.windows {
             1 => "part".to_string(),

@@ -83,6 +83,7 @@ impl<'s> Sampler<'s> {
                 source: SourceChoice::Fixed(Source::Smaps),
                 group_by: GroupBy::FileProcess,
                 filters: Default::default(),
+                count_mappings: false,
             },
             taken: 0,
             coverage: None,
@@ -195,7 +196,7 @@ impl<'s> Sampler<'s> {
         let report = scan::scan(self.src, &self.query, None)?;
         let mut procs: HashMap<(u32, u64), (Counters, Label)> = HashMap::new();
         for row in &report.rows {
-            let RowKey::File { path, object } = &row.key else {
+            let RowKey::File { path, object, .. } = &row.key else {
                 continue;
             };
             if let Some(v) = self.metrics.file.of(&row.counters) {

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod capture;
 mod cgroups;
 mod diff;
 mod history;
@@ -14,9 +15,13 @@ mod hostile_names;
 mod output_safety;
 mod output_trust;
 mod peer_pmap;
+mod prometheus;
 mod reliability;
 mod report_fake;
 mod report_live;
 mod show;
+mod summary;
 mod support_selfcheck;
+mod terminal;
+mod trust;
 mod unprivileged;
