@@ -18,7 +18,8 @@ Exit status:
   1  fatal error (proc root unreadable, output not written)
   2  usage error
   3  partial report (some process denied, incomplete or in error; see the coverage line)
-  4  pmaps show: no process matched";
+  4  pmaps show, pmaps watch: no process matched
+  5  pmaps diff: some row changed beyond the thresholds; pmaps watch: suspects found";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
@@ -188,7 +189,8 @@ Exit status:
   0  watched to the end; no suspect
   1  fatal error (proc root unreadable, output not written)
   2  usage error
-  3  a target could not be watched (denied, or matched nothing) while others were
+  3  a target could not be watched: it matched nothing (while others matched), was denied,
+     or could no longer be read
   4  no process matched any target
   5  suspects were found (whatever else happened)";
 

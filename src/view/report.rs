@@ -487,13 +487,11 @@ impl ReportView<'_> {
 /// A total order on cells: unknown bytes sort below every known value.
 fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
     match c {
-        Cell::Empty | Cell::Unknown => (0, 0, b""),
         Cell::Bytes(None) => (1, 0, b""),
         Cell::Bytes(Some(v)) | Cell::Count(v) | Cell::Id(v) | Cell::Hex(v) => (2, *v, b""),
         Cell::Text(t) => (2, 0, t),
         Cell::Code(t) => (2, 0, t.as_bytes()),
-        // Not in a report's columns.
-        Cell::Signed(_) | Cell::Percent(_) | Cell::Rate(_) => (0, 0, b""),
+        _ => (0, 0, b""), // empty, unknown, and cells no report has (signed, percent, rate)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::analyze::Metric;
 use crate::analyze::trend::{Fit, Point, Thresholds, Verdict};
 use crate::model::Object;
 use crate::parse::kind_of;
-use crate::text::{plural, thousands};
+use crate::text::{format_rate, plural, thousands};
 use crate::watch::{Ended, Judged, Label, Sample, SeriesId, SeriesKind, Tracked};
 
 /// The blocks of a sparkline, lowest to highest.
@@ -357,7 +357,7 @@ pub fn thresholds_line(th: &Thresholds) -> String {
         "a suspect has at least {} samples, grows at least {} and by at least {}% of its \
          first value, in each {} of the watch, and fits a line with R\u{b2} at least {}",
         th.min_samples,
-        crate::render::table::format_rate(per_hour(th.min_rate)).trim_start_matches('+'),
+        format_rate(per_hour(th.min_rate)).trim_start_matches('+'),
         (th.min_growth * 100_000.0).round() / 1000.0,
         match th.windows {
             1 => "part".to_string(),

@@ -18,3 +18,4 @@ mod report_live;
 mod show;
 mod support_selfcheck;
 mod unprivileged;
+mod watch;
