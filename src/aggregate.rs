@@ -297,6 +297,18 @@ impl<'g> Acc<'g> {
 
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
+    let (rows, _, totals, coverage) = finish_rows(acc, query, source, false);
+    (rows, totals, coverage)
+}
+
+/// [`finish`], and with `with_processes` one row per process whatever the group-by:
+/// `pmaps watch` follows every file and every process from one scan.
+pub fn finish_rows(
+    acc: Acc<'_>,
+    query: &Query,
+    source: &dyn ProcSource,
+    with_processes: bool,
+) -> (Vec<Row>, Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
     // The rollup is one record per process: it says nothing of how many mappings there are.
     let counted = query.effective_source() != Source::Rollup;
@@ -321,6 +333,13 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             )
         })
         .collect();
+    let proc_row = |p: &ProcAcc| Row {
+        key: RowKey::Process(descs[&p.info.pid].clone()),
+        processes: 1,
+        mappings: known(p.mappings),
+        counters: p.counters,
+        children: Vec::new(),
+    };
     let rows: Vec<Row> = match query.group_by {
         GroupBy::File | GroupBy::FileProcess => acc
             .files
@@ -373,17 +392,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                 children: Vec::new(),
             })
             .collect(),
-        GroupBy::Process => acc
-            .procs
-            .iter()
-            .map(|p| Row {
-                key: RowKey::Process(descs[&p.info.pid].clone()),
-                processes: 1,
-                mappings: known(p.mappings),
-                counters: p.counters,
-                children: Vec::new(),
-            })
-            .collect(),
+        GroupBy::Process => acc.procs.iter().map(proc_row).collect(),
         GroupBy::User | GroupBy::Command => {
             let mut groups: HashMap<RowKey, Row> = HashMap::new();
             for p in &acc.procs {
@@ -409,5 +418,9 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             groups.into_values().collect()
         }
     };
-    (rows, totals, acc.coverage)
+    let processes = match with_processes {
+        true => acc.procs.iter().map(proc_row).collect(),
+        false => Vec::new(),
+    };
+    (rows, processes, totals, acc.coverage)
 }

@@ -368,7 +368,7 @@ fn parse_byte_metric(s: &str) -> Result<Metric, String> {
     match Metric::parse(s) {
         Some(m) if m.is_bytes() => Ok(m),
         _ => {
-            let names: Vec<&str> = Metric::BYTES.iter().map(|m| m.name()).collect();
+            let names: Vec<&str> = Metric::bytes().iter().map(|m| m.name()).collect();
             Err(format!("unknown metric; one of: {}", names.join(", ")))
         }
     }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report};
+use crate::model::{GroupBy, Meta, Outcome, ProcInfo, Query, Report, Row};
 use crate::read::{Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource};
 
@@ -36,6 +36,24 @@ pub fn scan(
     query: &Query,
     progress: Option<&Progress>,
 ) -> anyhow::Result<Report> {
+    scan_rows(src, query, progress, false).map(|(report, _)| report)
+}
+
+/// [`scan`], and one row per process whatever the group-by (from the same reads: `pmaps
+/// watch` follows every file and every process at the cost of one report).
+pub fn scan_with_processes(
+    src: &dyn ProcSource,
+    query: &Query,
+) -> anyhow::Result<(Report, Vec<Row>)> {
+    scan_rows(src, query, None, true)
+}
+
+fn scan_rows(
+    src: &dyn ProcSource,
+    query: &Query,
+    progress: Option<&Progress>,
+    with_processes: bool,
+) -> anyhow::Result<(Report, Vec<Row>)> {
     let started = Instant::now();
     let time = SystemTime::now();
     let (mut pids, own) = src
@@ -116,12 +134,13 @@ pub fn scan(
             1,
         ),
     };
-    let (rows, totals, mut coverage) = aggregate::finish(acc, query, src);
+    let (rows, processes, totals, mut coverage) =
+        aggregate::finish_rows(acc, query, src, with_processes);
     coverage.filtered += filtered_by_pid;
     coverage.self_pid = own;
     coverage.hidden = src.hidden_processes();
     coverage.problems.sort_by_key(|p| p.pid);
-    Ok(Report {
+    let report = Report {
         meta: Meta {
             host: source::read_trimmed(src, "sys/kernel/hostname"),
             kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
@@ -135,7 +154,8 @@ pub fn scan(
         rows,
         totals,
         coverage,
-    })
+    };
+    Ok((report, processes))
 }
 
 /// Names the closure's type: one step of any worker, whatever its lifetime.

@@ -26,11 +26,11 @@
 //! 5. R² ≥ [`Thresholds::min_r_squared`] (0.6: not a sawtooth, not noise).
 //!
 //! # Bounded memory
-//! A [`Series`] keeps at most [`CAPACITY`] + 1 points however many samples it is given: when
-//! full, every other point is dropped and from then on only every second sample is kept
-//! (decimation: the kept points stay evenly spaced over the whole series), and the latest
-//! sample is always kept. The sample count and the increasing fraction are counted exactly
-//! on every sample. That is about 1 KiB per series.
+//! A [`Series`] keeps at most [`CAPACITY`] points however many samples it is given, and the
+//! latest sample: when full, every other point is dropped and from then on only every second
+//! sample is kept (decimation: the kept points stay evenly spaced over the whole series). The
+//! sample count and the increasing fraction are counted exactly on every sample. That is 1 KiB
+//! per series.
 
 /// Seconds in an hour: slopes are given per hour.
 pub const HOUR: f64 = 3600.0;
@@ -333,8 +333,9 @@ impl Series {
             self.stride = 1;
         }
         if self.seen.is_multiple_of(self.stride) {
-            self.points.push(p);
-            if self.points.len() > CAPACITY {
+            if self.points.len() == CAPACITY {
+                // Full: keep every other point (those on a grid twice as wide, which this
+                // sample is on too), so the buffer never grows past its capacity.
                 let mut i = 0;
                 self.points.retain(|_| {
                     i += 1;
@@ -342,6 +343,7 @@ impl Series {
                 });
                 self.stride *= 2;
             }
+            self.points.push(p);
         }
         self.latest = Some(p);
         self.seen += 1;
@@ -545,6 +547,7 @@ mod tests {
                 v: 1000 + 2 * i,
             });
             assert!(s.points.len() <= CAPACITY);
+            assert!(s.points.capacity() <= CAPACITY);
         }
         assert_eq!(s.samples(), 100_000);
         let pts = s.points();

@@ -67,30 +67,24 @@ pub fn format_bytes(v: Option<u64>, unit: Unit) -> String {
     }
 }
 
-/// A signed change in `unit`: `+1.2`, `-0.5`, `0`, `+<0.1`; `-` unknown.
-pub fn format_signed_bytes(v: Option<i128>, unit: Unit) -> String {
+/// A signed change, its magnitude written by `abs`: `+1.2`, `-3`, `0`; `-` unknown.
+fn signed(v: Option<i128>, abs: impl Fn(u64) -> String) -> String {
     match v {
         None => "-".to_string(),
         Some(0) => "0".to_string(),
         Some(v) => {
             let sign = if v < 0 { '-' } else { '+' };
-            let abs = u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX);
-            format!("{sign}{}", format_bytes(Some(abs), unit))
+            format!(
+                "{sign}{}",
+                abs(u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX))
+            )
         }
     }
 }
 
-/// A signed count: `+3`, `-1,024`, `0`; `-` unknown.
-fn format_signed_count(v: Option<i128>) -> String {
-    match v {
-        None => "-".to_string(),
-        Some(0) => "0".to_string(),
-        Some(v) => {
-            let sign = if v < 0 { '-' } else { '+' };
-            let abs = u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX);
-            format!("{sign}{}", thousands(abs))
-        }
-    }
+/// A signed change in `unit`: `+1.2`, `-0.5`, `0`, `+<0.1`; `-` unknown.
+pub fn format_signed_bytes(v: Option<i128>, unit: Unit) -> String {
+    signed(v, |a| format_bytes(Some(a), unit))
 }
 
 /// Hundredths of a percent as `+12.5%`, `-100.0%`; `-` when there is none.
@@ -151,7 +145,7 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: Unit, term: Option<Termin
         Cell::Unknown => "-".to_string(),
         Cell::Bytes(v) => format_bytes(*v, unit),
         Cell::Signed(v) if spec.bytes => format_signed_bytes(*v, unit),
-        Cell::Signed(v) => format_signed_count(*v),
+        Cell::Signed(v) => signed(*v, thousands),
         Cell::Percent(h) => format_percent(*h),
         Cell::Rate(r) => r.map_or_else(|| "-".to_string(), format_rate),
     }
@@ -279,7 +273,7 @@ mod tests {
                 .next(),
             Some('-')
         );
-        assert_eq!(format_signed_count(Some(-1024)), "-1,024");
+        assert_eq!(signed(Some(-1024), thousands), "-1,024");
         assert_eq!(format_percent(Some(1250)), "+12.5%");
         assert_eq!(format_percent(Some(-10_000)), "-100.0%");
         assert_eq!(format_percent(Some(4)), "+<0.1%");

@@ -11,12 +11,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::key::KeyDoc;
 use super::report::{CoverageDoc, FiltersDoc, ReportDoc, RowDoc};
-use super::{SCHEMA_VERSION, name_bytes, name_fields};
+use super::{SCHEMA_VERSION, name_bytes};
 use crate::analyze::Metric;
 use crate::analyze::diff::{Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values};
-use crate::model::{GroupBy, MapKind, Object, OutcomeKind, Source};
-use crate::parse::kind_of;
+use crate::model::{GroupBy, Object, OutcomeKind, Source};
 use crate::view::diff::DiffView;
 
 /// A whole comparison.
@@ -105,28 +105,8 @@ pub struct DiffRowDoc {
     /// `new`, `gone`, `changed`, `same` or `unread`; absent on the totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<MapKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inode: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_hex: Option<String>,
+    #[serde(flatten)]
+    pub key: KeyDoc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<ChangeDoc>,
     pub mappings: ChangeDoc,
@@ -164,46 +144,37 @@ impl DiffRowDoc {
             swap_pss_bytes: change_doc(r, Metric::SwapPss),
             ..DiffRowDoc::default()
         };
+        let k = &mut d.key;
         match &r.key {
             Key::File {
                 device,
                 inode,
                 path,
-            } => {
-                (d.path, d.path_hex) = split(path);
-                d.kind = Some(kind_of(path));
-                d.device = Some(
-                    Object {
-                        dev_major: device.0,
-                        dev_minor: device.1,
-                        inode: *inode,
-                    }
-                    .device(),
-                );
-                d.inode = Some(*inode);
-            }
+            } => k.set_object(
+                path,
+                Object {
+                    dev_major: device.0,
+                    dev_minor: device.1,
+                    inode: *inode,
+                },
+            ),
             Key::Process { pid, start_time } => {
-                d.pid = Some(*pid);
-                d.start_time = Some(*start_time);
+                k.pid = Some(*pid);
+                k.start_time = Some(*start_time);
                 if let Some(u) = &r.labels.user {
-                    (d.user, d.user_hex) = split(u);
+                    k.set_user(u);
                 }
                 if let Some(c) = &r.labels.command {
-                    (d.command, d.command_hex) = split(c);
+                    k.set_command(c);
                 }
             }
-            Key::User(u) => (d.user, d.user_hex) = split(u),
-            Key::Command(c) => (d.command, d.command_hex) = split(c),
-            Key::Kind(k) => d.kind = Some(*k),
+            Key::User(u) => k.set_user(u),
+            Key::Command(c) => k.set_command(c),
+            Key::Kind(kind) => k.kind = Some(*kind),
             Key::Total => {}
         }
         d
     }
-}
-
-fn split(t: &[u8]) -> (Option<String>, Option<String>) {
-    let (text, hex) = name_fields(t);
-    (Some(text), hex)
 }
 
 impl DiffDoc {
@@ -361,6 +332,7 @@ pub fn unread_of(old: &ReportDoc, new: &ReportDoc) -> Unread {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::name_fields;
 
     #[test]
     fn a_non_utf8_path_is_matched_by_its_exact_bytes() {

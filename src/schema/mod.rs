@@ -4,6 +4,7 @@
 //! through these types; [`SCHEMA_VERSION`] says which layout a document has.
 
 pub mod diff;
+pub mod key;
 pub mod report;
 pub mod show;
 pub mod trend;

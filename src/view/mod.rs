@@ -170,6 +170,30 @@ pub struct Sheet<'a> {
     pub footer: Vec<String>,
 }
 
+impl<'a> Sheet<'a> {
+    /// A sheet of one section without a title, in one unit per table.
+    pub fn single(columns: Vec<ColumnSpec>, lines: Vec<Line<'a>>, footer: Vec<String>) -> Self {
+        Sheet {
+            columns,
+            sections: vec![Section {
+                title: None,
+                note: None,
+                lines,
+            }],
+            unit: UnitRule::PerTable,
+            footer,
+        }
+    }
+}
+
+/// Whether some path occurs twice (two rows that are different objects under one path: the
+/// table then shows their device and inode).
+pub fn repeats<'a>(paths: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut paths: Vec<&[u8]> = paths.collect();
+    paths.sort_unstable();
+    paths.windows(2).any(|w| w[0] == w[1])
+}
+
 /// The terminal a table is shown on, when stdout is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Terminal {

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, Terminal, UnitRule};
+use super::{Cell, ColumnSpec, Elide, Line, Role, Sheet, Terminal};
 use crate::model::{GroupBy, Report, Row, RowKey};
 use crate::parse::kind_of;
 use crate::text::thousands;
@@ -455,32 +455,17 @@ impl<'a> ReportView<'a> {
             ));
         }
         tail.extend(footer);
-        Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerTable,
-            footer: tail,
-        }
+        Sheet::single(columns, lines, tail)
     }
 }
 
 impl ReportView<'_> {
     /// Whether two rows of the view name the same path (different objects).
     fn shares_a_path(&self) -> bool {
-        let mut paths: Vec<&[u8]> = self
-            .rows
-            .iter()
-            .filter_map(|r| match &r.row.key {
-                RowKey::File { path, .. } => Some(path.as_slice()),
-                _ => None,
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.windows(2).any(|w| w[0] == w[1])
+        super::repeats(self.rows.iter().filter_map(|r| match &r.row.key {
+            RowKey::File { path, .. } => Some(path.as_slice()),
+            _ => None,
+        }))
     }
 }
 

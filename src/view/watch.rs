@@ -216,6 +216,7 @@ impl<'a> WatchLine<'a> {
             WatchColumn::Pid => l.pid.map_or(Cell::Empty, |p| Cell::Id(u64::from(p))),
             WatchColumn::StartTime => l.start_time.map_or(Cell::Empty, Cell::Id),
             WatchColumn::Command => match self.kind() {
+                SeriesKind::Process if l.command.is_empty() => Cell::Text(&l.comm),
                 SeriesKind::Process => Cell::Text(&l.command),
                 SeriesKind::Mapping => Cell::Text(&l.comm),
                 SeriesKind::File => Cell::Empty,
