@@ -356,7 +356,8 @@ pub fn live_sheet<'a>(
 pub fn thresholds_line(th: &Thresholds) -> String {
     format!(
         "a suspect has at least {} samples, grows at least {} and by at least {}% of its \
-         first value, in each {} of the watch, and fits a line with R\u{b2} at least {}",
+         first value in the watch (or in an hour at that rate), in each {} of the watch, \
+         and fits a line with R\u{b2} at least {}",
         th.min_samples,
         format_rate(per_hour(th.min_rate)).trim_start_matches('+'),
         (th.min_growth * 100_000.0).round() / 1000.0,
@@ -528,8 +529,8 @@ mod tests {
         assert_eq!(
             thresholds_line(&th),
             "a suspect has at least 10 samples, grows at least 1.0 MiB/h and by at least 5% \
-             of its first value, in each third of the watch, and fits a line with R\u{b2} at \
-             least 0.6"
+             of its first value in the watch (or in an hour at that rate), in each third of \
+             the watch, and fits a line with R\u{b2} at least 0.6"
         );
     }
 }

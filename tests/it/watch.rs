@@ -6,6 +6,7 @@
 use std::ffi::{CString, OsStr};
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -66,6 +67,15 @@ struct Running {
 impl Running {
     fn start(mut cmd: std::process::Command) -> Running {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // A background shell starts its jobs with SIGINT ignored, and pmaps keeps a signal it
+        // was started with ignored: give it the default, as a terminal's Ctrl-C finds it.
+        // SAFETY: signal() is async-signal-safe, and the closure touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().expect("start pmaps watch");
         let stdout = child.stdout.take().expect("stdout");
         Running {
@@ -103,6 +113,29 @@ impl Running {
             .collect();
         let out = self.child.wait_with_output().expect("wait for pmaps");
         (rest, code(&out), text(&out.stderr))
+    }
+
+    /// Waits until pmaps handles signals (its `pmaps-signals` thread runs).
+    fn wait_for_signal_handling(&self) {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let named = std::fs::read_dir(&tasks)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|t| {
+                    std::fs::read(t.path().join("comm")).is_ok_and(|c| c == b"pmaps-signals\n")
+                });
+            if named {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pmaps never handled signals"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn signal(&self, sig: i32) {
@@ -275,7 +308,8 @@ fn a_target_that_exits_ends_its_series_and_the_watch_cleanly() {
     let helper = Helper::spawn(["--wait-stdin"]);
     let pid = helper.pid;
     let mut cmd = pmaps_cmd();
-    cmd.args(["watch", "--interval", "0.1", "-f", "json"])
+    // (--count: a bound, should the watch not see the exit.)
+    cmd.args(["watch", "--interval", "0.1", "--count", "600", "-f", "json"])
         .arg(pid.to_string());
     let mut run = Running::start(cmd);
     assert_eq!(run.next()["record"], "start");
@@ -321,7 +355,17 @@ fn a_signal_ends_the_watch_with_its_suspects_and_output_in_place() {
     let pid = leaker.pid.to_string();
     // On standard output: Ctrl-C after 12 samples gives the summary, with the leaker.
     let mut cmd = pmaps_cmd();
-    cmd.args(["watch", "--interval", "0.1", "-f", "json", &pid]);
+    // (--count: a bound, should the signal not stop it.)
+    cmd.args([
+        "watch",
+        "--interval",
+        "0.1",
+        "--count",
+        "600",
+        "-f",
+        "json",
+        &pid,
+    ]);
     let mut run = Running::start(cmd);
     run.until_sample(12);
     run.signal(libc::SIGINT);
@@ -336,10 +380,20 @@ fn a_signal_ends_the_watch_with_its_suspects_and_output_in_place() {
     let dir = open_tempdir();
     let dest = dir.path().join("watch.jsonl");
     let mut cmd = pmaps_cmd();
-    cmd.args(["watch", "--interval", "0.1", "-f", "json", "-o"])
-        .arg(&dest)
-        .arg(&pid);
+    cmd.args([
+        "watch",
+        "--interval",
+        "0.1",
+        "--count",
+        "600",
+        "-f",
+        "json",
+        "-o",
+    ])
+    .arg(&dest)
+    .arg(&pid);
     let run = Running::start(cmd);
+    run.wait_for_signal_handling();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!dest.exists(), "the destination is written at the end only");
     run.signal(libc::SIGTERM);
@@ -389,7 +443,16 @@ fn a_pid_reused_under_a_target_ends_its_series_and_says_so() {
     )
     .write();
     let mut cmd = pmaps_on(tree.root());
-    cmd.args(["watch", "--interval", "0.1", "-f", "json", "100"]);
+    cmd.args([
+        "watch",
+        "--interval",
+        "0.1",
+        "--count",
+        "600",
+        "-f",
+        "json",
+        "100",
+    ]);
     let mut run = Running::start(cmd);
     let first = run.until_sample(2);
     assert_eq!(first["values"][0]["start_time"], 1100);
