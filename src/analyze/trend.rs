@@ -253,25 +253,13 @@ pub fn without_outliers(points: &[Point], slope: f64) -> Vec<Point> {
         .iter()
         .enumerate()
         .map(|(i, d)| (*d, i))
-        .filter(|&(d, _)| {
-            if scale > 0.0 {
-                d > 3.0 * scale
-            } else {
-                d > 0.0
-            }
-        })
+        .filter(|&(d, _)| d > 3.0 * scale)
         .collect();
     far.sort_by(|a, b| b.0.total_cmp(&a.0));
     far.truncate(points.len() / 10);
-    let mut keep = vec![true; points.len()];
-    for (_, i) in far {
-        keep[i] = false;
-    }
-    points
-        .iter()
-        .zip(keep)
-        .filter_map(|(p, k)| k.then_some(*p))
-        .collect()
+    let far: Vec<usize> = far.into_iter().map(|(_, i)| i).collect();
+    let kept = points.iter().enumerate().filter(|(i, _)| !far.contains(i));
+    kept.map(|(_, p)| *p).collect()
 }
 
 /// Least-squares R²: the square of Pearson's correlation of value with time; 0 when either
@@ -332,9 +320,7 @@ impl Series {
             }
             None => (self.min, self.max) = (p.v, p.v),
         }
-        if self.stride == 0 {
-            self.stride = 1;
-        }
+        self.stride = self.stride.max(1);
         if self.seen.is_multiple_of(self.stride) {
             if self.points.len() == CAPACITY {
                 // Full: keep every other point (those on a grid twice as wide, which this
@@ -342,7 +328,7 @@ impl Series {
                 let mut i = 0;
                 self.points.retain(|_| {
                     i += 1;
-                    (i - 1) % 2 == 0
+                    i % 2 == 1
                 });
                 self.stride *= 2;
             }

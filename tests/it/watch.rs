@@ -20,6 +20,10 @@ const LEAK_PER_HOUR: f64 = 256.0 * 1024.0 * 10.0 * 3600.0;
 /// The leaker's region.
 const LEAK_REGION: u64 = 256 << 20;
 
+/// A streaming watch's arguments: every 0.1 s in JSON Lines, bounded by `--count 600` (a
+/// minute), should what is to end it (an exit, a signal) not.
+const STREAMING: [&str; 7] = ["watch", "--interval", "0.1", "--count", "600", "-f", "json"];
+
 /// Every line of JSON Lines output, parsed.
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
     text(bytes)
@@ -308,9 +312,7 @@ fn a_target_that_exits_ends_its_series_and_the_watch_cleanly() {
     let helper = Helper::spawn(["--wait-stdin"]);
     let pid = helper.pid;
     let mut cmd = pmaps_cmd();
-    // (--count: a bound, should the watch not see the exit.)
-    cmd.args(["watch", "--interval", "0.1", "--count", "600", "-f", "json"])
-        .arg(pid.to_string());
+    cmd.args(STREAMING).arg(pid.to_string());
     let mut run = Running::start(cmd);
     assert_eq!(run.next()["record"], "start");
     run.until_sample(3);
@@ -355,17 +357,7 @@ fn a_signal_ends_the_watch_with_its_suspects_and_output_in_place() {
     let pid = leaker.pid.to_string();
     // On standard output: Ctrl-C after 12 samples gives the summary, with the leaker.
     let mut cmd = pmaps_cmd();
-    // (--count: a bound, should the signal not stop it.)
-    cmd.args([
-        "watch",
-        "--interval",
-        "0.1",
-        "--count",
-        "600",
-        "-f",
-        "json",
-        &pid,
-    ]);
+    cmd.args(STREAMING).arg(&pid);
     let mut run = Running::start(cmd);
     run.until_sample(12);
     run.signal(libc::SIGINT);
@@ -380,18 +372,7 @@ fn a_signal_ends_the_watch_with_its_suspects_and_output_in_place() {
     let dir = open_tempdir();
     let dest = dir.path().join("watch.jsonl");
     let mut cmd = pmaps_cmd();
-    cmd.args([
-        "watch",
-        "--interval",
-        "0.1",
-        "--count",
-        "600",
-        "-f",
-        "json",
-        "-o",
-    ])
-    .arg(&dest)
-    .arg(&pid);
+    cmd.args(STREAMING).arg("-o").arg(&dest).arg(&pid);
     let run = Running::start(cmd);
     run.wait_for_signal_handling();
     std::thread::sleep(Duration::from_millis(1500));
@@ -443,16 +424,7 @@ fn a_pid_reused_under_a_target_ends_its_series_and_says_so() {
     )
     .write();
     let mut cmd = pmaps_on(tree.root());
-    cmd.args([
-        "watch",
-        "--interval",
-        "0.1",
-        "--count",
-        "600",
-        "-f",
-        "json",
-        "100",
-    ]);
+    cmd.args(STREAMING).arg("100");
     let mut run = Running::start(cmd);
     let first = run.until_sample(2);
     assert_eq!(first["values"][0]["start_time"], 1100);
