@@ -29,7 +29,9 @@ Exit status:
   3  partial report (some process denied, incomplete or in error; see the coverage line);
      0 with --allow-partial
   4  a process asked for does not exist: a --pid that is no process (named on stderr; the
-     others are reported), or for pmaps show, no process matched";
+     others are reported), or for pmaps show and pmaps watch, no process matched
+  5  pmaps diff: some row changed beyond the thresholds; pmaps watch and pmaps trend:
+     suspects found";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or

@@ -61,6 +61,24 @@ pub fn scan(
     Ok(facts.report(src, query, rows, totals, coverage))
 }
 
+/// [`scan`] of every process from `smaps` grouped as `query` asks, and one row per process
+/// whatever the group-by (from the same reads: `pmaps watch` follows every file and every
+/// process at the cost of one report; the command line is not read).
+pub fn scan_with_processes(
+    src: &dyn ProcSource,
+    query: &Query,
+) -> anyhow::Result<(Report, Vec<Row>)> {
+    let needs = Needs {
+        uid: false,
+        cmdline: false,
+        cgroup: false,
+    };
+    let ((rows, processes, totals, coverage), facts) = fold(src, query, needs, None, |acc| {
+        aggregate::finish_rows(acc, query, src, true)
+    })?;
+    Ok((facts.report(src, query, rows, totals, coverage), processes))
+}
+
 /// Everything one scan read, before it is grouped for a question: what `pmaps record` keeps.
 #[derive(Debug, Clone)]
 pub struct Recording {
@@ -88,22 +106,14 @@ pub fn scan_everything(
         filters: Filters::default(),
         count_mappings: false,
     };
-    let per_process = Query {
-        group_by: GroupBy::Process,
-        ..query.clone()
-    };
     let needs = Needs {
         uid: true,
         cmdline: true,
         cgroup: true,
     };
-    let (((processes, _, _), (rows, totals, coverage)), facts) =
-        fold(src, &query, needs, progress, |acc| {
-            (
-                aggregate::finish(acc.clone(), &per_process, src),
-                aggregate::finish(acc, &query, src),
-            )
-        })?;
+    let ((rows, processes, totals, coverage), facts) = fold(src, &query, needs, progress, |acc| {
+        aggregate::finish_rows(acc, &query, src, true)
+    })?;
     let mut cgroups: Vec<Cgroup> = processes
         .iter()
         .filter_map(|r| match &r.key {

@@ -268,44 +268,30 @@ pub fn compare(key: Key, old: Entry, new: Entry) -> RowDiff {
 pub fn diff(old: Vec<Entry>, new: Vec<Entry>, unread: &Unread) -> Vec<RowDiff> {
     let mut old = by_key(old);
     let new = by_key(new);
-    let unread_in = |pids: &[u32], key: &Key| match key {
-        Key::Process { pid, .. } => pids.contains(pid),
-        _ => false,
+    // A row on one side only: `new` or `gone`, or `unread` for a process whose PID the other
+    // side could not read.
+    let alone = |key: Key, e: Entry, in_new: bool| {
+        let (other_unread, status) = match in_new {
+            true => (&unread.old, Status::New),
+            false => (&unread.new, Status::Gone),
+        };
+        let unread = matches!(&key, Key::Process { pid, .. } if other_unread.contains(pid));
+        RowDiff {
+            key,
+            labels: e.labels,
+            status: if unread { Status::Unread } else { status },
+            old: (!in_new).then_some(e.values),
+            new: in_new.then_some(e.values),
+        }
     };
     let mut rows = Vec::with_capacity(old.len().max(new.len()));
     for (key, n) in new {
-        match old.remove(&key) {
-            Some(o) => rows.push(compare(key, o, n)),
-            None => {
-                let status = if unread_in(&unread.old, &key) {
-                    Status::Unread
-                } else {
-                    Status::New
-                };
-                rows.push(RowDiff {
-                    key,
-                    labels: n.labels,
-                    status,
-                    old: None,
-                    new: Some(n.values),
-                });
-            }
-        }
-    }
-    for (key, o) in old {
-        let status = if unread_in(&unread.new, &key) {
-            Status::Unread
-        } else {
-            Status::Gone
-        };
-        rows.push(RowDiff {
-            key,
-            labels: o.labels,
-            status,
-            old: Some(o.values),
-            new: None,
+        rows.push(match old.remove(&key) {
+            Some(o) => compare(key, o, n),
+            None => alone(key, n, true),
         });
     }
+    rows.extend(old.into_iter().map(|(key, o)| alone(key, o, false)));
     rows.sort_by(|a, b| a.key.cmp(&b.key));
     rows
 }

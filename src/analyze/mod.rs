@@ -36,16 +36,10 @@ impl Metric {
         Metric::SwapPss,
     ];
 
-    /// The amounts of memory (every metric but the counts).
-    pub const BYTES: [Metric; 7] = [
-        Metric::Size,
-        Metric::Rss,
-        Metric::Pss,
-        Metric::Uss,
-        Metric::Shared,
-        Metric::Swap,
-        Metric::SwapPss,
-    ];
+    /// The amounts of memory: every metric but the counts.
+    pub fn bytes() -> &'static [Metric] {
+        &Metric::ALL[2..]
+    }
 
     /// The stable name, as the report's columns name it.
     pub fn name(self) -> &'static str {
@@ -116,6 +110,8 @@ mod tests {
             assert_eq!(Metric::parse(&format!("{}_bytes", m.name())), Some(m));
         }
         assert_eq!(Metric::parse("vsz"), None);
+        assert_eq!(Metric::bytes().len(), 7);
+        assert!(Metric::bytes().iter().all(|m| m.is_bytes()));
     }
 
     #[test]

@@ -21,16 +21,19 @@
 //! order (the first that fails is the verdict):
 //! 1. at least [`Thresholds::min_samples`] samples (10: a clear leak is flagged from ten);
 //! 2. slope ≥ [`Thresholds::min_rate`] (1 MiB per hour);
-//! 3. growth (last − first) ≥ [`Thresholds::min_growth`] of the first value (5 %), and > 0;
+//! 3. it grew (last > first), and the slope over the series, or over an hour when the series
+//!    is shorter, is at least [`Thresholds::min_growth`] of the first value (5 %): a big
+//!    process's slow drift is no leak, and a short watch of a fast leak is not held to the
+//!    growth an hour would show;
 //! 4. every window's slope ≥ the rate floor too (persistence: not a step);
 //! 5. R² ≥ [`Thresholds::min_r_squared`] (0.6: not a sawtooth, not noise).
 //!
 //! # Bounded memory
-//! A [`Series`] keeps at most [`CAPACITY`] + 1 points however many samples it is given: when
-//! full, every other point is dropped and from then on only every second sample is kept
-//! (decimation: the kept points stay evenly spaced over the whole series), and the latest
-//! sample is always kept. The sample count and the increasing fraction are counted exactly
-//! on every sample. That is about 1 KiB per series.
+//! A [`Series`] keeps at most [`CAPACITY`] points however many samples it is given, and the
+//! latest sample: when full, every other point is dropped and from then on only every second
+//! sample is kept (decimation: the kept points stay evenly spaced over the whole series). The
+//! sample count and the increasing fraction are counted exactly on every sample. That is 1 KiB
+//! per series.
 
 /// Seconds in an hour: slopes are given per hour.
 pub const HOUR: f64 = 3600.0;
@@ -50,7 +53,8 @@ pub struct Point {
 pub struct Thresholds {
     /// The least slope called growth, in bytes per hour.
     pub min_rate: f64,
-    /// The least growth (last − first), as a fraction of the first value.
+    /// The least growth over the series (or over an hour, for a shorter series) at the
+    /// slope's rate, as a fraction of the first value.
     pub min_growth: f64,
     /// The fewest samples a verdict is given on.
     pub min_samples: u64,
@@ -179,10 +183,9 @@ impl Fit {
         if !at_least(self.slope, th.min_rate) || self.slope <= 0.0 {
             return Verdict::BelowRate;
         }
-        let enough = match self.growth_fraction() {
-            Some(f) => f >= th.min_growth,
-            None => true,
-        };
+        let over = self.span().max(HOUR);
+        let projected = self.slope * over / HOUR;
+        let enough = at_least(projected, th.min_growth * self.first.v as f64);
         if self.growth() <= 0 || !enough {
             return Verdict::BelowGrowth;
         }
@@ -250,25 +253,13 @@ pub fn without_outliers(points: &[Point], slope: f64) -> Vec<Point> {
         .iter()
         .enumerate()
         .map(|(i, d)| (*d, i))
-        .filter(|&(d, _)| {
-            if scale > 0.0 {
-                d > 3.0 * scale
-            } else {
-                d > 0.0
-            }
-        })
+        .filter(|&(d, _)| d > 3.0 * scale)
         .collect();
     far.sort_by(|a, b| b.0.total_cmp(&a.0));
     far.truncate(points.len() / 10);
-    let mut keep = vec![true; points.len()];
-    for (_, i) in far {
-        keep[i] = false;
-    }
-    points
-        .iter()
-        .zip(keep)
-        .filter_map(|(p, k)| k.then_some(*p))
-        .collect()
+    let far: Vec<usize> = far.into_iter().map(|(_, i)| i).collect();
+    let kept = points.iter().enumerate().filter(|(i, _)| !far.contains(i));
+    kept.map(|(_, p)| *p).collect()
 }
 
 /// Least-squares R²: the square of Pearson's correlation of value with time; 0 when either
@@ -329,19 +320,19 @@ impl Series {
             }
             None => (self.min, self.max) = (p.v, p.v),
         }
-        if self.stride == 0 {
-            self.stride = 1;
-        }
+        self.stride = self.stride.max(1);
         if self.seen.is_multiple_of(self.stride) {
-            self.points.push(p);
-            if self.points.len() > CAPACITY {
+            if self.points.len() == CAPACITY {
+                // Full: keep every other point (those on a grid twice as wide, which this
+                // sample is on too), so the buffer never grows past its capacity.
                 let mut i = 0;
                 self.points.retain(|_| {
                     i += 1;
-                    (i - 1) % 2 == 0
+                    i % 2 == 1
                 });
                 self.stride *= 2;
             }
+            self.points.push(p);
         }
         self.latest = Some(p);
         self.seen += 1;
@@ -522,9 +513,25 @@ mod tests {
         // 0.5 MiB per hour: steady, but below the 1 MiB/h floor.
         let slow = series(20, |i| (1 << 30) + i as u64 * 1456);
         assert_eq!(verdict(&slow).1, Verdict::BelowRate);
-        // 36 MiB/h on 100 GiB: 1 MiB in 190 s is far below 5 %.
+        // 36 MiB/h on 100 GiB: far below 5 % in an hour.
         let small = series(20, |i| (100 << 30) + ((i as u64) << 20) / 10);
         assert_eq!(verdict(&small).1, Verdict::BelowGrowth);
+        // 900 MiB/h on 2 GiB, seen for 190 s: 2.3 % in the watch, but 44 % in an hour.
+        let fast = series(20, |i| (2 << 30) + i as u64 * 2_621_440);
+        let (fit, v) = verdict(&fast);
+        assert!(fit.growth_fraction().is_some_and(|f| f < 0.05), "{fit:?}");
+        assert_eq!(v, Verdict::Growing, "{fit:?}");
+        // Over a week of hourly samples of 100 GiB, 4 % in all is below 5 %; 6 % is not.
+        let week = |pct: u64| {
+            (0..168)
+                .map(|i| Point {
+                    t: i as f64 * HOUR,
+                    v: (100 << 30) + (100u64 << 30) * pct * i / 100 / 167,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(verdict(&week(4)).1, Verdict::BelowGrowth);
+        assert_eq!(verdict(&week(6)).1, Verdict::Growing);
         // From nothing, any steady growth above the floor counts.
         let fresh = series(20, |i| (i as u64) << 20);
         assert_eq!(verdict(&fresh).1, Verdict::Growing);
@@ -545,6 +552,7 @@ mod tests {
                 v: 1000 + 2 * i,
             });
             assert!(s.points.len() <= CAPACITY);
+            assert!(s.points.capacity() <= CAPACITY);
         }
         assert_eq!(s.samples(), 100_000);
         let pts = s.points();

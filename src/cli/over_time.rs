@@ -21,7 +21,8 @@ Exit status:
   0  watched to the end; no suspect
   1  fatal error (proc root unreadable, output not written)
   2  usage error
-  3  a target could not be watched (denied, or matched nothing) while others were
+  3  a target could not be watched: it matched nothing (while others matched), was denied,
+     or could no longer be read
   4  no process matched any target
   5  suspects were found (whatever else happened)";
 
@@ -106,7 +107,7 @@ pub(super) fn parse_byte_metric(s: &str) -> Result<Metric, String> {
     match Metric::parse(s) {
         Some(m) if m.is_bytes() => Ok(m),
         _ => {
-            let names: Vec<&str> = Metric::BYTES.iter().map(|m| m.name()).collect();
+            let names: Vec<&str> = Metric::bytes().iter().map(|m| m.name()).collect();
             Err(format!("unknown metric; one of: {}", names.join(", ")))
         }
     }

@@ -44,7 +44,7 @@ fn cell_text(spec: &ColumnSpec, cell: &Cell<'_>, unit: UnitRule, on_terminal: bo
         Cell::Percent(p) => format_percent(*p),
         Cell::Signed(v) => format_signed(*v, spec.bytes.then_some(unit)),
         Cell::Relative(h) => format_relative(*h),
-        Cell::Rate(r) => r.map_or_else(|| "-".to_string(), crate::text::rate),
+        Cell::Rate(r) => r.map_or_else(|| "-".to_string(), crate::text::format_rate),
     }
 }
 

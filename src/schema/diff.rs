@@ -11,14 +11,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::key::{KeyDoc, split};
 use super::report::{CoverageDoc, FiltersDoc, ReportDoc, RowDoc};
-use super::{SCHEMA_VERSION, name_bytes, name_fields};
+use super::{SCHEMA_VERSION, name_bytes};
 use crate::analyze::Metric;
 use crate::analyze::diff::{
     Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values, compared_by,
 };
-use crate::model::{GroupBy, MapKind, Object, OutcomeKind, Source};
-use crate::parse::kind_of;
+use crate::model::{GroupBy, Object, OutcomeKind, Source};
 use crate::view::diff::DiffView;
 
 /// A whole comparison.
@@ -107,44 +107,8 @@ pub struct DiffRowDoc {
     /// `new`, `gone`, `changed`, `same` or `unread`; absent on the totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<MapKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inode: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<String>,
+    #[serde(flatten)]
+    pub key: KeyDoc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<ChangeDoc>,
     pub mappings: ChangeDoc,
@@ -182,58 +146,53 @@ impl DiffRowDoc {
             swap_pss_bytes: change_doc(r, Metric::SwapPss),
             ..DiffRowDoc::default()
         };
+        let k = &mut d.key;
         match &r.key {
             Key::File {
                 device,
                 inode,
                 path,
             } => {
-                (d.path, d.path_hex) = split(path);
-                d.kind = Some(r.labels.kind.unwrap_or_else(|| kind_of(path)));
-                d.device = Some(
+                k.set_object(
+                    path,
                     Object {
                         dev_major: device.0,
                         dev_minor: device.1,
                         inode: *inode,
-                    }
-                    .device(),
+                    },
                 );
-                d.inode = Some(*inode);
+                // The kind the report gave (huge pages cannot be told by the path).
+                k.kind = r.labels.kind.or(k.kind);
             }
             Key::Process { pid, start_time } => {
-                d.pid = Some(*pid);
-                d.start_time = Some(*start_time);
+                k.pid = Some(*pid);
+                k.start_time = Some(*start_time);
                 if let Some(u) = &r.labels.user {
-                    (d.user, d.user_hex) = split(u);
+                    k.set_user(u);
                 }
                 if let Some(c) = &r.labels.command {
-                    (d.command, d.command_hex) = split(c);
+                    k.set_command(c);
                 }
             }
-            Key::User(u) => (d.user, d.user_hex) = split(u),
-            Key::Command(c) => (d.command, d.command_hex) = split(c),
-            Key::Kind(k) => d.kind = Some(*k),
-            Key::Cgroup(c) => (d.cgroup, d.cgroup_hex) = split(c),
+            Key::User(u) => k.set_user(u),
+            Key::Command(c) => k.set_command(c),
+            Key::Kind(kind) => k.kind = Some(*kind),
+            Key::Cgroup(c) => (k.cgroup, k.cgroup_hex) = split(c),
             Key::Unit(u) => {
-                (d.unit, d.unit_hex) = split(u);
+                (k.unit, k.unit_hex) = split(u);
                 if let Some(c) = &r.labels.cgroup {
-                    (d.cgroup, d.cgroup_hex) = split(c);
+                    (k.cgroup, k.cgroup_hex) = split(c);
                 }
             }
             Key::Container { runtime, id } => {
-                d.runtime = split(runtime).0;
-                (d.container, d.container_hex) = split(id);
-                d.pod = r.labels.pod.as_deref().and_then(|p| split(p).0);
+                k.runtime = split(runtime).0;
+                (k.container, k.container_hex) = split(id);
+                k.pod = r.labels.pod.as_deref().and_then(|p| split(p).0);
             }
             Key::Total => {}
         }
         d
     }
-}
-
-fn split(t: &[u8]) -> (Option<String>, Option<String>) {
-    let (text, hex) = name_fields(t);
-    (Some(text), hex)
 }
 
 impl DiffDoc {
@@ -407,6 +366,7 @@ pub fn unread_of(old: &ReportDoc, new: &ReportDoc) -> Unread {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::name_fields;
 
     #[test]
     fn a_non_utf8_path_is_matched_by_its_exact_bytes() {

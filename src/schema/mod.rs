@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod diff;
 pub mod history;
+pub mod key;
 pub mod report;
 pub mod show;
 pub mod summary;

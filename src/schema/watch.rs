@@ -8,17 +8,15 @@
 //!
 //! A series key is `series` (`process`, `mapping` or `file`), `metric`, and what names it:
 //! `pid` and `start_time` (processes and mappings), `comm` (mappings and processes),
-//! `command` (processes), `address` (mappings: lowest start to highest end, hex), `path`,
+//! `command` (processes of a watch with targets), `address` (mappings: lowest start to highest end, hex), `path`,
 //! `kind`, `device` and `inode` (mappings and files). Names that are not UTF-8 come with a
 //! `<key>_hex` companion, as in reports. The statistic is [`super::trend::FitDoc`].
 
 use serde::{Deserialize, Serialize};
 
-use super::name_fields;
+use super::key::{KeyDoc, split};
 use super::trend::{FitDoc, ThresholdsDoc};
 use crate::analyze::Metric;
-use crate::model::MapKind;
-use crate::parse::kind_of;
 use crate::view::watch::address;
 use crate::watch::{Ended, Judged, Label, SeriesId, SeriesKind, Tracked};
 
@@ -77,40 +75,21 @@ pub struct SummaryDoc {
     pub growers: Vec<SuspectDoc>,
 }
 
-/// What names a series.
+/// What names a series: its kind, its metric, the process's command name, a mapping's
+/// address, and the key fields of reports (a process's `pid`, `start_time` and `command`; a
+/// mapping's or file's `path`, `kind`, `device`, `inode`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SeriesDoc {
     pub series: String,
     pub metric: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comm: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comm_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<MapKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inode: Option<u64>,
-}
-
-fn split(t: &[u8]) -> (Option<String>, Option<String>) {
-    let (text, hex) = name_fields(t);
-    (Some(text), hex)
+    #[serde(flatten)]
+    pub key: KeyDoc,
 }
 
 impl SeriesDoc {
@@ -123,28 +102,24 @@ impl SeriesDoc {
         let mut d = SeriesDoc {
             series: kind.as_str().to_string(),
             metric: metric.name().to_string(),
-            pid: label.pid,
-            start_time: label.start_time,
             ..SeriesDoc::default()
         };
+        d.key.pid = label.pid;
+        d.key.start_time = label.start_time;
         if kind != SeriesKind::File {
             (d.comm, d.comm_hex) = split(&label.comm);
         }
         if kind == SeriesKind::Process {
-            (d.command, d.command_hex) = split(&label.command);
+            // Without targets the command line is not read: the command name says it.
+            if !label.command.is_empty() {
+                d.key.set_command(&label.command);
+            }
         } else {
-            (d.path, d.path_hex) = split(&label.path);
-            d.kind = Some(kind_of(&label.path));
+            d.key
+                .set_object(&label.path, label.object.unwrap_or_default());
             d.address = label.range.map(address);
-            d.device = label.object.map(|o| o.device());
-            d.inode = label.object.map(|o| o.inode);
         }
         d
-    }
-
-    /// The exact bytes of the path.
-    pub fn path_bytes(&self) -> Option<Vec<u8>> {
-        super::name_bytes(self.path.as_deref()?, self.path_hex.as_deref())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Text for people and for machine formats alike, made from raw values: numbers with
-//! thousands separators, plurals, UTC timestamps, and the escaping of raw bytes
+//! thousands separators, plurals, rates of growth, UTC timestamps, and the escaping of raw bytes
 //! ([`escape`]). A leaf: it knows nothing of the data model.
 
 pub mod escape;
@@ -17,6 +17,45 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// An amount of bytes in the unit that reads best, with one decimal past KiB: `512 B`,
+/// `12 KiB`, `1.2 MiB`.
+fn human_bytes(v: f64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if v < 1024.0 {
+        return format!("{v:.0} B");
+    }
+    let mut scaled = v / 1024.0;
+    let mut i = 0;
+    while scaled >= 1024.0 && i + 1 < units.len() {
+        scaled /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{scaled:.0} {}", units[i])
+    } else {
+        format!("{scaled:.1} {}", units[i])
+    }
+}
+
+/// A rate in bytes per hour, per second, minute or hour, whichever gives a figure of at
+/// least 1 MiB (or per hour): `+1.2 MiB/min`, `+2.5 MiB/s`, `-300 KiB/h`, `0`.
+pub fn format_rate(per_hour: i64) -> String {
+    if per_hour == 0 {
+        return "0".to_string();
+    }
+    let sign = if per_hour < 0 { '-' } else { '+' };
+    let h = per_hour.unsigned_abs() as f64;
+    let mib = 1024.0 * 1024.0;
+    let (v, per) = if h / 3600.0 >= mib {
+        (h / 3600.0, "s")
+    } else if h / 60.0 >= mib {
+        (h / 60.0, "min")
+    } else {
+        (h, "h")
+    };
+    format!("{sign}{}/{per}", human_bytes(v))
 }
 
 pub fn plural(n: u64, one: &str, many: &str) -> String {
@@ -46,45 +85,6 @@ pub fn utc_timestamp(t: SystemTime) -> String {
     )
 }
 
-/// An amount of bytes in the unit that reads best, with one decimal past KiB: `512 B`,
-/// `12 KiB`, `1.2 MiB`.
-fn human_bytes(v: f64) -> String {
-    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if v < 1024.0 {
-        return format!("{v:.0} B");
-    }
-    let mut scaled = v / 1024.0;
-    let mut i = 0;
-    while scaled >= 1024.0 && i + 1 < units.len() {
-        scaled /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{scaled:.0} {}", units[i])
-    } else {
-        format!("{scaled:.1} {}", units[i])
-    }
-}
-
-/// A rate in bytes per hour, per second, minute or hour, whichever gives a figure of at
-/// least 1 MiB (or per hour): `+1.2 MiB/min`, `+2.5 MiB/s`, `-300 KiB/h`, `0`.
-pub fn rate(per_hour: i64) -> String {
-    if per_hour == 0 {
-        return "0".to_string();
-    }
-    let sign = if per_hour < 0 { '-' } else { '+' };
-    let h = per_hour.unsigned_abs() as f64;
-    let mib = 1024.0 * 1024.0;
-    let (v, per) = if h / 3600.0 >= mib {
-        (h / 3600.0, "s")
-    } else if h / 60.0 >= mib {
-        (h / 60.0, "min")
-    } else {
-        (h, "h")
-    };
-    format!("{sign}{}/{per}", human_bytes(v))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,22 +100,22 @@ mod tests {
     }
 
     #[test]
+    fn rates_read_in_a_unit_that_fits() {
+        let mib_h = 1024 * 1024;
+        assert_eq!(format_rate(60 * mib_h * 12 / 10), "+1.2 MiB/min");
+        assert_eq!(format_rate(3600 * mib_h * 5 / 2), "+2.5 MiB/s");
+        assert_eq!(format_rate(-300 * 1024), "-300 KiB/h");
+        assert_eq!(format_rate(512), "+512 B/h");
+        assert_eq!(format_rate(0), "0");
+        assert_eq!(format_rate(i64::MIN).chars().next(), Some('-'));
+    }
+
+    #[test]
     fn timestamps() {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_542_613);
         assert_eq!(utc_timestamp(t), "2026-11-24T17:50:13Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(utc_timestamp(leap), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn rates_in_a_unit_that_reads_well() {
-        let mib_h = 1024 * 1024;
-        assert_eq!(rate(60 * mib_h * 12 / 10), "+1.2 MiB/min");
-        assert_eq!(rate(3600 * mib_h * 5 / 2), "+2.5 MiB/s");
-        assert_eq!(rate(-300 * 1024), "-300 KiB/h");
-        assert_eq!(rate(512), "+512 B/h");
-        assert_eq!(rate(0), "0");
-        assert_eq!(rate(i64::MIN).chars().next(), Some('-'));
     }
 }

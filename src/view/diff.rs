@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use super::report::Column;
-use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
+use super::{Cell, ColumnSpec, Line, Role, Sheet, UnitRule};
 use crate::analyze::Metric;
 use crate::analyze::diff::{Comparison, Key, MinChange, RowDiff, Side, Status, compared_by};
 use crate::model::{GroupBy, Object, OutcomeKind};
@@ -245,15 +245,8 @@ impl<'a> DiffView<'a> {
             footer.push(side_line("new", &self.cmp.new));
         }
         Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerCell,
             footer,
-            rows: None,
+            ..Sheet::one_section(columns, lines, UnitRule::PerCell, None)
         }
     }
 
@@ -294,16 +287,10 @@ impl<'a> DiffView<'a> {
 
     /// Whether two listed rows name the same path (different objects).
     fn shares_a_path(&self) -> bool {
-        let mut paths: Vec<&[u8]> = self
-            .rows
-            .iter()
-            .filter_map(|r| match &r.key {
-                Key::File { path, .. } => Some(path.as_slice()),
-                _ => None,
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.windows(2).any(|w| w[0] == w[1])
+        super::repeats(self.rows.iter().filter_map(|r| match &r.key {
+            Key::File { path, .. } => Some(path.as_slice()),
+            _ => None,
+        }))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
+use super::{Cell, ColumnSpec, Line, Role, Sheet, UnitRule};
 use crate::history::Snapshot;
 use crate::model::{Coverage, OutcomeKind};
 use crate::text::utc_timestamp;
@@ -89,14 +89,7 @@ pub fn sheet(snapshots: &[Snapshot], top: Option<usize>) -> Sheet<'_> {
         footer.push("(no snapshot in this range)".into());
     }
     Sheet {
-        columns: columns(),
-        sections: vec![Section {
-            title: None,
-            note: None,
-            lines,
-        }],
-        unit: UnitRule::PerCell,
         footer,
-        rows: None,
+        ..Sheet::one_section(columns(), lines, UnitRule::PerCell, None)
     }
 }

@@ -268,6 +268,14 @@ pub struct RowCut {
     pub fit_height: bool,
 }
 
+/// Whether some path occurs twice (two rows that are different objects under one path: the
+/// table then shows their device and inode).
+pub fn repeats<'a>(paths: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut paths: Vec<&[u8]> = paths.collect();
+    paths.sort_unstable();
+    paths.windows(2).any(|w| w[0] == w[1])
+}
+
 /// The terminal a table is shown on, when stdout is one: its lines and columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Terminal {

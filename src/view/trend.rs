@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Cell, ColumnSpec, Elide, Line, Role, Section, Sheet, UnitRule};
+use super::{Cell, ColumnSpec, Elide, Line, Role, Sheet, UnitRule};
 use crate::analyze::trend::{Fit, Point, Series, Thresholds, Verdict};
 use crate::history::Snapshot;
 use crate::history::series::{Key, TrendSeries};
@@ -178,15 +178,8 @@ pub fn table<'a>(judged: &[Judged<'a>], metric_names: &str, top: Option<usize>) 
     }
     footer.push(format!("metric: {metric_names}"));
     Sheet {
-        columns,
-        sections: vec![Section {
-            title: None,
-            note: None,
-            lines,
-        }],
-        unit: UnitRule::PerCell,
         footer,
-        rows: None,
+        ..Sheet::one_section(columns, lines, UnitRule::PerCell, None)
     }
 }
 
@@ -252,15 +245,8 @@ pub fn wide<'a>(series: &[&'a TrendSeries], snapshots: &[Snapshot]) -> Sheet<'a>
 
 fn data_sheet(columns: Vec<ColumnSpec>, lines: Vec<Line<'_>>) -> Sheet<'_> {
     Sheet {
-        columns,
-        sections: vec![Section {
-            title: None,
-            note: None,
-            lines,
-        }],
-        unit: UnitRule::PerCell,
         footer: Vec::new(),
-        rows: None,
+        ..Sheet::one_section(columns, lines, UnitRule::PerCell, None)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::analyze::Metric;
 use crate::analyze::trend::{Fit, Point, Thresholds, Verdict};
 use crate::model::Object;
 use crate::parse::kind_of;
-use crate::text::{plural, thousands};
+use crate::text::{format_rate, plural, thousands};
 use crate::watch::{Ended, Judged, Label, Sample, SeriesId, SeriesKind, Tracked};
 
 /// The blocks of a sparkline, lowest to highest.
@@ -218,6 +218,7 @@ impl<'a> WatchLine<'a> {
             WatchColumn::Pid => l.pid.map_or(Cell::Empty, |p| Cell::Id(u64::from(p))),
             WatchColumn::StartTime => l.start_time.map_or(Cell::Empty, Cell::Id),
             WatchColumn::Command => match self.kind() {
+                SeriesKind::Process if l.command.is_empty() => Cell::Text(&l.comm),
                 SeriesKind::Process => Cell::Text(&l.command),
                 SeriesKind::Mapping => Cell::Text(&l.comm),
                 SeriesKind::File => Cell::Empty,
@@ -358,9 +359,10 @@ pub fn live_sheet<'a>(
 pub fn thresholds_line(th: &Thresholds) -> String {
     format!(
         "a suspect has at least {} samples, grows at least {} and by at least {}% of its \
-         first value, in each {} of the watch, and fits a line with R\u{b2} at least {}",
+         first value in the watch (or in an hour at that rate), in each {} of the watch, \
+         and fits a line with R\u{b2} at least {}",
         th.min_samples,
-        crate::text::rate(per_hour(th.min_rate)).trim_start_matches('+'),
+        format_rate(per_hour(th.min_rate)).trim_start_matches('+'),
         (th.min_growth * 100_000.0).round() / 1000.0,
         match th.windows {
             1 => "part".to_string(),
@@ -530,8 +532,8 @@ mod tests {
         assert_eq!(
             thresholds_line(&th),
             "a suspect has at least 10 samples, grows at least 1.0 MiB/h and by at least 5% \
-             of its first value, in each third of the watch, and fits a line with R\u{b2} at \
-             least 0.6"
+             of its first value in the watch (or in an hour at that rate), in each third of \
+             the watch, and fits a line with R\u{b2} at least 0.6"
         );
     }
 }

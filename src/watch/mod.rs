@@ -6,9 +6,9 @@
 //!   target process's total and each of its mappings, matched sample to sample by
 //!   [`mappings::Matcher`]. A target that exits, or whose PID now belongs to another process
 //!   (another start time), ends its series; the watch ends when no target is left.
-//! - Without targets: every process (by PID and start time) and every mapped file (by
-//!   device, inode and path), from one `smaps` scan per sample (`--group-by file,process`:
-//!   each file's rows, and each process's total as the sum of its rows).
+//! - Without targets: every process (by PID and start time, named by its command name: the
+//!   command line is not read) and every mapped file (by device, inode and path), from one
+//!   per-file `smaps` scan per sample, whose reads also give each process's total.
 //!
 //! The metric is USS for processes and mappings and PSS for files unless one is chosen.
 //!

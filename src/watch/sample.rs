@@ -1,6 +1,7 @@
 //! Taking one sample: with targets, each target's mappings read through the same reader as
-//! `pmaps show` (so the same outcomes and truncation check apply); without, one `smaps` scan
-//! of every process. Nothing else is read: a sample costs what one report costs.
+//! `pmaps show` (so the same outcomes and truncation check apply); without, one per-file
+//! `smaps` scan of every process, which gives each process's total from the same reads.
+//! Nothing else is read: a sample costs what one report costs.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -81,7 +82,7 @@ impl<'s> Sampler<'s> {
                 proc_root,
                 threads: None,
                 source: SourceChoice::Fixed(Source::Smaps),
-                group_by: GroupBy::FileProcess,
+                group_by: GroupBy::File,
                 filters: Default::default(),
                 count_mappings: false,
             },
@@ -193,8 +194,7 @@ impl<'s> Sampler<'s> {
     }
 
     fn sample_everything(&mut self, sample: &mut Sample) -> anyhow::Result<()> {
-        let report = scan::scan(self.src, &self.query, None)?;
-        let mut procs: HashMap<(u32, u64), (Counters, Label)> = HashMap::new();
+        let (report, processes) = scan::scan_with_processes(self.src, &self.query)?;
         for row in &report.rows {
             let RowKey::File { path, object, .. } = &row.key else {
                 continue;
@@ -213,28 +213,24 @@ impl<'s> Sampler<'s> {
                     value: v,
                 });
             }
-            for child in &row.children {
-                let RowKey::FileProcess { proc: p, .. } = &child.key else {
-                    continue;
-                };
-                let entry = procs.entry((p.pid, p.start_time)).or_insert_with(|| {
-                    let label = Label {
+        }
+        for row in &processes {
+            let RowKey::Process(p) = &row.key else {
+                continue;
+            };
+            if let Some(v) = self.metrics.process.of(&row.counters) {
+                sample.observations.push(Observation {
+                    id: SeriesId::Process {
+                        pid: p.pid,
+                        start_time: p.start_time,
+                    },
+                    // The command line is not read (a per-file scan has no use for it).
+                    label: Label {
                         pid: Some(p.pid),
                         start_time: Some(p.start_time),
                         comm: p.comm.clone(),
-                        command: p.command.clone(),
                         ..Label::default()
-                    };
-                    (Counters::default(), label)
-                });
-                entry.0 += &child.counters;
-            }
-        }
-        for ((pid, start_time), (counters, label)) in procs {
-            if let Some(v) = self.metrics.process.of(&counters) {
-                sample.observations.push(Observation {
-                    id: SeriesId::Process { pid, start_time },
-                    label,
+                    },
                     value: v,
                 });
             }

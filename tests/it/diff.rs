@@ -22,33 +22,39 @@ fn lib(start: u64) -> FakeMap {
     FakeMap::shared(start, LIB, 11, 300, 100)
 }
 
+/// Process 100, alpha, with `heap_kb` of its heap resident (in 68 KiB more of address space).
+fn alpha(fake: &FakeProc, heap_kb: u64) {
+    let maps = [
+        lib(0x7f00_0000_0000),
+        FakeMap::private(0x5600_0000_0000, b"[heap]", heap_kb + 68, heap_kb),
+        FakeMap::private(0x7f10_0000_0000, b"", 1024, 1024),
+    ];
+    let p = fake
+        .process(100)
+        .comm(b"alpha")
+        .cmdline(b"alpha\0--serve\0");
+    with_maps(p, &maps).write();
+}
+
+/// Process 300, with a hostile command line, and `hostile_kb` of the hostile file.
+fn gamma(fake: &FakeProc, hostile_kb: Option<u64>) {
+    let mut maps = vec![FakeMap::private(0x7f30_0000_0000, b"", 256, 256)];
+    maps.extend(hostile_kb.map(|kb| FakeMap::file(0x7f50_0000_0000, HOSTILE, 77, kb)));
+    let p = fake.process(300).comm(b"gam\xffma").cmdline(HOSTILE_CMD);
+    with_maps(p, &maps).write();
+}
+
 /// Before: 100 alpha (heap 64 KiB), 200 beta (maps the hostile file), 300 with a hostile
 /// command line.
 fn before() -> FakeProc {
     let fake = FakeProc::new();
-    let alpha = [
-        lib(0x7f00_0000_0000),
-        FakeMap::private(0x5600_0000_0000, b"[heap]", 132, 64),
-        FakeMap::private(0x7f10_0000_0000, b"", 1024, 1024),
-    ];
-    with_maps(
-        fake.process(100)
-            .comm(b"alpha")
-            .cmdline(b"alpha\0--serve\0"),
-        &alpha,
-    )
-    .write();
+    alpha(&fake, 64);
     let beta = [
         lib(0x7f00_0000_0000),
         FakeMap::file(0x7f20_0000_0000, HOSTILE, 77, 40),
     ];
     with_maps(fake.process(200).comm(b"beta").cmdline(b"beta\0"), &beta).write();
-    let gamma = [FakeMap::private(0x7f30_0000_0000, b"", 256, 256)];
-    with_maps(
-        fake.process(300).comm(b"gam\xffma").cmdline(HOSTILE_CMD),
-        &gamma,
-    )
-    .write();
+    gamma(&fake, None);
     fake
 }
 
@@ -56,37 +62,14 @@ fn before() -> FakeProc {
 /// (another start time); 300 maps the hostile file too, now 80 KiB of it; 400 is new.
 fn after() -> FakeProc {
     let fake = FakeProc::new();
-    let alpha = [
-        lib(0x7f00_0000_0000),
-        FakeMap::private(0x5600_0000_0000, b"[heap]", 264, 192),
-        FakeMap::private(0x7f10_0000_0000, b"", 1024, 1024),
-    ];
-    with_maps(
-        fake.process(100)
-            .comm(b"alpha")
-            .cmdline(b"alpha\0--serve\0"),
-        &alpha,
-    )
-    .write();
+    alpha(&fake, 192);
     let delta = [
         lib(0x7f00_0000_0000),
         FakeMap::private(0x7f40_0000_0000, b"", 512, 512),
     ];
-    let reused = fake
-        .process(200)
-        .comm(b"delta")
-        .cmdline(b"delta\0")
-        .start_time(9999);
-    with_maps(reused, &delta).write();
-    let gamma = [
-        FakeMap::private(0x7f30_0000_0000, b"", 256, 256),
-        FakeMap::file(0x7f50_0000_0000, HOSTILE, 77, 80),
-    ];
-    with_maps(
-        fake.process(300).comm(b"gam\xffma").cmdline(HOSTILE_CMD),
-        &gamma,
-    )
-    .write();
+    let reused = fake.process(200).comm(b"delta").cmdline(b"delta\0");
+    with_maps(reused.start_time(9999), &delta).write();
+    gamma(&fake, Some(80));
     let eps = [FakeMap::private(0x7f60_0000_0000, b"", 128, 128)];
     with_maps(
         fake.process(400).comm(b"epsilon").cmdline(b"epsilon\0"),
@@ -118,6 +101,15 @@ where
     pmaps_ok(all, code)
 }
 
+/// `pmaps diff OLD NEW -f FORMAT`, expecting `code`.
+fn diff_as(format: &str, old: &Path, new: &Path, code: i32) -> std::process::Output {
+    let f = OsStr::new(format);
+    diff(
+        [old.as_os_str(), new.as_os_str(), OsStr::new("-f"), f],
+        code,
+    )
+}
+
 /// The JSON row with `key` = `value` (a number).
 fn row_with<'a>(doc: &'a Value, key: &str, value: u64, start_time: Option<u64>) -> &'a Value {
     doc["rows"]
@@ -138,15 +130,7 @@ fn a_report_read_back_and_diffed_against_itself_shows_no_change() {
             serde_json::from_slice(&std::fs::read(&saved).expect("read")).expect("json");
         let rows = report["rows"].as_array().expect("rows").len();
         assert!(rows > 0, "{group}");
-        let out = diff(
-            [
-                saved.as_os_str(),
-                saved.as_os_str(),
-                OsStr::new("-f"),
-                OsStr::new("json"),
-            ],
-            0,
-        );
+        let out = diff_as("json", &saved, &saved, 0);
         let doc = parse_json(&out);
         assert_eq!(doc["meta"]["view"], "diff");
         assert_eq!(doc["meta"]["group_by"], group);
@@ -183,15 +167,7 @@ fn a_report_read_back_and_diffed_against_itself_shows_no_change() {
             )),
             "{table}"
         );
-        let csv = stdout(&diff(
-            [
-                saved.as_os_str(),
-                saved.as_os_str(),
-                OsStr::new("-f"),
-                OsStr::new("csv"),
-            ],
-            0,
-        ));
+        let csv = stdout(&diff_as("csv", &saved, &saved, 0));
         assert_eq!(csv.lines().count(), 1, "{csv}");
         assert!(csv.starts_with("status,"), "{csv}");
         // With one argument: a scan made now the same way finds nothing changed either.
@@ -206,15 +182,7 @@ fn a_reused_pid_is_gone_and_new_and_growth_is_exact() {
     let dir = open_tempdir();
     let old = save(&before(), &["-g", "process"], dir.path(), "old.json");
     let new = save(&after(), &["-g", "process"], dir.path(), "new.json");
-    let doc = parse_json(&diff(
-        [
-            old.as_os_str(),
-            new.as_os_str(),
-            OsStr::new("-f"),
-            OsStr::new("json"),
-        ],
-        5,
-    ));
+    let doc = parse_json(&diff_as("json", &old, &new, 5));
     let c = &doc["meta"]["counts"];
     assert_eq!(
         (c["changed"].as_u64(), c["new"].as_u64(), c["gone"].as_u64()),
@@ -275,15 +243,7 @@ fn a_reused_pid_is_gone_and_new_and_growth_is_exact() {
     // By file: the object and path, over every process.
     let old = save(&before(), &[], dir.path(), "old-file.json");
     let new = save(&after(), &[], dir.path(), "new-file.json");
-    let doc = parse_json(&diff(
-        [
-            old.as_os_str(),
-            new.as_os_str(),
-            OsStr::new("-f"),
-            OsStr::new("json"),
-        ],
-        5,
-    ));
+    let doc = parse_json(&diff_as("json", &old, &new, 5));
     let by_path = |p: &[u8]| -> &Value {
         doc["rows"]
             .as_array()
@@ -321,23 +281,15 @@ fn hostile_names_survive_a_diff_in_every_format() {
     ] {
         let old = save(&before(), &["-g", group], dir.path(), "old.json");
         let new = save(&after(), &["-g", group], dir.path(), "new.json");
-        let args = |fmt: &'static str| {
-            [
-                old.as_os_str(),
-                new.as_os_str(),
-                OsStr::new("-f"),
-                OsStr::new(fmt),
-            ]
-        };
         // JSON: the exact bytes, through the `_hex` companion.
-        let doc = parse_json(&diff(args("json"), 5));
+        let doc = parse_json(&diff_as("json", &old, &new, 5));
         let rows = doc["rows"].as_array().expect("rows");
         assert!(
             rows.iter().any(|r| exact(r, name_col) == name),
             "{group}: {doc:#}"
         );
         // CSV: escaped, never a formula, one record per row.
-        let csv = diff(args("csv"), 5);
+        let csv = diff_as("csv", &old, &new, 5);
         let records = csv_records(&csv.stdout);
         assert_eq!(records.len(), rows.len(), "{group}");
         let shown: Vec<&String> = records.iter().map(|r| &r[name_col]).collect();
@@ -347,7 +299,7 @@ fn hostile_names_survive_a_diff_in_every_format() {
         };
         assert!(shown.iter().any(|s| *s == expected), "{group}: {shown:?}");
         // The table: escaped, no control byte but newlines.
-        let table = diff(args("table"), 5);
+        let table = diff_as("table", &old, &new, 5);
         assert!(
             table.stdout.iter().all(|&b| b == b'\n' || b >= 0x20),
             "{group}: raw control bytes in the table:\n{}",
@@ -392,15 +344,7 @@ fn thresholds_on_a_live_helpers_growth_and_its_exact_bytes() {
         8 * 1024,
         "the oracle sees the step alone"
     );
-    let doc = parse_json(&diff(
-        [
-            old.as_os_str(),
-            new.as_os_str(),
-            OsStr::new("-f"),
-            OsStr::new("json"),
-        ],
-        5,
-    ));
+    let doc = parse_json(&diff_as("json", &old, &new, 5));
     let rows = doc["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1, "{doc:#}");
     let r = &rows[0];
@@ -483,15 +427,7 @@ fn a_process_denied_in_one_report_is_unread_not_new_memory() {
     let old = dir.path().join("old.json");
     std::fs::write(&old, &out.stdout).expect("write");
     let new = save(&after(), &["-g", "process"], dir.path(), "new.json");
-    let doc = parse_json(&diff(
-        [
-            old.as_os_str(),
-            new.as_os_str(),
-            OsStr::new("-f"),
-            OsStr::new("json"),
-        ],
-        0,
-    ));
+    let doc = parse_json(&diff_as("json", &old, &new, 0));
     let r = row_with(&doc, "pid", 300, None);
     assert_eq!(r["status"], "unread");
     assert_eq!(r["pss_bytes"]["change"], Value::Null);

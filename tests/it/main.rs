@@ -25,3 +25,4 @@ mod support_selfcheck;
 mod terminal;
 mod trust;
 mod unprivileged;
+mod watch;

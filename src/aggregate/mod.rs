@@ -9,163 +9,17 @@
 
 use std::collections::HashMap;
 
-use regex::bytes::Regex;
-
 use crate::model::{
-    Cgroup, Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object,
-    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey, Source,
+    Cgroup, Charge, Container, Counters, Coverage, GroupBy, MapKind, Object, Outcome, ProcDesc,
+    ProcInfo, Query, Row, RowKey, Source,
 };
-use crate::parse::{self, mapping_kind};
+use crate::parse;
 use crate::source::{ProcSource, UserNames};
 
-/// How many kinds of mapping there are.
-const KINDS: usize = MapKind::ALL.len();
+mod scratch;
 
-/// What the rows of the report need from each mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
-    /// Per-process totals only.
-    Totals,
-    /// Totals per mapping kind.
-    Kinds,
-    /// Totals per path.
-    Files,
-}
-
-impl Detail {
-    pub fn for_group(group_by: GroupBy) -> Detail {
-        match group_by {
-            GroupBy::File
-            | GroupBy::FileProcess
-            | GroupBy::ProcessFile
-            | GroupBy::FileContainer
-            | GroupBy::ContainerFile => Detail::Files,
-            GroupBy::Kind => Detail::Kinds,
-            GroupBy::Process
-            | GroupBy::User
-            | GroupBy::Command
-            | GroupBy::Cgroup
-            | GroupBy::Unit
-            | GroupBy::Container => Detail::Totals,
-        }
-    }
-}
-
-/// One distinct file (object and path) of the process being read.
-#[derive(Debug, Clone)]
-struct Entry {
-    path: std::ops::Range<usize>,
-    object: Object,
-    kind: MapKind,
-    counters: Counters,
-    mappings: u64,
-}
-
-/// The mappings of the process being read, reused from process to process.
-#[derive(Debug)]
-pub struct Scratch {
-    detail: Detail,
-    map_filter: Option<Regex>,
-    kinds_filter: Vec<MapKind>,
-    arena: Vec<u8>,
-    entries: Vec<Entry>,
-    kinds: [(Counters, u64); KINDS],
-    totals: Counters,
-    mappings: u64,
-    /// A sum of this process's values passed 2^64: its file is not a real smaps.
-    overflow: bool,
-}
-
-impl Scratch {
-    pub fn new(detail: Detail, filters: &Filters) -> Scratch {
-        Scratch {
-            detail,
-            map_filter: filters.map.clone(),
-            kinds_filter: filters.kinds.clone(),
-            arena: Vec::new(),
-            entries: Vec::new(),
-            kinds: [(Counters::default(), 0); KINDS],
-            totals: Counters::default(),
-            mappings: 0,
-            overflow: false,
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.arena.clear();
-        self.entries.clear();
-        self.kinds = [(Counters::default(), 0); KINDS];
-        self.totals = Counters::default();
-        self.mappings = 0;
-        self.overflow = false;
-    }
-
-    /// Takes one mapping, if it passes the per-mapping filters.
-    #[inline]
-    pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {
-        self.add_many(h, c, 1);
-    }
-
-    /// Takes `n` mappings of one file at once, their counters summed in `c` (a process's
-    /// share of a file, as a history snapshot keeps it), if they pass the per-mapping
-    /// filters.
-    #[inline]
-    pub fn add_many(&mut self, h: &MapHeader<'_>, c: &Counters, n: u64) {
-        let needs_kind = self.detail == Detail::Kinds || !self.kinds_filter.is_empty();
-        let kind = if needs_kind {
-            mapping_kind(h.path, h.hugetlb)
-        } else {
-            MapKind::Anon
-        };
-        if !self.kinds_filter.is_empty() && !self.kinds_filter.contains(&kind) {
-            return;
-        }
-        if let Some(re) = &self.map_filter
-            && !re.is_match(h.path)
-        {
-            return;
-        }
-        // Every other sum of this process is part of its totals: checking these is enough.
-        if self.overflow || !self.totals.checked_absorb(c) {
-            self.overflow = true;
-            return;
-        }
-        self.mappings += n;
-        match self.detail {
-            Detail::Totals => {}
-            Detail::Kinds => {
-                let slot = &mut self.kinds[kind as usize];
-                slot.0 += c;
-                slot.1 += n;
-            }
-            Detail::Files => {
-                // Mappings of one file are usually adjacent (a library's 4-5 segments).
-                let object = Object::of(h);
-                if let Some(last) = self.entries.last_mut()
-                    && last.object == object
-                    && &self.arena[last.path.clone()] == h.path
-                {
-                    last.counters += c;
-                    last.mappings += n;
-                    return;
-                }
-                let start = self.arena.len();
-                self.arena.extend_from_slice(h.path);
-                self.entries.push(Entry {
-                    path: start..self.arena.len(),
-                    object,
-                    kind: if needs_kind {
-                        kind
-                    } else {
-                        mapping_kind(h.path, h.hugetlb)
-                    },
-                    counters: *c,
-                    mappings: n,
-                });
-            }
-        }
-    }
-}
+use scratch::KINDS;
+pub use scratch::{Detail, Scratch};
 
 #[derive(Debug, Clone)]
 struct FileAcc {
@@ -190,7 +44,7 @@ struct ProcAcc {
 pub type Grand = std::sync::Mutex<Counters>;
 
 /// One worker's share of the report.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Acc<'g> {
     group_by: GroupBy,
     mapping_filter: bool,
@@ -407,6 +261,18 @@ pub fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
 
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
+    let (rows, _, totals, coverage) = finish_rows(acc, query, source, false);
+    (rows, totals, coverage)
+}
+
+/// [`finish`], and with `with_processes` one row per process whatever the group-by:
+/// `pmaps watch` follows every file and every process from one scan.
+pub fn finish_rows(
+    acc: Acc<'_>,
+    query: &Query,
+    source: &dyn ProcSource,
+    with_processes: bool,
+) -> (Vec<Row>, Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
     // The rollup is one record per process: it says nothing of how many mappings there are.
     let counted = query.effective_source() != Source::Rollup;
@@ -603,5 +469,13 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             })
         }
     };
-    (rows, totals, acc.coverage)
+    let processes = match with_processes {
+        true => acc
+            .procs
+            .iter()
+            .map(|p| proc_row(p, &descs, known))
+            .collect(),
+        false => Vec::new(),
+    };
+    (rows, processes, totals, acc.coverage)
 }
