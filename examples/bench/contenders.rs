@@ -1,7 +1,8 @@
-//! What is timed, and how each is run: pmaps' per-file and per-process reports, the floor
-//! readers (this executable in its hidden `floor` mode), and the peers that are installed
-//! (`smem -m`, `ps_mem`, `pmap -x` over every PID in batches). Also finding them: building
-//! pmaps (or `--pmaps`), and looking up the peers on PATH.
+//! What is timed, and how each is run: pmaps' per-file and per-process reports, `pmaps
+//! record` and one `pmaps watch` sample, the floor readers (this executable in its hidden
+//! `floor` mode), and the peers that are installed (`smem -m`, `ps_mem`, `pmap -x` over every
+//! PID in batches). Also finding them: building pmaps (or `--pmaps`), and looking up the peers
+//! on PATH.
 
 use std::ffi::CString;
 use std::fs::{self, File};
@@ -30,6 +31,8 @@ pub enum Kind {
     PmapLoop,
     /// `pmaps record` into a database of the bench's directory (every snapshot kept).
     Record,
+    /// `pmaps watch --count 1`: one sample of every process and every file.
+    Watch,
     /// `--many-maps`: pmaps per-file with the workload only …
     ManyWithout,
     /// … and with one more process that has just under vm.max_map_count mappings.
@@ -48,6 +51,7 @@ impl Contender {
             Kind::PmapsFile => "pmaps per-file (smaps)".into(),
             Kind::PmapsProc => "pmaps per-process (rollup)".into(),
             Kind::Record => "pmaps record (history)".into(),
+            Kind::Watch => "pmaps watch, one sample".into(),
             Kind::FloorSmaps => "floor: read smaps".into(),
             Kind::FloorRollup => "floor: read smaps_rollup".into(),
             Kind::Smem => "smem -m".into(),
@@ -94,11 +98,13 @@ impl Env {
             if let Some(p) = &self.pmaps
                 && t == self.threads
             {
-                list.push(Contender {
-                    kind: Kind::Record,
-                    threads: t,
-                    program: p.clone(),
-                });
+                for kind in [Kind::Record, Kind::Watch] {
+                    list.push(Contender {
+                        kind,
+                        threads: t,
+                        program: p.clone(),
+                    });
+                }
             }
             for kind in [Kind::FloorSmaps, Kind::FloorRollup] {
                 list.push(Contender {
@@ -165,16 +171,26 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
             }
             Ok(s)
         }
-        Kind::Record => {
-            let db = env.dir.join("record.sqlite");
-            let mut cmd = crate::history::record_command(&c.program, &db, c.threads);
-            cmd.stderr(env.stderr_file("record")?);
+        Kind::Record | Kind::Watch => {
+            let (mut cmd, name) = if c.kind == Kind::Record {
+                let db = env.dir.join("record.sqlite");
+                let cmd = crate::history::record_command(&c.program, &db, c.threads);
+                (cmd, "record")
+            } else {
+                // Its scan runs one worker per CPU, as the report's "all threads" does.
+                let mut cmd = Command::new(&c.program);
+                cmd.args(["watch", "--count", "1", "--format", "csv"])
+                    .stdout(Stdio::null());
+                (cmd, "watch")
+            };
+            cmd.stderr(env.stderr_file(name)?);
             let s = run_measured(&mut cmd, false)?;
+            // watch: 0, no suspect (one sample has none); record: 3 is a partial scan.
             if s.codes.iter().any(|&code| code != 0 && code != 3) {
                 bail!(
                     "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
                     s.codes,
-                    env.stderr_tail("record")
+                    env.stderr_tail(name)
                 );
             }
             Ok(s)

@@ -95,7 +95,9 @@ pub fn find_row(rows: &[Row], kind: Kind, threads: usize) -> Option<&Row> {
 /// The floor that reads the same files as `kind` (what "÷ floor" divides by).
 pub fn floor_of(kind: Kind) -> Option<Kind> {
     match kind {
-        Kind::PmapsFile | Kind::Record | Kind::Smem | Kind::PmapLoop => Some(Kind::FloorSmaps),
+        Kind::PmapsFile | Kind::Record | Kind::Watch | Kind::Smem | Kind::PmapLoop => {
+            Some(Kind::FloorSmaps)
+        }
         Kind::PmapsProc | Kind::PsMem => Some(Kind::FloorRollup),
         Kind::ManyWithout | Kind::ManyWith | Kind::FloorSmaps | Kind::FloorRollup => None,
     }

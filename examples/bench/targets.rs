@@ -81,6 +81,15 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         peer(Kind::PsMem),
         &|x| x >= 3.0,
     );
+    let watch = find_row(rows, Kind::Watch, t);
+    add(
+        "one watch sample (every process and file) ≤ 1.10 × the per-file report",
+        watch.zip(file).map(|(w, f)| {
+            let x = w.wall_ms / f.wall_ms;
+            (x, format!("{x:.2}×"))
+        }),
+        &|x| x <= 1.10,
+    );
     let max_rss = rows
         .iter()
         .filter(|r| matches!(r.kind, Kind::PmapsFile | Kind::PmapsProc))

@@ -7,7 +7,8 @@
 //! - User, command, kind, cgroup and unit rows are matched by name (exact bytes); a
 //!   container by its runtime and ID.
 //! - A report of two levels (`file,process`, `process,file`, `file,container`,
-//!   `container,file`) is compared by its first level's rows.
+//!   `container,file`) is matched by its first level's rows, and under each matched row by
+//!   its second level's (a file's processes, a process's files).
 //!
 //! Each matched row is `changed` when any metric differs, `same` otherwise; a row on one
 //! side only is `new` or `gone`, unless it is a process whose PID the other report could not
@@ -62,14 +63,23 @@ pub struct Labels {
     pub pod: Option<Vec<u8>>,
 }
 
-/// The group-by whose rows a comparison matches: a report of two levels is compared by its
-/// first level's rows.
+/// The group-by of a report's first level of rows (its rows, for a report of one level).
 pub fn compared_by(g: GroupBy) -> GroupBy {
     match g {
         GroupBy::FileProcess | GroupBy::FileContainer => GroupBy::File,
         GroupBy::ProcessFile => GroupBy::Process,
         GroupBy::ContainerFile => GroupBy::Container,
         g => g,
+    }
+}
+
+/// The group-by of a report's second level of rows, under each first-level row.
+pub fn nested_by(g: GroupBy) -> Option<GroupBy> {
+    match g {
+        GroupBy::FileProcess => Some(GroupBy::Process),
+        GroupBy::FileContainer => Some(GroupBy::Container),
+        GroupBy::ProcessFile | GroupBy::ContainerFile => Some(GroupBy::File),
+        _ => None,
     }
 }
 
@@ -82,6 +92,8 @@ pub struct Entry {
     pub key: Key,
     pub labels: Labels,
     pub values: Values,
+    /// The rows under it, in a report of two levels.
+    pub children: Vec<Entry>,
 }
 
 /// How a row compares.
@@ -136,6 +148,8 @@ pub struct RowDiff {
     pub status: Status,
     pub old: Option<Values>,
     pub new: Option<Values>,
+    /// The rows under it (a report of two levels), matched the same way, ordered by key.
+    pub children: Vec<RowDiff>,
 }
 
 impl RowDiff {
@@ -166,6 +180,11 @@ impl RowDiff {
     pub fn change_pct(&self, m: Metric) -> Option<f64> {
         let old = self.old_value(m).filter(|o| *o > 0)?;
         Some(self.change(m)? as f64 * 100.0 / old as f64)
+    }
+
+    /// Whether the row, or a row under it, changed beyond `min` on `metric`.
+    pub fn notable_within(&self, metric: Metric, min: Option<MinChange>) -> bool {
+        self.notable(metric, min) || self.children.iter().any(|c| c.notable(metric, min))
     }
 
     /// Whether the row changed beyond `min` on `metric` (any change at all when `min` is
@@ -239,7 +258,10 @@ fn by_key(entries: Vec<Entry>) -> HashMap<Key, Entry> {
     let mut map: HashMap<Key, Entry> = HashMap::with_capacity(entries.len());
     for e in entries {
         match map.get_mut(&e.key) {
-            Some(seen) => add_values(&mut seen.values, &e.values),
+            Some(seen) => {
+                add_values(&mut seen.values, &e.values);
+                seen.children.extend(e.children);
+            }
             None => {
                 map.insert(e.key.clone(), e);
             }
@@ -248,9 +270,11 @@ fn by_key(entries: Vec<Entry>) -> HashMap<Key, Entry> {
     map
 }
 
-/// Compares two rows known to be the same thing.
-pub fn compare(key: Key, old: Entry, new: Entry) -> RowDiff {
-    let status = if old.values == new.values {
+/// Compares two rows known to be the same thing, and the rows under them: `same` when
+/// every value is equal and every row under it is the same.
+pub fn compare(key: Key, old: Entry, new: Entry, unread: &Unread) -> RowDiff {
+    let children = diff(old.children, new.children, unread);
+    let status = if old.values == new.values && children.iter().all(|c| c.status == Status::Same) {
         Status::Same
     } else {
         Status::Changed
@@ -261,6 +285,7 @@ pub fn compare(key: Key, old: Entry, new: Entry) -> RowDiff {
         status,
         old: Some(old.values),
         new: Some(new.values),
+        children,
     }
 }
 
@@ -275,19 +300,24 @@ pub fn diff(old: Vec<Entry>, new: Vec<Entry>, unread: &Unread) -> Vec<RowDiff> {
             true => (&unread.old, Status::New),
             false => (&unread.new, Status::Gone),
         };
-        let unread = matches!(&key, Key::Process { pid, .. } if other_unread.contains(pid));
+        let is_unread = matches!(&key, Key::Process { pid, .. } if other_unread.contains(pid));
+        let children = match in_new {
+            true => diff(Vec::new(), e.children, unread),
+            false => diff(e.children, Vec::new(), unread),
+        };
         RowDiff {
             key,
             labels: e.labels,
-            status: if unread { Status::Unread } else { status },
+            status: if is_unread { Status::Unread } else { status },
             old: (!in_new).then_some(e.values),
             new: in_new.then_some(e.values),
+            children,
         }
     };
     let mut rows = Vec::with_capacity(old.len().max(new.len()));
     for (key, n) in new {
         rows.push(match old.remove(&key) {
-            Some(o) => compare(key, o, n),
+            Some(o) => compare(key, o, n, unread),
             None => alone(key, n, true),
         });
     }
@@ -316,6 +346,7 @@ mod tests {
                 ..Labels::default()
             },
             values: values(pss),
+            children: Vec::new(),
         }
     }
 
@@ -368,6 +399,7 @@ mod tests {
             },
             labels: Labels::default(),
             values: values(pss),
+            children: Vec::new(),
         };
         // The library was replaced: same path, another inode.
         let rows = diff(
@@ -441,5 +473,44 @@ mod tests {
             &Unread::default(),
         );
         assert_eq!(huge[0].change(Metric::Pss), Some(-i128::from(u64::MAX)));
+    }
+
+    #[test]
+    fn the_rows_under_a_file_are_matched_too() {
+        let lib = |children: Vec<Entry>| Entry {
+            key: Key::File {
+                device: (254, 0),
+                inode: 10,
+                path: b"/usr/lib/libc.so.6".to_vec(),
+            },
+            labels: Labels::default(),
+            values: values(
+                children
+                    .iter()
+                    .filter_map(|c| c.values[Metric::Pss as usize])
+                    .sum(),
+            ),
+            children,
+        };
+        // One process's share moved to another: the file's PSS is unchanged.
+        let old = lib(vec![proc_entry(1, 1, 3000), proc_entry(2, 1, 1000)]);
+        let new = lib(vec![proc_entry(1, 1, 2000), proc_entry(2, 1, 2000)]);
+        let rows = diff(vec![old.clone()], vec![new], &Unread::default());
+        let file = &rows[0];
+        assert_eq!(file.status, Status::Changed);
+        assert_eq!(file.change(Metric::Pss), Some(0));
+        let changes: Vec<Option<i128>> = file
+            .children
+            .iter()
+            .map(|c| c.change(Metric::Pss))
+            .collect();
+        assert_eq!(changes, [Some(-1000), Some(1000)]);
+        assert!(file.notable_within(Metric::Pss, Some(MinChange::Bytes(1000))));
+        assert!(!file.notable(Metric::Pss, Some(MinChange::Bytes(1000))));
+        // A file that is gone takes its processes with it; one that is the same is same.
+        let rows = diff(vec![old.clone()], Vec::new(), &Unread::default());
+        assert!(rows[0].children.iter().all(|c| c.status == Status::Gone));
+        let rows = diff(vec![old.clone()], vec![old], &Unread::default());
+        assert_eq!(rows[0].status, Status::Same);
     }
 }

@@ -14,7 +14,7 @@ use clap::ArgMatches;
 
 use super::report::scan_with_progress;
 use super::terminal::{terminal_size, units_of};
-use crate::analyze::diff::{Comparison, compare, compared_by, diff};
+use crate::analyze::diff::{Comparison, compare, diff};
 use crate::cli::{self, Cli, DiffArgs};
 use crate::exit;
 use crate::history::Reference;
@@ -296,9 +296,10 @@ fn comparison(old: (&str, &ReportDoc), new: (&str, &ReportDoc)) -> Result<Compar
         crate::analyze::diff::Key::Total,
         totals_of(old.1),
         totals_of(new.1),
+        &unread,
     );
     Ok(Comparison {
-        group_by: compared_by(old.1.meta.group_by),
+        group_by: old.1.meta.group_by,
         old: side_of(old.0, old.1),
         new: side_of(new.0, new.1),
         rows: diff(old_rows, new_rows, &unread),

@@ -11,12 +11,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::capture::CaptureDoc;
 use super::key::{KeyDoc, split};
 use super::report::{CoverageDoc, FiltersDoc, ReportDoc, RowDoc};
 use super::{SCHEMA_VERSION, name_bytes};
 use crate::analyze::Metric;
 use crate::analyze::diff::{
-    Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values, compared_by,
+    Entry, Key, Labels, MinChange, RowDiff, Side, Unread, Values, compared_by, nested_by,
 };
 use crate::model::{GroupBy, Object, OutcomeKind, Source};
 use crate::view::diff::DiffView;
@@ -49,10 +50,10 @@ pub struct DiffMetaDoc {
     pub rows_total: usize,
 }
 
-/// One of the two reports.
+/// One of the two sides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SideDoc {
-    /// The file as given, or `now` for a scan made by the diff.
+    /// The file or snapshot as given, or `now` for a scan made by the diff.
     pub name: String,
     pub time_utc: String,
     pub host: Option<String>,
@@ -61,6 +62,9 @@ pub struct SideDoc {
     pub proc_root: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<FiltersDoc>,
+    /// The capture it was made from (absent for a saved report, a snapshot, a scan now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
     pub coverage: CoverageDoc,
 }
 
@@ -75,6 +79,7 @@ impl SideDoc {
             source: m.source,
             proc_root: m.proc_root.clone(),
             filters: m.filters.clone(),
+            capture: m.capture.clone(),
             coverage: m.coverage.clone(),
         }
     }
@@ -119,6 +124,12 @@ pub struct DiffRowDoc {
     pub shared_bytes: ChangeDoc,
     pub swap_bytes: ChangeDoc,
     pub swap_pss_bytes: ChangeDoc,
+    /// The rows listed under it, as in the report: with `file,process`, `file,container`
+    /// and `container,file`, `by_process`; with `process,file`, `by_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_process: Option<Vec<DiffRowDoc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_file: Option<Vec<DiffRowDoc>>,
 }
 
 fn change_doc(r: &RowDiff, m: Metric) -> ChangeDoc {
@@ -231,7 +242,19 @@ impl DiffDoc {
             rows: view
                 .rows
                 .iter()
-                .map(|r| DiffRowDoc::of(r, with_processes))
+                .map(|r| {
+                    let mut d = DiffRowDoc::of(r, with_processes);
+                    if nested_by(view.cmp.group_by).is_some() {
+                        let under = view
+                            .children_of(r)
+                            .map(|c| DiffRowDoc::of(c, with_processes));
+                        match view.cmp.group_by {
+                            GroupBy::ProcessFile => d.by_file = Some(under.collect()),
+                            _ => d.by_process = Some(under.collect()),
+                        }
+                    }
+                    d
+                })
                 .collect(),
         }
     }
@@ -261,7 +284,7 @@ fn bytes_of(text: Option<&String>, hex: Option<&String>, what: &str) -> Result<V
 }
 
 /// What a row of a report of `group_by` is matched by (a report of two levels: its first
-/// level's rows, see [`crate::analyze::diff::compared_by`]).
+/// level's rows, see [`crate::analyze::diff::compared_by`], with the rows under it).
 pub fn entry_of(row: &RowDoc, group_by: GroupBy) -> Result<Entry, String> {
     let mut labels = Labels::default();
     let text =
@@ -313,10 +336,18 @@ pub fn entry_of(row: &RowDoc, group_by: GroupBy) -> Result<Entry, String> {
             }
         }
     };
+    let children = match (nested_by(group_by), &row.by_process, &row.by_file) {
+        (Some(under), Some(rows), _) | (Some(under), None, Some(rows)) => rows
+            .iter()
+            .map(|r| entry_of(r, under))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
     Ok(Entry {
         key,
         labels,
         values: values_of(row),
+        children,
     })
 }
 
@@ -335,6 +366,7 @@ pub fn totals_of(doc: &ReportDoc) -> Entry {
         key: Key::Total,
         labels: Labels::default(),
         values: values_of(&doc.totals),
+        children: Vec::new(),
     }
 }
 

@@ -72,7 +72,9 @@ impl<'a> DiffView<'a> {
             .rows
             .iter()
             .filter(|r| {
-                opts.all || r.status == Status::Unread || r.notable(opts.sort, opts.min_change)
+                opts.all
+                    || r.status == Status::Unread
+                    || r.notable_within(opts.sort, opts.min_change)
             })
             .collect();
         // Stable: rows of one size of change stay in key order.
@@ -87,7 +89,23 @@ impl<'a> DiffView<'a> {
         }
     }
 
-    /// Rows per status, over every row compared.
+    /// The rows listed under `r` (a report of two levels): those that changed beyond the
+    /// thresholds, and unread processes (every one with `--all`), by the absolute change of
+    /// the sorted metric.
+    pub fn children_of<'r>(&self, r: &'r RowDiff) -> impl Iterator<Item = &'r RowDiff> {
+        let opts = self.opts;
+        let mut listed: Vec<&RowDiff> = r
+            .children
+            .iter()
+            .filter(|c| {
+                opts.all || c.status == Status::Unread || c.notable(opts.sort, opts.min_change)
+            })
+            .collect();
+        listed.sort_by_key(|c| std::cmp::Reverse(c.change(opts.sort).map(i128::unsigned_abs)));
+        listed.into_iter()
+    }
+
+    /// Rows per status, over every row compared (the first level's, in a report of two).
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for r in &self.cmp.rows {
@@ -98,20 +116,22 @@ impl<'a> DiffView<'a> {
                 Status::Same => c.same += 1,
                 Status::Unread => c.unread += 1,
             }
-            if r.notable(self.opts.sort, self.opts.min_change) {
+            if r.notable_within(self.opts.sort, self.opts.min_change) {
                 c.notable += 1;
             }
         }
         c
     }
 
-    /// Whether the report's view has a `processes` column (every group-by but `process`).
+    /// Whether the report's view has a `processes` column (every group-by but `process` and
+    /// `process,file`).
     pub fn has_processes(&self) -> bool {
-        self.cmp.group_by != GroupBy::Process
+        compared_by(self.cmp.group_by) != GroupBy::Process
     }
 
+    /// The key columns of both levels of a report of two.
     fn key_columns(&self) -> Vec<Column> {
-        Column::for_view(compared_by(self.cmp.group_by))
+        Column::for_view(self.cmp.group_by)
             .into_iter()
             .filter(|c| {
                 matches!(
@@ -216,14 +236,26 @@ impl<'a> DiffView<'a> {
             }
         }
         let cells = |r: &'a RowDiff| cols.iter().map(|c| self.cell(*c, r)).collect();
-        let mut lines: Vec<Line<'a>> = self
-            .rows
-            .iter()
-            .map(|r| Line {
+        let mut lines: Vec<Line<'a>> = Vec::new();
+        for r in &self.rows {
+            lines.push(Line {
                 role: Role::Data { blank: 0 },
                 cells: cells(r),
-            })
-            .collect();
+            });
+            for child in self.children_of(r) {
+                // CSV repeats the row above's key on each row under it; the table does not.
+                let mut cells: Vec<Cell<'a>> = cells(child);
+                for (cell, c) in cells.iter_mut().zip(&cols) {
+                    if let (DiffColumn::Key(k), Cell::Empty, false) = (c, &cell, table) {
+                        *cell = key_cell(*k, r);
+                    }
+                }
+                lines.push(Line {
+                    role: Role::Data { blank: 0 },
+                    cells,
+                });
+            }
+        }
         let mut footer = Vec::new();
         if table {
             let mut total: Vec<Cell<'a>> = cells(&self.cmp.totals);
@@ -397,11 +429,13 @@ mod tests {
                 ..Labels::default()
             },
             values,
+            children: Vec::new(),
         }
     }
 
     fn cmp(old: Vec<Entry>, new: Vec<Entry>) -> Comparison {
-        let totals = crate::analyze::diff::compare(Key::Total, entry(0, 0), entry(0, 0));
+        let totals =
+            crate::analyze::diff::compare(Key::Total, entry(0, 0), entry(0, 0), &Unread::default());
         Comparison {
             group_by: GroupBy::Process,
             old: side("a.json"),

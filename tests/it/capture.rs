@@ -59,24 +59,6 @@ fn comparable(doc: &Value) -> Value {
     })
 }
 
-/// Stops `pid` with SIGSTOP and waits until its state reads `T`.
-fn freeze(pid: u32) {
-    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
-    for _ in 0..500 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.trim().chars().next());
-        if state == Some('T') {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("helper {pid} did not stop");
-}
-
 /// One smaps record of a library mapping at `path` (1 MiB, 800 KiB resident, PSS 400 KiB).
 fn lib_smaps(path: &[u8]) -> Vec<u8> {
     let header = map_header(0x7f00_0000, 0x7f10_0000, "r-xp", 0, "fe:00", 42, path);

@@ -160,6 +160,31 @@ pub fn kill_pid(pid: u32) {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
+/// Stops `pid` with SIGSTOP and waits until its state reads `T`: nothing it does moves its
+/// numbers until [`thaw`].
+pub fn freeze(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.trim().chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("helper {pid} did not stop");
+}
+
+/// Lets a process stopped by [`freeze`] run again.
+pub fn thaw(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) }, 0);
+}
+
 /// A running `maphelper` process (see `examples/maphelper.rs` for the flags).
 ///
 /// Dropping it SIGKILLs it by PID and reaps it. Note: the helper asks for SIGKILL when its

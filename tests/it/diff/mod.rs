@@ -1,7 +1,11 @@
 //! `pmaps diff`: rows of two saved reports (or a saved report and a scan made now) matched by
 //! identity. A report against itself, a reused PID, a live helper's exact growth,
 //! thresholds, hostile names in every format, a process denied on one side, and reports
-//! that cannot be compared.
+//! that cannot be compared; capture archives as sides ([`capture`]); the group-bys of
+//! services and containers and the two-level views ([`groups`]).
+
+mod capture;
+mod groups;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
