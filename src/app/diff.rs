@@ -7,13 +7,13 @@
 //! print the view in the chosen format, and exit 0 (no change beyond the thresholds) or 5
 //! (changed).
 
-use std::io::{Cursor, IsTerminal, Read};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use clap::ArgMatches;
 
 use super::report::scan_with_progress;
-use super::terminal::{terminal_size, units_of};
+use super::terminal::table_bytes;
 use crate::analyze::diff::{Comparison, compare, diff};
 use crate::cli::{self, Cli, DiffArgs};
 use crate::exit;
@@ -26,7 +26,6 @@ use crate::schema::read_doc;
 use crate::schema::report::{FiltersDoc, ReportDoc};
 use crate::source::archive::index::{HEAD_LEN, Limits, looks_like_archive};
 use crate::source::{ArchiveSource, ProcRoot, ProcSource};
-use crate::view::UnitRule;
 use crate::view::diff::{DiffOptions, DiffView};
 use crate::view::report::{ReportView, ViewOptions};
 
@@ -406,14 +405,7 @@ fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop
         },
     );
     let rendered = match format {
-        Format::Table => {
-            let term = (out.is_stdout() && std::io::stdout().is_terminal())
-                .then(terminal_size)
-                .flatten();
-            let mut sheet = view.sheet(true);
-            sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
-            Ok(render::table::render(&sheet, term).into_bytes())
-        }
+        Format::Table => Ok(table_bytes(cli, &out, view.sheet(true))),
         Format::Csv => render::csv::render(&view.sheet(false)),
         Format::Json => render::json::render(&DiffDoc::of(
             &view,

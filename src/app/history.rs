@@ -1,19 +1,17 @@
 //! `pmaps history`: the snapshots of the history database, in any format.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::ArgMatches;
 
 use super::record::{db_of, refuse_report_options};
-use super::terminal::{terminal_size, units_of};
+use super::terminal::table_bytes;
 use crate::cli::{Cli, HistoryArgs};
 use crate::exit;
 use crate::history::{Reference, Store};
 use crate::output::{self, Output, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::history::HistoryDoc;
-use crate::view::UnitRule;
 use crate::view::history::sheet;
 
 /// The Unix nanoseconds of a `--since`/`--until` time.
@@ -67,14 +65,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &HistoryArgs) -> u8 {
     };
     let top = args.top.map(|n| if n == 0 { usize::MAX } else { n });
     let rendered = match format {
-        Format::Table => {
-            let term = (out.is_stdout() && std::io::stdout().is_terminal())
-                .then(terminal_size)
-                .flatten();
-            let mut sheet = sheet(&snapshots, top);
-            sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
-            Ok(render::table::render(&sheet, term).into_bytes())
-        }
+        Format::Table => Ok(table_bytes(cli, &out, sheet(&snapshots, top))),
         Format::Csv => render::csv::render(&sheet(&snapshots, top)),
         Format::Json => {
             let skip = top.map_or(0, |n| snapshots.len().saturating_sub(n));

@@ -4,9 +4,10 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::UnitsArg;
+use crate::cli::{Cli, UnitsArg};
+use crate::output::Output;
 use crate::render;
-use crate::view::{ByteUnit, Terminal, UnitRule};
+use crate::view::{ByteUnit, Sheet, Terminal, UnitRule};
 
 /// The table's unit rule of `--units`, or `default` without it.
 pub fn units_of(arg: Option<UnitsArg>, default: UnitRule) -> UnitRule {
@@ -63,4 +64,16 @@ pub fn below_table(mut term: Terminal, said: &[String]) -> Terminal {
         term.rows = term.rows.saturating_sub(lines);
     }
     term
+}
+
+/// The table of a command over time (`diff`, `history`, `trend`): bytes as the report shows
+/// them (a unit per cell, or `--units`), fitted to the terminal's width when it goes there.
+pub fn table_bytes(cli: &Cli, out: &Output, mut sheet: Sheet<'_>) -> Vec<u8> {
+    let term = if out.is_stdout() {
+        terminal_size()
+    } else {
+        None
+    };
+    sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
+    render::table::render(&sheet, term).into_bytes()
 }

@@ -2,12 +2,10 @@
 //! with the trend statistic shared with `pmaps watch`, print the suspects (or every series)
 //! in the chosen format, and exit 5 when there are suspects.
 
-use std::io::IsTerminal;
-
 use clap::ArgMatches;
 
 use super::history::time_of;
-use super::terminal::{terminal_size, units_of};
+use super::terminal::table_bytes;
 use crate::analyze::Metric;
 use crate::analyze::trend::Thresholds;
 use crate::cli::{Cli, SeriesKind, TrendArgs};
@@ -19,7 +17,6 @@ use crate::render::{self, Format};
 use crate::schema::history::{TrendDoc, TrendMeta, TrendSeriesDoc};
 use crate::schema::trend::ThresholdsDoc;
 use crate::text::utc_timestamp;
-use crate::view::UnitRule;
 use crate::view::trend::{self as view, is_suspect};
 
 fn by_of(k: SeriesKind) -> By {
@@ -84,14 +81,11 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &TrendArgs) -> u8 {
     );
     let top = args.top.map(|n| if n == 0 { usize::MAX } else { n });
     let rendered = match format {
-        Format::Table => {
-            let term = (out.is_stdout() && std::io::stdout().is_terminal())
-                .then(terminal_size)
-                .flatten();
-            let mut sheet = view::table(&shown, &metric_names, top);
-            sheet.unit = units_of(cli.byte_units, UnitRule::PerCell);
-            Ok(render::table::render(&sheet, term).into_bytes())
-        }
+        Format::Table => Ok(table_bytes(
+            cli,
+            &out,
+            view::table(&shown, &metric_names, top),
+        )),
         Format::Csv => {
             let series: Vec<_> = shown.iter().map(|j| j.series).collect();
             if args.wide {

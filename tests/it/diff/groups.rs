@@ -34,11 +34,11 @@ fn docker(id: &str) -> Vec<u8> {
     format!("/system.slice/docker-{id}.scope").into_bytes()
 }
 
-/// Before: nginx (400 kB), redis in a container, bash in a session, a service whose name is
-/// not UTF-8.
-fn before() -> FakeProc {
+/// nginx with `nginx_kb`, bash in a session, a service whose name is not UTF-8, and redis
+/// (its PID, container ID and kB) in a container.
+fn tree(nginx_kb: u64, (pid, id, kb): (u32, &str, u64)) -> FakeProc {
     let fake = FakeProc::new();
-    proc_in(&fake, 10, "nginx", b"/system.slice/nginx.service", 400);
+    proc_in(&fake, 10, "nginx", b"/system.slice/nginx.service", nginx_kb);
     proc_in(
         &fake,
         12,
@@ -47,23 +47,7 @@ fn before() -> FakeProc {
         100,
     );
     proc_in(&fake, 13, "weird", ODD_UNIT, 50);
-    proc_in(&fake, 20, "redis", &docker(DOCKER), 800);
-    fake
-}
-
-/// After: nginx grew by 200 kB; the container is gone, another one runs redis.
-fn after() -> FakeProc {
-    let fake = FakeProc::new();
-    proc_in(&fake, 10, "nginx", b"/system.slice/nginx.service", 600);
-    proc_in(
-        &fake,
-        12,
-        "bash",
-        b"/user.slice/user-1000.slice/session-3.scope",
-        100,
-    );
-    proc_in(&fake, 13, "weird", ODD_UNIT, 50);
-    proc_in(&fake, 21, "redis", &docker(DOCKER2), 300);
+    proc_in(&fake, pid, "redis", &docker(id), kb);
     fake
 }
 
@@ -108,7 +92,8 @@ fn counts(doc: &Value) -> [u64; 4] {
 #[test]
 fn services_and_containers_compare_by_name_and_id() {
     let dir = open_tempdir();
-    let (old, new) = (before(), after());
+    // Later: nginx grew by 200 kB; the container is gone, another one runs redis.
+    let (old, new) = (tree(400, (20, DOCKER, 800)), tree(600, (21, DOCKER2, 300)));
     let kib = |n: i64| n * 1024;
     for group in [
         "cgroup",
