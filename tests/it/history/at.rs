@@ -16,7 +16,12 @@ fn at_latest_gives_the_csv_the_scan_gave_for_every_group_by_and_filter() {
         &["-g", "command"],
         &["-g", "kind"],
         &["-g", "file,process"],
+        &["-g", "process,file"],
+        &["-g", "cgroup"],
+        &["-g", "unit"],
         &["-g", "container"],
+        &["-g", "file,container"],
+        &["-g", "container,file"],
         &["-g", "file", "-u", "nobody"],
         &["-g", "process", "-c", "bash"],
         &["-g", "file", "-m", "lib"],
@@ -105,4 +110,124 @@ fn diff_of_two_snapshots_of_an_unchanged_tree_shows_no_change() {
     record(fake.root(), &db.path(), 3);
     let out = pmaps_db(fake.root(), &db.path(), &["diff", "@-1", "@latest"]);
     assert_exit(&out, 0);
+}
+
+#[test]
+fn at_keeps_memory_in_huge_pages_apart_and_refuses_show() {
+    // Huge pages of every sort beside an ordinary SysV segment with the same path: only the
+    // kernel's `ht` flag, recorded as the file's kind, tells them apart.
+    let fake = crate::trust::kinds::huge_tree();
+    let db = Db::new();
+    record(fake.root(), &db.path(), 0);
+    for g in ["kind", "file", "process,file"] {
+        let scan = pmaps_db(
+            fake.root(),
+            &db.path(),
+            &["-f", "csv", "--source", "smaps", "-g", g],
+        );
+        let stored = pmaps_db(
+            fake.root(),
+            &db.path(),
+            &["-f", "csv", "--at", "@latest", "-g", g],
+        );
+        assert_exit(&stored, 0);
+        assert_eq!(stdout(&stored), stdout(&scan), "-g {g}");
+        assert!(
+            stdout(&stored).contains("hugetlb"),
+            "-g {g}: {}",
+            stdout(&stored)
+        );
+    }
+    // A snapshot keeps no mappings one by one, nor meminfo: it says so.
+    for args in [
+        &["--at", "@latest", "show", "10"][..],
+        &["--at", "@latest", "10"],
+    ] {
+        let out = pmaps_db(fake.root(), &db.path(), args);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("`pmaps show` (and --merge) cannot be rebuilt"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["--at", "@latest", "--columns", "path,pss_pct", "-f", "csv"],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("a snapshot of the history holds no meminfo"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn record_from_a_capture_is_the_captured_moment() {
+    let fake = tree();
+    let db = Db::new();
+    let dir = open_tempdir();
+    let archive = dir.path().join("tree.tar.zst");
+    let out = output({
+        let mut c = pmaps_on(fake.root());
+        c.args(["capture", "-o"]).arg(&archive);
+        c
+    });
+    assert_exit(&out, 3);
+    let out = output({
+        let mut c = pmaps_cmd();
+        c.arg("--db")
+            .arg(db.path())
+            .arg("--from")
+            .arg(&archive)
+            .arg("record");
+        c
+    });
+    // The capture holds the malformed smaps of the tree: partial, as a record of the tree.
+    assert_exit(&out, 3);
+    let from_capture = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["-f", "csv", "--at", "@latest", "-g", "process"],
+    );
+    let scan = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["-f", "csv", "--source", "smaps", "-g", "process"],
+    );
+    assert_eq!(stdout(&from_capture), stdout(&scan));
+    let hist = pmaps_db(fake.root(), &db.path(), &["history", "-f", "json"]);
+    let h: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    let cap = output({
+        let mut c = pmaps_cmd();
+        c.arg("--from")
+            .arg(&archive)
+            .args(["-f", "json", "-g", "process"]);
+        c
+    });
+    let c: serde_json::Value = serde_json::from_slice(&cap.stdout).unwrap();
+    assert_eq!(
+        h["snapshots"][0]["time_utc"], c["meta"]["time_utc"],
+        "the capture's time"
+    );
+    // Nor watch, history or trend read a capture.
+    for cmd in ["watch", "history", "trend"] {
+        let out = output({
+            let mut c = pmaps_cmd();
+            c.arg("--db")
+                .arg(db.path())
+                .arg("--from")
+                .arg(&archive)
+                .arg(cmd);
+            c
+        });
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("--from does not apply"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
 }

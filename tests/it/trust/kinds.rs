@@ -50,7 +50,7 @@ fn kinds(doc: &Value) -> BTreeMap<String, Vec<String>> {
 
 /// A fake process with huge pages of every sort beside an ordinary SysV segment (with the
 /// same path as the one in huge pages) and a replaced library.
-fn huge_tree() -> FakeProc {
+pub fn huge_tree() -> FakeProc {
     let fake = FakeProc::new();
     let mut smaps = Vec::new();
     let mut maps = Vec::new();

@@ -12,7 +12,7 @@
 
 mod accounting;
 mod all_fields;
-mod kinds;
+pub mod kinds;
 mod limits;
 mod proc_root;
 mod threads;
