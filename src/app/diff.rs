@@ -2,10 +2,10 @@
 //! report, a capture archive (`pmaps capture`, or smem's `smemcap` tar) or a snapshot of the
 //! history; without NEW, the new side is a scan made now (or the capture `--from` names). A
 //! side that is not a saved report is rebuilt the way the saved report on the other side was
-//! made (its group-by, source and filters), or grouped by `-g` (by file without it) when
-//! neither side is one. Then refuse what cannot be compared, match the rows by identity,
-//! print the view in the chosen format, and exit 0 (no change beyond the thresholds) or 5
-//! (changed).
+//! made (its group-by, source and filters), or grouped by `-g` (by file without it) and
+//! filtered by the report's filters when neither side is one. Then refuse what cannot be
+//! compared, match the rows by identity, print the view in the chosen format, and exit 0 (no
+//! change beyond the thresholds) or 5 (changed).
 
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -347,8 +347,26 @@ fn operands(cli: &Cli, args: &DiffArgs) -> Result<[(String, Operand); 2], Stop> 
     Ok([old, new])
 }
 
-/// The shape of the sides to rebuild: the first saved report's, else `-g`'s.
-fn shape_of(args: &DiffArgs, sides: &[(String, Operand); 2]) -> Result<Shape, Stop> {
+/// The report's filters, which a diff takes when neither side is a saved report.
+const FILTERS: [&str; 8] = [
+    "--pid",
+    "--user",
+    "--command",
+    "--map",
+    "--kind",
+    "--cgroup",
+    "--unit",
+    "--container",
+];
+
+/// The shape of the sides to rebuild: the first saved report's, else `-g`'s and the filters
+/// of the command line (`filters`: those given).
+fn shape_of(
+    cli: &Cli,
+    args: &DiffArgs,
+    sides: &[(String, Operand); 2],
+    filters: &[&str],
+) -> Result<Shape, Stop> {
     let asked = args.group_by.map(super::report::group_of);
     let saved = sides.iter().find_map(|(name, o)| match o {
         Operand::Report(doc) => Some((name, doc)),
@@ -364,31 +382,54 @@ fn shape_of(args: &DiffArgs, sides: &[(String, Operand); 2]) -> Result<Shape, St
                     doc.meta.group_by.as_str()
                 )));
             }
+            if !filters.is_empty() {
+                return Err(Stop::usage(format!(
+                    "{} does not apply: {name} is a saved report, made with its own filters \
+                     (filters apply to sides that are captures, snapshots or now, when neither \
+                     is a saved report)",
+                    filters.join(", ")
+                )));
+            }
             Shape::of(name, doc)
         }
-        None => Ok(Shape {
-            group_by: asked.unwrap_or(GroupBy::File),
-            // What a snapshot holds, and what a capture keeps by default.
-            source: Source::Smaps,
-            filters: Filters::default(),
-        }),
+        None => {
+            // `--user` names are looked up as the first capture's host names them.
+            let live = ProcRoot::new(&cli.proc_root);
+            let names: &dyn ProcSource = sides
+                .iter()
+                .find_map(|(_, o)| match o {
+                    Operand::Capture(src) => Some(src.as_ref() as &dyn ProcSource),
+                    _ => None,
+                })
+                .unwrap_or(&live);
+            Ok(Shape {
+                group_by: asked.unwrap_or(GroupBy::File),
+                // What a snapshot holds, and what a capture keeps by default.
+                source: Source::Smaps,
+                filters: super::report::filters_of(cli, names).map_err(Stop::usage)?,
+            })
+        }
     }
 }
 
 fn run_diff(cli: &Cli, matches: &ArgMatches, args: &DiffArgs) -> Result<u8, Stop> {
-    let report_only = cli::report_options_given(matches);
+    // --cgroup-root says where the scan now reads; the filters may shape rebuilt sides.
+    let (filters, report_only): (Vec<&str>, Vec<&str>) = cli::report_options_given(matches)
+        .into_iter()
+        .filter(|o| *o != "--cgroup-root")
+        .partition(|o| FILTERS.contains(o));
     if !report_only.is_empty() {
         return Err(Stop::usage(format!(
             "{} applies to the report, not to `pmaps diff` (a side rebuilt from a capture, a \
              snapshot or a scan now is made the way the saved report on the other side was, \
-             or grouped by `pmaps diff -g`)",
+             or grouped by `pmaps diff -g` and filtered by the report's filters)",
             report_only.join(", ")
         )));
     }
     let format = super::tabular_format(cli, "diff").map_err(|c| Stop(c, String::new()))?;
     let out = output::Output::prepare(cli.output.as_deref()).map_err(|c| Stop(c, String::new()))?;
     let sides = operands(cli, args)?;
-    let shape = shape_of(args, &sides)?;
+    let shape = shape_of(cli, args, &sides, &filters)?;
     let [(old_name, old), (new_name, new)] = sides;
     let old = report_of(cli, old, &shape)?;
     let new = report_of(cli, new, &shape)?;

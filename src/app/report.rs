@@ -109,6 +109,28 @@ pub fn group_of(arg: GroupArg) -> GroupBy {
     }
 }
 
+/// The filters of the command line (`--user` names looked up through `src`), or a usage
+/// error.
+pub fn filters_of(cli: &Cli, src: &dyn ProcSource) -> Result<Filters, String> {
+    let mut uids = Vec::new();
+    for u in &cli.users {
+        uids.push(
+            src.lookup_uid(u)
+                .ok_or_else(|| format!("unknown user: {u}"))?,
+        );
+    }
+    Ok(Filters {
+        pids: cli.pids.clone(),
+        uids,
+        command: cli.command.clone(),
+        map: cli.map.clone(),
+        kinds: cli.kinds.clone(),
+        cgroup: cli.cgroup.clone(),
+        units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
+        container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
+    })
+}
+
 /// The run the command line asks for, or a usage error.
 pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
     let bounds = prometheus_bounds(cli)?;
@@ -118,13 +140,6 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
     } else {
         group_of(cli.group_by)
     };
-    let mut uids = Vec::new();
-    for u in &cli.users {
-        uids.push(
-            src.lookup_uid(u)
-                .ok_or_else(|| format!("unknown user: {u}"))?,
-        );
-    }
     let source = match (cli.source, cli.vsz) {
         (SourceArg::Auto, true) => SourceChoice::Fixed(Source::Maps),
         (SourceArg::Auto, false) => SourceChoice::Auto,
@@ -137,16 +152,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         threads: cli.threads.map(usize::from),
         source,
         group_by,
-        filters: Filters {
-            pids: cli.pids.clone(),
-            uids,
-            command: cli.command.clone(),
-            map: cli.map.clone(),
-            kinds: cli.kinds.clone(),
-            cgroup: cli.cgroup.clone(),
-            units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
-            container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
-        },
+        filters: filters_of(cli, src)?,
         count_mappings: cli.sort == Some(Column::Mappings),
     };
     // A capture holds one map file: a question it can answer from smaps too reads that.

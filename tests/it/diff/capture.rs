@@ -1,7 +1,8 @@
 //! `pmaps diff` with capture archives on either side: a capture of helpers stopped with
 //! SIGSTOP against the JSON report saved at that moment is no change, whichever side each
 //! is on and with `--from` as the new side; a capture made after one helper grew shows that
-//! growth exactly, against the saved report and against the first capture.
+//! growth exactly, against the saved report and against the first capture (grouped by `-g`,
+//! filtered by `-p`).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,17 @@ fn uss_kb(pid: u32) -> u64 {
         .iter()
         .map(|r| r.kb("Private_Clean").unwrap_or(0) + r.kb("Private_Dirty").unwrap_or(0))
         .sum()
+}
+
+/// The RSS, PSS and USS of `pid` in bytes, as the oracle reads them.
+fn oracle(pid: u32) -> [i64; 3] {
+    let sum = |key: &str| {
+        read_smaps(pid)
+            .iter()
+            .map(|r| r.kb(key).unwrap_or(0))
+            .sum::<u64>()
+    };
+    [sum("Rss"), sum("Pss"), uss_kb(pid)].map(|kb| kb as i64 * 1024)
 }
 
 fn json_diff(args: &[&OsStr], code: i32) -> Value {
@@ -127,7 +139,8 @@ fn a_capture_against_the_saved_report_of_its_moment_and_of_a_later_one() {
     assert_eq!(counts(&doc), [2, 0, 0, 0]);
     assert!(doc["meta"]["old"].get("capture").is_none());
 
-    // Later: a steps (4 MiB), b does not move.
+    // Later: a steps (4 MiB, and whatever its waking thread touches), b does not move.
+    let then_a = oracle(a.pid);
     thaw(a.pid);
     let deadline = Instant::now() + Duration::from_secs(30);
     while uss_kb(a.pid) < before_uss + 4 * 1024 {
@@ -135,35 +148,45 @@ fn a_capture_against_the_saved_report_of_its_moment_and_of_a_later_one() {
         std::thread::sleep(Duration::from_millis(50));
     }
     freeze(a.pid);
-    assert_eq!(
-        uss_kb(a.pid),
-        before_uss + 4 * 1024,
-        "the oracle sees the step alone"
-    );
+    let grew = {
+        let now = oracle(a.pid);
+        [0, 1, 2].map(|i| now[i] - then_a[i])
+    };
     let later = capture(dir.path(), "later.tar.zst");
     let doc = json_diff(&[by_process.as_os_str(), later.as_os_str()], 5);
     assert_eq!(counts(&doc), [1, 1, 0, 0], "{doc:#}");
     let r = row_of(&doc, a.pid);
     assert_eq!(r["status"], "changed");
-    for m in ["uss_bytes", "pss_bytes", "rss_bytes"] {
-        assert_eq!(r[m]["change"], 4 << 20, "{m}");
+    for (m, grew) in ["rss_bytes", "pss_bytes", "uss_bytes"].iter().zip(grew) {
+        assert_eq!(r[m]["change"], grew, "{m}");
     }
     assert_eq!(row_of(&doc, b.pid)["status"], "same");
-    // Two captures: by -g (every process of the machine is in both, so only the helpers'
-    // rows are checked).
-    let doc = json_diff(
-        &[
+    // Two captures: grouped by -g and filtered by the report's filters (given before the
+    // command), exactly the helpers' rows.
+    let two = parse_json(&pmaps_ok(
+        [
+            OsStr::new("-p"),
+            OsStr::new(&pids),
+            OsStr::new("diff"),
             then.as_os_str(),
             later.as_os_str(),
             OsStr::new("-g"),
             OsStr::new("process"),
+            OsStr::new("--all"),
+            OsStr::new("-f"),
+            OsStr::new("json"),
         ],
         5,
+    ));
+    assert_eq!(two["meta"]["group_by"], "process");
+    assert_eq!(counts(&two), [1, 1, 0, 0], "{two:#}");
+    assert_eq!(row_of(&two, a.pid)["uss_bytes"]["change"], grew[2]);
+    assert_eq!(row_of(&two, b.pid)["status"], "same");
+    assert!(two["meta"]["old"]["capture"]["file"].is_string());
+    assert_eq!(
+        two["meta"]["new"]["filters"]["pids"],
+        serde_json::json!([a.pid, b.pid])
     );
-    assert_eq!(doc["meta"]["group_by"], "process");
-    assert_eq!(row_of(&doc, a.pid)["uss_bytes"]["change"], 4 << 20);
-    assert_eq!(row_of(&doc, b.pid)["status"], "same");
-    assert!(doc["meta"]["old"]["capture"]["file"].is_string());
 
     // What does not go together is refused with the reason.
     let err = stderr(&diff(
@@ -187,6 +210,17 @@ fn a_capture_against_the_saved_report_of_its_moment_and_of_a_later_one() {
         2,
     ));
     assert!(err.contains("--from names the new side"), "{err}");
+    let err = stderr(&pmaps_ok(
+        [
+            OsStr::new("-p"),
+            OsStr::new(&pids),
+            OsStr::new("diff"),
+            by_process.as_os_str(),
+            later.as_os_str(),
+        ],
+        2,
+    ));
+    assert!(err.contains("--pid does not apply"), "{err}");
     a.kill();
     b.kill();
 }
