@@ -390,8 +390,8 @@ where
     f
 }
 
-/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor
-/// limit allows ([`source::max_workers`]), never none.
+/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor and
+/// address-space limits allow ([`source::max_workers`]), never none.
 pub fn worker_threads(asked: Option<usize>) -> usize {
     asked
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -357,15 +357,28 @@ const FDS_PER_WORKER: u64 = 3;
 /// proc root's listing, the thread pool.
 const FDS_RESERVED: u64 = 16;
 
+/// Address space one worker thread may take: its stack, and the malloc arena glibc reserves
+/// for a thread (64 MiB).
+const AS_PER_WORKER: u64 = 66 << 20;
+
 /// How many workers the descriptor limit (`ulimit -n`) allows, so that a cron job with a
-/// low limit still reads every process instead of failing some with EMFILE.
+/// low limit still reads every process instead of failing some with EMFILE; and the
+/// address-space limit (`ulimit -v`), beside what pmaps has mapped already: threads started
+/// until the address space is full would leave no room for the next allocation, which
+/// aborts pmaps instead of failing one thread.
 pub fn max_workers() -> usize {
-    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    let Some(current) = lim.current else {
-        return usize::MAX;
-    };
-    let budget = current.saturating_sub(FDS_RESERVED) / FDS_PER_WORKER;
-    usize::try_from(budget.max(1)).unwrap_or(usize::MAX)
+    use rustix::process::{Resource, getrlimit};
+    let by_fds = getrlimit(Resource::Nofile).current.map_or(u64::MAX, |n| {
+        n.saturating_sub(FDS_RESERVED) / FDS_PER_WORKER
+    });
+    let by_space = getrlimit(Resource::As).current.map_or(u64::MAX, |limit| {
+        let mapped = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |pages| pages * rustix::param::page_size() as u64);
+        limit.saturating_sub(mapped) / AS_PER_WORKER
+    });
+    usize::try_from(by_fds.min(by_space).max(1)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
