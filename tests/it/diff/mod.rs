@@ -505,7 +505,19 @@ fn reports_that_cannot_be_compared_are_refused_with_a_reason() {
     std::fs::write(&junk, b"\xff\xfe not json").expect("write");
     assert!(stderr(&diff([&junk, &by_file], 1)).contains("not a pmaps JSON document"));
     assert!(stderr(&diff([&dir.path().join("missing.json"), &by_file], 1)).contains("cannot read"));
-    // Report options mean nothing to diff.
+    // A report saved with --columns lacks columns a diff needs.
+    let chosen = save(&fake, &["--columns", "path,pss"], dir.path(), "chosen.json");
+    let err = stderr(&diff([&chosen, &by_file], 1));
+    assert!(err.contains("saved with --columns"), "{err}");
+    // Report options mean nothing to diff, nor its pictures.
     let out = run_pmaps(["-g", "process", "diff", by_file.to_str().expect("utf-8")]);
     assert_exit(&out, 2);
+    for format in ["svg", "prometheus"] {
+        let out = run_pmaps(["diff", by_file.to_str().expect("utf-8"), "-f", format]);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("takes table, csv or json"),
+            "{format}"
+        );
+    }
 }
