@@ -565,3 +565,29 @@ fn usage_errors_and_targets_that_cannot_be_watched() {
         stderr(&out)
     );
 }
+
+#[test]
+fn on_a_terminal_a_live_view_is_redrawn_each_sample_then_the_summary() {
+    let leaker = Helper::spawn(["--grow-anon", "256K:100:256M"]);
+    let mut cmd = pmaps_cmd();
+    cmd.args(["watch", "--interval", "0.2", "--count", "12"])
+        .arg(leaker.pid.to_string());
+    let screen = run_on_terminal(cmd, 40, 200);
+    assert_eq!(screen.code(), 5, "{}{}", screen.text, screen.stderr);
+    // One frame per sample, each drawn over the last (home, clear), in the units of the
+    // report, the growers first with their sparkline.
+    let frames: Vec<&str> = screen.text.split("\x1b[H\x1b[2J").skip(1).collect();
+    assert_eq!(frames.len(), 12, "{}", screen.text);
+    let last = frames[11];
+    assert!(last.starts_with("pmaps watch: 12 samples"), "{last}");
+    assert!(last.contains("(process total)"), "{last}");
+    assert!(
+        last.chars().any(|c| ('▁'..='█').contains(&c)),
+        "no sparkline: {last}"
+    );
+    // After the last frame: the suspects, the leaker's mapping among them.
+    let summary = &last[last.find("Suspects").expect("the summary")..];
+    assert!(summary.contains("growing"), "{summary}");
+    assert!(summary.contains(&leaker.pid.to_string()), "{summary}");
+    leaker.kill();
+}
