@@ -13,9 +13,10 @@ use regex::bytes::Regex;
 
 use crate::model::{
     Cgroup, Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object,
-    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey, Source,
+    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey,
 };
 use crate::parse::{self, kind_of};
+use crate::plan::ReadPlan;
 use crate::source::{ProcSource, UserNames};
 
 /// What the rows of the report need from each mapping.
@@ -93,6 +94,12 @@ impl Scratch {
         self.totals = Counters::default();
         self.mappings = 0;
         self.overflow = false;
+    }
+
+    /// Sets the process's mapping count, read from `maps` beside a rollup (whose one record
+    /// is not a mapping).
+    pub fn set_mappings(&mut self, n: u64) {
+        self.mappings = n;
     }
 
     /// Takes one mapping, if it passes the per-mapping filters.
@@ -360,8 +367,9 @@ fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
-    // The rollup is one record per process: it says nothing of how many mappings there are.
-    let counted = query.effective_source() != Source::Rollup;
+    // The rollup is one record per process: it says nothing of how many mappings there are,
+    // unless the plan counts them in `maps`.
+    let counted = ReadPlan::of(query).counts_mappings();
     let known = |n: u64| counted.then_some(n);
     let mut totals = Row {
         key: RowKey::Total,

@@ -144,6 +144,16 @@ pub struct Cli {
     #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
 
+    /// With --map/--kind, read every process's smaps instead of reading `maps` first and
+    /// smaps only where a mapping matches (the cost of a full read; for comparison).
+    #[arg(long, help_heading = "Scan")]
+    pub no_prefilter: bool,
+
+    /// Say on stderr which files are read per process and why, then what was read (with
+    /// --format json, also as `meta.plan`).
+    #[arg(long, help_heading = "Scan")]
+    pub explain: bool,
+
     /// Worker threads (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Scan")]
     pub threads: Option<u16>,
@@ -286,7 +296,7 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 16] = [
+pub const REPORT_OPTIONS: [(&str, &str); 18] = [
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),
@@ -303,6 +313,8 @@ pub const REPORT_OPTIONS: [(&str, &str); 16] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("no_prefilter", "--no-prefilter"),
+    ("explain", "--explain"),
 ];
 
 /// Parses the command line: the typed options and the matches (which tell an option given

@@ -11,6 +11,9 @@
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
 //!
+//! `plan` chooses, from the question, which files the scan reads per process and why
+//! (`--explain` prints it): the cheapest that answer.
+//!
 //! # Outcomes
 //! Every PID gets exactly one [`model::Outcome`]: read, vanished, zombie, kernel thread,
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
@@ -23,6 +26,7 @@ pub mod exit;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod plan;
 pub mod read;
 pub mod render;
 pub mod scan;

@@ -12,9 +12,10 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
+use crate::model::{Hierarchy, MapHeader, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
 use crate::parse;
-use crate::read::{Needs, ReadResult, Reader};
+use crate::plan::{MapsPass, ReadPlan};
+use crate::read::{FirstPass, ReadResult, Reader};
 use crate::source::{self, ProcSource};
 
 /// Progress of a running scan, for a progress line on a terminal.
@@ -52,22 +53,21 @@ pub fn scan(
     if let Some(p) = progress {
         p.total.store(pids.len(), Ordering::Relaxed);
     }
-    let file = query.effective_source();
+    let plan = ReadPlan::of(query);
+    let file = plan.source;
     let detail = Detail::for_group(query.group_by);
-    let needs = Needs {
-        uid: !query.filters.uids.is_empty()
-            || matches!(
-                query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess
-            ),
-        cmdline: query.filters.command.is_some()
-            || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
-        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
-    };
     let want = |info: &ProcInfo| wanted(query, info);
+    let may_match = |h: &MapHeader<'_>| ReadPlan::may_match(&query.filters, h);
+    let first = match plan.maps_pass {
+        MapsPass::None => FirstPass::None,
+        MapsPass::Prefilter => FirstPass::Prefilter(&may_match),
+        MapsPass::Count => FirstPass::Count,
+    };
     let grand = Grand::default();
     let new_worker = || Worker {
-        reader: Reader::new(src, file).with_needs(needs),
+        reader: Reader::new(src, file)
+            .with_needs(plan.needs)
+            .with_first_pass(first),
         scratch: Scratch::new(detail, &query.filters),
         acc: Acc::new(query, &grand),
     };
@@ -77,6 +77,13 @@ pub fn scan(
         let result = w
             .reader
             .read_process(pid, &want, &mut |h, c| scratch.add(h, c));
+        let verdict = w.reader.take_verdict();
+        if verdict.ruled_out {
+            w.acc.coverage.ruled_out_by_maps += 1;
+        }
+        if let Some(n) = verdict.mappings {
+            w.scratch.set_mappings(n);
+        }
         match result {
             ReadResult::Filtered(_) => w.acc.add_filtered(),
             ReadResult::Done(info, outcome) => {
@@ -121,6 +128,7 @@ pub fn scan(
     let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
     reconcile(&mut rows, src);
     coverage.filtered += filtered_by_pid;
+    coverage.mappings_from_maps = plan.maps_pass == MapsPass::Count;
     coverage.self_pid = own;
     coverage.hidden = src.hidden_processes();
     coverage.problems.sort_by_key(|p| p.pid);

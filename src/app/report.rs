@@ -8,14 +8,16 @@ use std::time::Duration;
 
 use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
-use crate::model::{Filters, GroupBy, Query, Report, Source, SourceChoice};
+use crate::model::{Filters, GroupBy, PlanOptions, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
+use crate::schema::plan::PlanDoc;
 use crate::schema::report::ReportDoc;
 use crate::source::{ProcRoot, ProcSource};
 use crate::view::Terminal;
 use crate::view::coverage::{coverage_line, partial_summary};
+use crate::view::plan::{plan_lines, result_line};
 use crate::view::report::{Column, ReportView, ViewOptions};
 
 /// Everything one report run needs.
@@ -25,6 +27,8 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// `--explain`: the read plan on stderr (and in the JSON meta).
+    pub explain: bool,
 }
 
 /// The format of the command line's `--format`.
@@ -84,6 +88,10 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
             container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
+        plan: PlanOptions {
+            prefilter: !cli.no_prefilter,
+            count_mappings: cli.sort == Column::Mappings,
+        },
     };
     if query.effective_source() == Source::Rollup
         && (group_by.needs_mappings() || query.filters.filters_mappings())
@@ -111,6 +119,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        explain: cli.explain,
     })
 }
 
@@ -164,7 +173,13 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
             Ok(render::table::render(&sheet, term).into_bytes())
         }
         Format::Csv => render::csv::render(&view.sheet(None, None)),
-        Format::Json => render::json::render(&ReportDoc::of(&view)),
+        Format::Json => {
+            let mut doc = ReportDoc::of(&view);
+            if run.explain {
+                doc.meta.plan = Some(PlanDoc::of(&run.query, &report.coverage));
+            }
+            render::json::render(&doc)
+        }
     }
 }
 
@@ -183,6 +198,9 @@ pub fn run(cli: &Cli) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
+    if run.explain {
+        plan_lines(&run.query).iter().for_each(|l| eprint_line(l));
+    }
     let report = match scan_with_progress(&src, &run.query) {
         Ok(r) => r,
         Err(e) => {
@@ -190,6 +208,11 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
+    if run.explain
+        && let Some(line) = result_line(&run.query, &report)
+    {
+        eprint_line(&line);
+    }
     let to_terminal = out.is_stdout() && std::io::stdout().is_terminal();
     let fit = if to_terminal && run.view.top.is_none() {
         terminal_size()

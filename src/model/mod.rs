@@ -15,5 +15,5 @@ pub use cgroup::{Cgroup, Charge, Container, Hierarchy, Runtime};
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo};
-pub use query::{Filters, Query, SourceChoice};
+pub use query::{Filters, PlanOptions, Query, SourceChoice};
 pub use report::{GroupBy, Meta, Report, Row, RowKey};

@@ -48,6 +48,26 @@ impl Filters {
     }
 }
 
+/// What the read plan (`crate::plan`) may do beyond reading the file that answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// With a mapping filter, read each process's `maps` first and its `smaps` only when a
+    /// mapping may match (the default); off (`--no-prefilter`): read every `smaps`.
+    pub prefilter: bool,
+    /// The rows need each process's mapping count although the rollup answers the rest (a
+    /// report sorted by mappings): count the lines of `maps`.
+    pub count_mappings: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            prefilter: true,
+            count_mappings: false,
+        }
+    }
+}
+
 /// Everything one scan needs.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -57,6 +77,7 @@ pub struct Query {
     pub source: SourceChoice,
     pub group_by: GroupBy,
     pub filters: Filters,
+    pub plan: PlanOptions,
 }
 
 impl Default for Query {
@@ -67,6 +88,7 @@ impl Default for Query {
             source: SourceChoice::Auto,
             group_by: GroupBy::File,
             filters: Filters::default(),
+            plan: PlanOptions::default(),
         }
     }
 }

@@ -12,9 +12,11 @@
 //! reading `stat` again afterwards and comparing the process's identity and address-space
 //! fields ([`Stat::mm_fingerprint`]).
 
+mod first;
 mod full;
 mod stream;
 
+pub use first::{FirstPass, MapsVerdict};
 pub use full::ProcessMaps;
 
 use crate::model::{Counters, MapHeader, Outcome, ProcInfo, Source, field};
@@ -71,6 +73,9 @@ pub struct Reader<'s> {
     buf: Vec<u8>,
     small: Vec<u8>,
     parser: SmapsParser,
+    /// The read plan's first pass over `maps`, and what it found for the last process.
+    first: FirstPass<'s>,
+    verdict: MapsVerdict,
 }
 
 fn parse_error(e: ParseError, path: String) -> Outcome {
@@ -91,6 +96,8 @@ impl<'s> Reader<'s> {
             buf: Vec::new(),
             small: Vec::new(),
             parser: SmapsParser::new(),
+            first: FirstPass::None,
+            verdict: MapsVerdict::default(),
         }
     }
 
@@ -182,7 +189,7 @@ impl<'s> Reader<'s> {
         if matches!(facts.state, b'Z' | b'X' | b'x') {
             return ReadResult::Done(info, Outcome::Zombie);
         }
-        let outcome = self.read_maps(dir, &info, &facts, on_map, on_field);
+        let outcome = self.read_planned(dir, &info, &facts, on_map, on_field);
         ReadResult::Done(info, outcome)
     }
 

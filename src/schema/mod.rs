@@ -3,6 +3,7 @@
 //! companion), raw integers, coverage and meta. `diff` and `trend` read saved documents back
 //! through these types; [`SCHEMA_VERSION`] says which layout a document has.
 
+pub mod plan;
 pub mod report;
 pub mod show;
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::plan::PlanDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{GroupBy, MapKind, Outcome, OutcomeKind, Report, Row, Source};
 use crate::text::utc_timestamp;
@@ -34,6 +35,9 @@ pub struct MetaDoc {
     pub coverage: CoverageDoc,
     /// Rows before `--top` cut them.
     pub rows_total: usize,
+    /// The read plan (with `--explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanDoc>,
 }
 
 /// Who was read and who was not.
@@ -317,7 +321,8 @@ impl ReportDoc {
                         incomplete: count(OutcomeKind::Incomplete),
                         error: count(OutcomeKind::Error),
                     },
-                    mappings: (m.source != Source::Rollup).then_some(c.mappings),
+                    mappings: (m.source != Source::Rollup || c.mappings_from_maps)
+                        .then_some(c.mappings),
                     filtered: c.filtered,
                     complete: c.is_complete(),
                     hidden: c.hidden.clone(),
@@ -325,6 +330,7 @@ impl ReportDoc {
                     problems,
                 },
                 rows_total: view.total_rows,
+                plan: None,
             },
             totals: RowDoc::of(&view.columns, &report.totals),
             rows: view.rows.iter().map(row_doc).collect(),
@@ -339,7 +345,10 @@ mod tests {
     /// The README's JSON example, dedented.
     fn readme_example() -> String {
         let readme = include_str!("../../README.md");
-        let start = readme.find("  ```json\n").expect("a JSON example in the README") + 10;
+        let start = readme
+            .find("  ```json\n")
+            .expect("a JSON example in the README")
+            + 10;
         let end = start + readme[start..].find("  ```\n").expect("its end");
         readme[start..end]
             .lines()

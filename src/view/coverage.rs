@@ -21,7 +21,12 @@ pub fn coverage_line(report: &Report) -> String {
             other => format!("{} {}", thousands(n), other.as_str()),
         });
     }
-    let read_from = if report.meta.source == Source::Rollup {
+    let read_from = if report.meta.source == Source::Rollup && c.mappings_from_maps {
+        format!(
+            "{} from maps, totals",
+            plural(c.mappings, "mapping", "mappings")
+        )
+    } else if report.meta.source == Source::Rollup {
         "totals".to_string()
     } else {
         plural(c.mappings, "mapping", "mappings")

@@ -8,6 +8,7 @@
 //! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
 
 pub mod coverage;
+pub mod plan;
 pub mod report;
 pub mod show;
 
