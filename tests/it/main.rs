@@ -12,6 +12,7 @@ mod hostile_names;
 mod output_safety;
 mod output_trust;
 mod peer_pmap;
+mod read_plan;
 mod reliability;
 mod report_fake;
 mod report_live;
