@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use crate::child::{OWN_LIBS, SYSTEM_LIBS};
+use crate::child::{OWN_LIBS, RARE_LIB, SYSTEM_LIBS};
 use crate::cli::Cli;
 use crate::contenders::{Contender, Env, Kind};
 use crate::floor::read_trimmed;
@@ -97,7 +97,17 @@ pub fn floor_of(kind: Kind) -> Option<Kind> {
     match kind {
         Kind::PmapsFile | Kind::Smem | Kind::PmapLoop => Some(Kind::FloorSmaps),
         Kind::PmapsProc | Kind::PsMem => Some(Kind::FloorRollup),
-        Kind::ManyWithout | Kind::ManyWith | Kind::FloorSmaps | Kind::FloorRollup => None,
+        Kind::PmapsDeleted | Kind::PmapsDeletedAll | Kind::Needrestart | Kind::LsofDel => {
+            Some(Kind::FloorDeleted)
+        }
+        Kind::PmapsRare | Kind::PmapsRareAll => Some(Kind::FloorRare),
+        Kind::ManyWithout
+        | Kind::ManyWith
+        | Kind::FloorSmaps
+        | Kind::FloorRollup
+        | Kind::FloorMaps
+        | Kind::FloorDeleted
+        | Kind::FloorRare => None,
     }
 }
 
@@ -111,6 +121,10 @@ pub fn fill_ratios(rows: &mut [Row], all_threads: usize) {
         let pmaps = match kind {
             Kind::Smem | Kind::PmapLoop => wall(rows, Kind::PmapsFile, all_threads),
             Kind::PsMem => wall(rows, Kind::PmapsProc, all_threads),
+            Kind::Needrestart | Kind::LsofDel | Kind::PmapsDeletedAll => {
+                wall(rows, Kind::PmapsDeleted, all_threads)
+            }
+            Kind::PmapsRareAll => wall(rows, Kind::PmapsRare, all_threads),
             _ => f64::NAN,
         };
         rows[i].vs_floor = rows[i].wall_ms / floor;
@@ -263,8 +277,9 @@ pub fn header(opts: &Cli, env: &Env) -> String {
         "workload per process: {OWN_LIBS} own libraries (256 KiB-2 MiB, mapped like ld.so), \
          {} system libraries via dlopen (+ deps), {} MiB file shared by all (touched), \
          1 MiB private COW file (half written), 1-4 MiB anonymous (touched), 15-35 \
-         stack-like regions with guard pages, SysV segment (1 in 4), memfd (1 in 3), \
-         a mapped-then-deleted file; 1 in 100 with 2,500-3,500 extra small mappings",
+         stack-like regions with guard pages, SysV segment (1 in 4), memfd (1 in 3); \
+         1 in 100 with a library deleted after it was mapped, 1 in 100 with {RARE_LIB} \
+         (mapped by no other); 1 in 100 with 2,500-3,500 extra small mappings",
         SYSTEM_LIBS.len(),
         opts.big_mib
     );
@@ -275,7 +290,9 @@ pub fn header(opts: &Cli, env: &Env) -> String {
         h,
         "columns: ÷ floor = wall ÷ the raw-read floor of the same files with the same threads; \
          peer ÷ pmaps = peer wall ÷ pmaps' matching report at {threads} threads \
-         (smem -m and pmap vs per-file, ps_mem vs per-process); ns/map = wall ÷ mappings; \
+         (smem -m and pmap vs per-file, ps_mem vs per-process, needrestart, lsof and \
+         --no-prefilter vs the filtered question); ns/map = wall ÷ mappings (all mappings, \
+         for every row); \
          cpu ns/map = (user + sys) ÷ mappings; others % = CPU used by \
          other processes during the run, % of all CPUs (noise indicator)"
     );
@@ -335,6 +352,14 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
     );
     let _ = writeln!(
         out,
+        "filtered questions: a deleted file is mapped by {} processes, {RARE_LIB} by {} \
+         (what the two-step floors read smaps of); maps {:.1} MB",
+        fmt_int(med(|c| c.deleted_procs)),
+        fmt_int(med(|c| c.rare_procs)),
+        med(|c| c.maps_bytes) / 1e6
+    );
+    let _ = writeln!(
+        out,
         "other processes with mappings: {others}, {} mappings; the largest: PID {big_pid} \
          ({big_comm}) with {} mappings",
         fmt_int(mappings - wsum as f64),
@@ -384,6 +409,9 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
             m.rss_with,
             m.rss_delta()
         );
+    }
+    if let Some(stall) = &r.stall {
+        out.push_str(stall);
     }
     let _ = writeln!(
         out,
