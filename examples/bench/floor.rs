@@ -72,13 +72,38 @@ impl ReadTotals {
     }
 }
 
-/// Runs `work` on `threads` threads (or this one) and merges what each returns.
-fn in_threads(threads: usize, work: impl Fn() -> ReadTotals + Sync) -> ReadTotals {
+/// One reader thread's buffers: a 64 KiB read buffer, a whole `maps`, a path.
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    maps: Vec<u8>,
+    path: String,
+}
+
+/// Runs `per_pid` for every PID on `threads` threads (or this one), each thread with its own
+/// buffers and totals, and merges the totals.
+fn for_each_pid(
+    pids: &[i32],
+    threads: usize,
+    per_pid: impl Fn(i32, &mut Scratch, &mut ReadTotals) + Sync,
+) -> ReadTotals {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut scratch = Scratch {
+            buf: vec![0u8; 64 * 1024],
+            ..Scratch::default()
+        };
+        let mut t = ReadTotals::default();
+        while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
+            per_pid(pid, &mut scratch, &mut t);
+        }
+        t
+    };
     if threads <= 1 {
         return work();
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(&work)).collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
         let mut total = ReadTotals::default();
         for h in handles {
             if let Ok(t) = h.join() {
@@ -118,29 +143,20 @@ fn read_to_eof(path: &str, buf: &mut [u8], count: bool) -> Option<(u64, u64)> {
 /// With `count`, also counts mappings (lines starting with a lowercase hex digit); the timed
 /// floor runs do not count.
 pub fn read_proc_files(pids: &[i32], file: &str, threads: usize, count: bool) -> ReadTotals {
-    let next = AtomicUsize::new(0);
-    in_threads(threads, || {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut path = String::with_capacity(40);
-        let mut t = ReadTotals::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&pid) = pids.get(i) else { break };
-            path.clear();
-            let _ = write!(path, "/proc/{pid}/{file}");
-            match read_to_eof(&path, &mut buf, count) {
-                Some((bytes, maps)) => {
-                    t.files += 1;
-                    t.bytes += bytes;
-                    t.mappings += maps;
-                    if count {
-                        t.per_pid.push((pid, maps));
-                    }
+    for_each_pid(pids, threads, |pid, s, t| {
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/{file}");
+        match read_to_eof(&s.path, &mut s.buf, count) {
+            Some((bytes, maps)) => {
+                t.files += 1;
+                t.bytes += bytes;
+                t.mappings += maps;
+                if count {
+                    t.per_pid.push((pid, maps));
                 }
-                None => t.errors += 1,
             }
+            None => t.errors += 1,
         }
-        t
     })
 }
 
@@ -170,38 +186,28 @@ impl Wanted {
 /// The floor of a filtered question: every process's `maps` read whole, then the `smaps` of
 /// those that `wanted` matches, to EOF. `files` counts the smaps read.
 pub fn read_maps_then_smaps(pids: &[i32], wanted: Wanted, threads: usize) -> ReadTotals {
-    let next = AtomicUsize::new(0);
-    in_threads(threads, || {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut maps = Vec::with_capacity(64 * 1024);
-        let mut path = String::with_capacity(40);
-        let mut t = ReadTotals::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&pid) = pids.get(i) else { break };
-            path.clear();
-            let _ = write!(path, "/proc/{pid}/maps");
-            maps.clear();
-            let read = File::open(&path).and_then(|mut f| f.read_to_end(&mut maps));
-            let Ok(n) = read else {
-                t.errors += 1;
-                continue;
-            };
-            t.bytes += n as u64;
-            if !wanted.matches(&maps) {
-                continue;
-            }
-            path.clear();
-            let _ = write!(path, "/proc/{pid}/smaps");
-            match read_to_eof(&path, &mut buf, false) {
-                Some((bytes, _)) => {
-                    t.files += 1;
-                    t.bytes += bytes;
-                }
-                None => t.errors += 1,
-            }
+    for_each_pid(pids, threads, |pid, s, t| {
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/maps");
+        s.maps.clear();
+        let read = File::open(&s.path).and_then(|mut f| f.read_to_end(&mut s.maps));
+        let Ok(n) = read else {
+            t.errors += 1;
+            return;
+        };
+        t.bytes += n as u64;
+        if !wanted.matches(&s.maps) {
+            return;
         }
-        t
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/smaps");
+        match read_to_eof(&s.path, &mut s.buf, false) {
+            Some((bytes, _)) => {
+                t.files += 1;
+                t.bytes += bytes;
+            }
+            None => t.errors += 1,
+        }
     })
 }
 

@@ -145,16 +145,12 @@ fn tree() -> FakeProc {
         m(base, "r-xp", 33, SSL1_OLD, SmapsKb::private_clean(300)),
         libc(base + 0x20_0000),
     ];
-    fake.process(15)
-        .comm(b"no-maps")
-        .smaps(&smaps_of(&ssl1))
-        .write();
-    let dir = fake
-        .process(16)
-        .comm(b"fifo-maps")
-        .smaps(&smaps_of(&ssl1))
-        .write();
-    mkfifo(&dir.join("maps"));
+    for (pid, comm) in [(15, &b"no-maps"[..]), (16, b"fifo-maps")] {
+        let dir = fake.process(pid).comm(comm).smaps(&smaps_of(&ssl1)).write();
+        if pid == 16 {
+            mkfifo(&dir.join("maps"));
+        }
+    }
     let before = [
         m(base, "r-xp", 31, SSL_OLD, SmapsKb::private_clean(600)),
         libc(base + 0x20_0000),
