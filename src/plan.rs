@@ -16,7 +16,7 @@
 //!
 //! `smaps` stays the truth: the prefilter only decides what is read (`read::first`).
 
-use crate::model::{Filters, GroupBy, MapHeader, MapKind, Query, Source};
+use crate::model::{Filters, GroupBy, MapKind, Query, Source};
 use crate::parse::kind_of;
 use crate::read::Needs;
 use crate::text::escape::display;
@@ -110,14 +110,14 @@ impl ReadPlan {
         self.source != Source::Rollup || self.maps_pass == MapsPass::Count
     }
 
-    /// Whether a mapping, as `maps` shows it, may pass the mapping filters once its `smaps`
-    /// record is read. The same test as the one applied to the record (`aggregate`): the
-    /// path and the kind of the path are the same in both files.
-    pub fn may_match(filters: &Filters, h: &MapHeader<'_>) -> bool {
-        if !filters.kinds.is_empty() && !filters.kinds.contains(&kind_of(h.path)) {
+    /// Whether a mapping, by the path `maps` shows for it, may pass the mapping filters once
+    /// its `smaps` record is read. The same test as the one applied to the record
+    /// (`aggregate`): the path, and the kind decided from it, are the same in both files.
+    pub fn may_match(filters: &Filters, path: &[u8]) -> bool {
+        if !filters.kinds.is_empty() && !filters.kinds.contains(&kind_of(path)) {
             return false;
         }
-        filters.map.as_ref().is_none_or(|re| re.is_match(h.path))
+        filters.map.as_ref().is_none_or(|re| re.is_match(path))
     }
 
     /// The files read per process, in order, each with its scope and reason.
@@ -282,19 +282,6 @@ mod tests {
         }
     }
 
-    fn header(path: &[u8]) -> MapHeader<'_> {
-        MapHeader {
-            start: 0x1000,
-            end: 0x2000,
-            perms: *b"r--p",
-            offset: 0,
-            dev_major: 8,
-            dev_minor: 1,
-            inode: 7,
-            path,
-        }
-    }
-
     #[test]
     fn a_mapping_filter_reads_maps_first_unless_told_not_to() {
         let deleted = Filters {
@@ -353,26 +340,17 @@ mod tests {
             map: Some(Regex::new(r"\.so").expect("regex")),
             ..Filters::default()
         };
-        assert!(ReadPlan::may_match(
-            &f,
-            &header(b"/usr/lib/libssl.so.3 (deleted)")
-        ));
-        assert!(!ReadPlan::may_match(&f, &header(b"/usr/lib/libssl.so.3")));
-        assert!(!ReadPlan::may_match(&f, &header(b"/tmp/data (deleted)")));
+        assert!(ReadPlan::may_match(&f, b"/usr/lib/libssl.so.3 (deleted)"));
+        assert!(!ReadPlan::may_match(&f, b"/usr/lib/libssl.so.3"));
+        assert!(!ReadPlan::may_match(&f, b"/tmp/data (deleted)"));
         // memfd and SysV segments end in " (deleted)" but are not deleted files.
         let deleted = Filters {
             kinds: vec![MapKind::Deleted],
             ..Filters::default()
         };
-        assert!(!ReadPlan::may_match(
-            &deleted,
-            &header(b"/memfd:x (deleted)")
-        ));
-        assert!(!ReadPlan::may_match(
-            &deleted,
-            &header(b"/SYSV0000abcd (deleted)")
-        ));
-        assert!(ReadPlan::may_match(&Filters::default(), &header(b"")));
+        assert!(!ReadPlan::may_match(&deleted, b"/memfd:x (deleted)"));
+        assert!(!ReadPlan::may_match(&deleted, b"/SYSV0000abcd (deleted)"));
+        assert!(ReadPlan::may_match(&Filters::default(), b""));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{Hierarchy, MapHeader, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
+use crate::model::{Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
 use crate::parse;
 use crate::plan::{MapsPass, ReadPlan};
 use crate::read::{FirstPass, ReadResult, Reader};
@@ -57,7 +57,7 @@ pub fn scan(
     let file = plan.source;
     let detail = Detail::for_group(query.group_by);
     let want = |info: &ProcInfo| wanted(query, info);
-    let may_match = |h: &MapHeader<'_>| ReadPlan::may_match(&query.filters, h);
+    let may_match = |path: &[u8]| ReadPlan::may_match(&query.filters, path);
     let first = match plan.maps_pass {
         MapsPass::None => FirstPass::None,
         MapsPass::Prefilter => FirstPass::Prefilter(&may_match),

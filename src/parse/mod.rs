@@ -21,7 +21,7 @@ pub mod uid_map;
 
 pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_of};
 pub use cmdline::cmdline_display;
-pub use maps::{is_header_line, kind_of, maps_counters, parse_map_header};
+pub use maps::{is_header_line, kind_of, map_line_path, maps_counters, parse_map_header};
 pub use mountinfo::{CgroupMount, CgroupMounts, HidePid, ProcMount, cgroup_mounts, proc_mount};
 pub use smaps::{FieldRef, Record, SmapsParser, apply_field, parse_field};
 pub use stat::{PF_KTHREAD, Stat, parse_stat};

@@ -19,9 +19,9 @@ use crate::model::{Counters, MapHeader, Outcome, ProcInfo};
 use crate::parse;
 use crate::source::{PidDir, outcome_of};
 
-/// Whether a mapping, as `maps` shows it, may pass the mapping filters once its `smaps`
-/// record is read.
-pub type MayMatch<'s> = &'s (dyn Fn(&MapHeader<'_>) -> bool + Sync);
+/// Whether a mapping, by the path `maps` shows for it, may pass the mapping filters once its
+/// `smaps` record is read.
+pub type MayMatch<'s> = &'s (dyn Fn(&[u8]) -> bool + Sync);
 
 /// What the reader reads before the file that answers (the read plan's choice).
 #[derive(Clone, Copy, Default)]
@@ -79,7 +79,7 @@ impl<'s> Reader<'s> {
         match self.first {
             FirstPass::None => self.read_maps(dir, info, facts, on_map, on_field),
             FirstPass::Prefilter(may_match) => {
-                match self.pass_maps(dir, info, facts, &mut |h| !may_match(h)) {
+                match self.pass_maps(dir, info, facts, &mut |path| !may_match(path)) {
                     Ok(Pass::Complete(_)) => {
                         self.verdict.ruled_out = true;
                         Outcome::Read
@@ -102,23 +102,23 @@ impl<'s> Reader<'s> {
         }
     }
 
-    /// Streams `maps` while `go_on` says so for each mapping. A pass read to the end is
-    /// checked like any map file: cut short by an exit or exec, it is that outcome.
+    /// Streams `maps` while `go_on` says so for each mapping's path. A pass read to the end
+    /// is checked like any map file: cut short by an exit or exec, it is that outcome.
     fn pass_maps(
         &mut self,
         dir: &dyn PidDir,
         info: &ProcInfo,
         facts: &StatFacts,
-        go_on: &mut dyn FnMut(&MapHeader<'_>) -> bool,
+        go_on: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<Pass, Outcome> {
         let (src, pid) = (self.src, info.pid);
         let path = || src.pid_path(pid, "maps");
         let mut file = dir.open("maps").map_err(|e| outcome_of(&e, path()))?;
         let mut lines = 0u64;
         let streamed = stream_lines_while(&mut file, &mut self.buf, |line| {
-            let header = parse::parse_map_header(line)?;
+            let path = parse::map_line_path(line)?;
             lines += 1;
-            Ok(go_on(&header))
+            Ok(go_on(path))
         });
         drop(file);
         match streamed {
@@ -238,8 +238,8 @@ mod tests {
             .collect()
     }
 
-    fn deleted(h: &MapHeader<'_>) -> bool {
-        parse::kind_of(h.path) == crate::model::MapKind::Deleted
+    fn deleted(path: &[u8]) -> bool {
+        parse::kind_of(path) == crate::model::MapKind::Deleted
     }
 
     /// Reads PID 7 of `src` with `first`; (outcome, mappings streamed, verdict).
