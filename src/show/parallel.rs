@@ -21,13 +21,21 @@ fn map_pids<'s, R: Send>(
         .map_or(1, |n| n.get())
         .min(source::max_workers())
         .max(1);
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) if threads > 1 && pids.len() > 1 => pool.install(|| {
+    let pool = (threads > 1 && pids.len() > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .ok()
+        })
+        .flatten();
+    match pool {
+        Some(pool) => pool.install(|| {
             pids.par_iter()
                 .map_init(&reader, |r, &pid| f(r, pid))
                 .collect()
         }),
-        _ => {
+        None => {
             let mut r = reader();
             pids.iter().map(|&pid| f(&mut r, pid)).collect()
         }
