@@ -60,16 +60,19 @@ pub fn parse_map_header(line: &[u8]) -> Result<MapHeader<'_>, ParseError> {
 /// [`parse_map_header`] gives.
 pub fn map_line_path(line: &[u8]) -> Result<&[u8], ParseError> {
     let bad = || ParseError::new("malformed mapping line", line);
-    let (range, mut rest) = field_sp(line).ok_or_else(bad)?;
-    if !range.contains(&b'-') {
+    // The spaces after the range, perms, offset, device and inode; the last may be missing
+    // (a line whose trailing space was lost, like `parse_map_header` accepts).
+    let mut spaces = memchr::memchr_iter(b' ', line);
+    let range_end = spaces.next().ok_or_else(bad)?;
+    if !line[..range_end].contains(&b'-') {
         return Err(bad());
     }
-    for _ in 0..3 {
-        rest = field_sp(rest).ok_or_else(bad)?.1;
-    }
-    let rest = match memchr::memchr(b' ', rest) {
-        Some(i) => &rest[i + 1..],
-        None => &rest[rest.len()..],
+    spaces.nth(1).ok_or_else(bad)?;
+    let dev_end = spaces.next().ok_or_else(bad)?;
+    let rest = match spaces.next() {
+        Some(i) => &line[i + 1..],
+        None if dev_end + 1 < line.len() => &line[line.len()..],
+        None => return Err(bad()),
     };
     let pad = rest.iter().take_while(|&&b| b == b' ').count();
     Ok(&rest[pad..])
