@@ -24,6 +24,17 @@
 //!   its maps (only CAP_SYS_PTRACE can).
 //! * `--chdir PATH`            chdir(PATH); later relative PATHs start there (repeat it to reach
 //!   a directory whose absolute path is longer than PATH_MAX).
+//! * `--hugetlb BYTES`         MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB RW (shows as
+//!   `/anon_hugepage (deleted)`), every page written; BYTES rounded up to whole huge pages
+//!   (`Hugepagesize:` of /proc/meminfo). Needs free huge pages (`vm.nr_hugepages`).
+//! * `--sysv-hugetlb BYTES`    like `--sysv`, with SHM_HUGETLB (a SysV segment in huge pages).
+//! * `--clone-vm`              clone(CLONE_VM) a child process (not a thread: its own PID) that
+//!   shares this address space and sleeps; after `ready`, prints `clone <pid>` for each.
+//! * `--fork`                  fork() a child that sleeps: its own copy of this address space,
+//!   laid out alike; after `ready`, prints `fork <pid>` for each.
+//! * `--exit-main-thread`      (after every other action) start a thread, then end the main
+//!   thread alone (as `pthread_exit` in `main` does); the process lives on in that thread,
+//!   which prints ready once the main thread is a zombie.
 //! * `--wait-stdin`            after printing ready, read stdin until EOF, then exit 0.
 //! * `--exec-after-ms MS ARGS…` (last; takes the rest of argv) print ready, sleep MS ms, then
 //!   execv `/proc/self/exe` with ARGS.
@@ -45,6 +56,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::exit;
 use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use maps::{Region, SysError, Touch};
@@ -105,6 +117,9 @@ struct State {
     /// The most recent anonymous private mapping, for `--anon-name`.
     last_anon: Option<Region>,
     wait_stdin: bool,
+    /// The `--clone-vm` and `--fork` children: (`clone` or `fork`, PID).
+    clones: Vec<(&'static str, libc::pid_t)>,
+    exit_main_thread: bool,
 }
 
 impl State {
@@ -189,9 +204,15 @@ impl State {
         region.touch(self.page, Touch::Bump);
     }
 
-    fn sysv(&mut self, bytes: &OsStr) {
-        let len = round_up_pages(parse_bytes("--sysv", bytes), self.page);
-        let region = maps::sysv_segment(len).unwrap_or_else(|e| sys_fail("--sysv", e));
+    /// `--sysv` (`huge`: `--sysv-hugetlb`, a segment in huge pages).
+    fn sysv(&mut self, action: &str, bytes: &OsStr, huge: bool) {
+        let (unit, flags) = if huge {
+            (huge_page_size(action), libc::SHM_HUGETLB)
+        } else {
+            (self.page, 0)
+        };
+        let len = round_up_pages(parse_bytes(action, bytes), unit);
+        let region = maps::sysv_segment(len, flags).unwrap_or_else(|e| sys_fail(action, e));
         region.touch(self.page, Touch::Bump);
     }
 
@@ -210,6 +231,58 @@ impl State {
         }
         let region = maps::memfd(&name, len).unwrap_or_else(|e| sys_fail("--memfd", e));
         region.touch(self.page, Touch::Bump);
+    }
+
+    fn hugetlb(&mut self, bytes: &OsStr) {
+        let len = round_up_pages(parse_bytes("--hugetlb", bytes), huge_page_size("--hugetlb"));
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_HUGETLB;
+        let region = Region::map(len, maps::RW, flags, -1).unwrap_or_else(|e| fail("--hugetlb", e));
+        region.touch(self.page, Touch::Bump);
+    }
+
+    fn clone_vm(&mut self) {
+        const STACK: usize = 64 * 1024;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK;
+        let stack = Region::map(STACK, maps::RW, flags, -1)
+            .unwrap_or_else(|e| fail("--clone-vm: stack", e));
+        // SAFETY: the child runs `sleep_forever` on its own stack (the top of a mapping this
+        // program never unmaps); it makes raw syscalls only, touching no Rust state.
+        let pid = unsafe {
+            libc::clone(
+                sleep_forever,
+                stack.base().add(STACK).cast(),
+                libc::CLONE_VM | libc::SIGCHLD,
+                ptr::null_mut(),
+            )
+        };
+        if pid < 0 {
+            os_fail("--clone-vm: clone");
+        }
+        // Ready only once the child runs: its first steps fault in pages of the shared
+        // address space (its stack), which must not change after ready.
+        let mut waited = 0;
+        while CLONE_STARTED.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+            waited += 1;
+            if waited > 10_000 {
+                fail("--clone-vm", "the child did not start");
+            }
+        }
+        CLONE_STARTED.store(0, Ordering::SeqCst);
+        self.clones.push(("clone", pid));
+    }
+
+    fn fork(&mut self) {
+        // SAFETY: this program is single-threaded here; the child only makes raw syscalls.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            os_fail("--fork");
+        }
+        if pid == 0 {
+            sleep_forever(ptr::null_mut());
+            exit(0);
+        }
+        self.clones.push(("fork", pid));
     }
 
     fn delete(&mut self, path: &OsStr) {
@@ -233,6 +306,99 @@ impl State {
             .split_pages(self.page, 1, Touch::Bump)
             .unwrap_or_else(|e| sys_fail("--many-maps", e));
         self.last_anon = Some(region);
+    }
+}
+
+/// Set by a `--clone-vm` child once it runs (it shares this memory).
+static CLONE_STARTED: AtomicU32 = AtomicU32::new(0);
+
+/// The body of a `--clone-vm` or `--fork` child. A clone shares the parent's memory and thread
+/// pointer, so it makes raw syscalls only (no libc state, no errno it could clobber): SIGKILL
+/// when the parent dies, then sleep until killed.
+extern "C" fn sleep_forever(_: *mut libc::c_void) -> libc::c_int {
+    // An atomic store touches no thread-local state: a clone may make it.
+    CLONE_STARTED.store(1, Ordering::SeqCst);
+    // SAFETY: raw syscalls with integer and null arguments.
+    unsafe {
+        libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
+        loop {
+            // ppoll on no descriptors with no timeout: blocks until a signal.
+            libc::syscall(
+                libc::SYS_ppoll,
+                ptr::null_mut::<libc::pollfd>(),
+                0 as libc::c_ulong,
+                ptr::null::<libc::timespec>(),
+                ptr::null::<libc::sigset_t>(),
+                0 as libc::c_ulong,
+            );
+        }
+    }
+}
+
+/// `Hugepagesize:` of /proc/meminfo, in bytes.
+fn huge_page_size(action: &str) -> usize {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_else(|e| fail(action, e));
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Hugepagesize:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| fail(action, "no Hugepagesize in /proc/meminfo"))
+}
+
+/// `--exit-main-thread`: the main thread ends alone; a thread it starts prints ready once the
+/// kernel shows the main thread as a zombie, then sleeps until the process is killed.
+fn exit_main_thread(clones: Vec<(&'static str, libc::pid_t)>) -> ! {
+    let leader = std::process::id();
+    let spawned = std::thread::Builder::new().spawn(move || {
+        let stat = format!("/proc/self/task/{leader}/stat");
+        let zombie = || {
+            std::fs::read(&stat).is_ok_and(|s| {
+                let close = s.iter().rposition(|&b| b == b')').unwrap_or(0);
+                s.get(close + 2) == Some(&b'Z')
+            })
+        };
+        let mut waited = 0;
+        while !zombie() {
+            std::thread::sleep(Duration::from_millis(5));
+            waited += 5;
+            if waited > 10_000 {
+                fail(
+                    "--exit-main-thread",
+                    "the main thread did not become a zombie",
+                );
+            }
+        }
+        print_ready();
+        print_clones(&clones);
+        loop {
+            // SAFETY: pause only waits for a signal.
+            unsafe { libc::pause() };
+        }
+    });
+    if let Err(e) = spawned {
+        fail("--exit-main-thread: thread", e);
+    }
+    // SAFETY: SYS_exit ends the calling thread only (exit_group would end the process); no
+    // Rust frame is unwound (pthread_exit would unwind main's frames), nothing runs after it.
+    unsafe { libc::syscall(libc::SYS_exit, 0 as libc::c_long) };
+    unreachable!("SYS_exit returned")
+}
+
+fn print_clones(clones: &[(&str, libc::pid_t)]) {
+    let mut out = io::stdout().lock();
+    for (what, pid) in clones {
+        if let Err(e) = writeln!(out, "{what} {pid}").and_then(|()| out.flush()) {
+            fail("stdout", e);
+        }
     }
 }
 
@@ -263,6 +429,8 @@ fn main() {
         page: maps::page_size().unwrap_or_else(|e| fail("sysconf(_SC_PAGESIZE)", e)),
         last_anon: None,
         wait_stdin: false,
+        clones: Vec::new(),
+        exit_main_thread: false,
     };
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_else(|| OsString::from("maphelper"));
@@ -272,6 +440,18 @@ fn main() {
         let flag_str = flag_str.as_str();
         if flag_str == "--wait-stdin" {
             st.wait_stdin = true;
+            continue;
+        }
+        if flag_str == "--clone-vm" {
+            st.clone_vm();
+            continue;
+        }
+        if flag_str == "--fork" {
+            st.fork();
+            continue;
+        }
+        if flag_str == "--exit-main-thread" {
+            st.exit_main_thread = true;
             continue;
         }
         if flag_str == "--nondumpable" {
@@ -302,6 +482,8 @@ fn main() {
             "--delete",
             "--many-maps",
             "--chdir",
+            "--hugetlb",
+            "--sysv-hugetlb",
         ];
         if !WITH_VALUE.contains(&flag_str) {
             fail(flag_str, "unknown flag");
@@ -315,17 +497,23 @@ fn main() {
             "--anon" => st.anon(&value),
             "--anon-name" => st.anon_name(&value),
             "--shared-anon" => st.shared_anon(&value),
-            "--sysv" => st.sysv(&value),
+            "--sysv" => st.sysv(flag_str, &value, false),
             "--memfd" => st.memfd(&value),
             "--delete" => st.delete(&value),
             "--many-maps" => st.many_maps(&value),
+            "--hugetlb" => st.hugetlb(&value),
+            "--sysv-hugetlb" => st.sysv(flag_str, &value, true),
             "--chdir" => std::env::set_current_dir(&value)
                 .unwrap_or_else(|e| fail("--chdir", format!("{}: {e}", value.to_string_lossy()))),
             _ => fail(flag_str, "unknown flag"),
         }
     }
 
+    if st.exit_main_thread {
+        exit_main_thread(std::mem::take(&mut st.clones));
+    }
     print_ready();
+    print_clones(&st.clones);
     if st.wait_stdin {
         let mut buf = [0u8; 4096];
         let mut stdin = io::stdin().lock();

@@ -12,12 +12,15 @@ use std::collections::HashMap;
 use regex::bytes::Regex;
 
 use crate::model::{
-    Cgroup, Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object,
-    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey,
+    Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object, Outcome,
+    ProcDesc, ProcInfo, Query, Row, RowKey,
 };
-use crate::parse::{self, kind_of};
+use crate::parse::{self, mapping_kind};
 use crate::plan::ReadPlan;
 use crate::source::{ProcSource, UserNames};
+
+/// How many kinds of mapping there are.
+const KINDS: usize = MapKind::ALL.len();
 
 /// What the rows of the report need from each mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +38,7 @@ impl Detail {
         match group_by {
             GroupBy::File
             | GroupBy::FileProcess
+            | GroupBy::ProcessFile
             | GroupBy::FileContainer
             | GroupBy::ContainerFile => Detail::Files,
             GroupBy::Kind => Detail::Kinds,
@@ -53,6 +57,7 @@ impl Detail {
 struct Entry {
     path: std::ops::Range<usize>,
     object: Object,
+    kind: MapKind,
     counters: Counters,
     mappings: u64,
 }
@@ -65,7 +70,7 @@ pub struct Scratch {
     kinds_filter: Vec<MapKind>,
     arena: Vec<u8>,
     entries: Vec<Entry>,
-    kinds: [(Counters, u64); 9],
+    kinds: [(Counters, u64); KINDS],
     totals: Counters,
     mappings: u64,
     /// A sum of this process's values passed 2^64: its file is not a real smaps.
@@ -80,7 +85,7 @@ impl Scratch {
             kinds_filter: filters.kinds.clone(),
             arena: Vec::new(),
             entries: Vec::new(),
-            kinds: [(Counters::default(), 0); 9],
+            kinds: [(Counters::default(), 0); KINDS],
             totals: Counters::default(),
             mappings: 0,
             overflow: false,
@@ -90,7 +95,7 @@ impl Scratch {
     pub fn clear(&mut self) {
         self.arena.clear();
         self.entries.clear();
-        self.kinds = [(Counters::default(), 0); 9];
+        self.kinds = [(Counters::default(), 0); KINDS];
         self.totals = Counters::default();
         self.mappings = 0;
         self.overflow = false;
@@ -107,7 +112,7 @@ impl Scratch {
     pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {
         let needs_kind = self.detail == Detail::Kinds || !self.kinds_filter.is_empty();
         let kind = if needs_kind {
-            kind_of(h.path)
+            mapping_kind(h.path, h.hugetlb)
         } else {
             MapKind::Anon
         };
@@ -148,6 +153,11 @@ impl Scratch {
                 self.entries.push(Entry {
                     path: start..self.arena.len(),
                     object,
+                    kind: if needs_kind {
+                        kind
+                    } else {
+                        mapping_kind(h.path, h.hugetlb)
+                    },
                     counters: *c,
                     mappings: 1,
                 });
@@ -156,8 +166,9 @@ impl Scratch {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct FileAcc {
+    kind: MapKind,
     counters: Counters,
     mappings: u64,
     processes: u64,
@@ -186,7 +197,7 @@ pub struct Acc<'g> {
     pub coverage: Coverage,
     /// Per path, each object mapped under it (almost always one).
     files: HashMap<Box<[u8]>, Vec<(Object, FileAcc)>>,
-    kinds: [(Counters, u64, u64); 9],
+    kinds: [(Counters, u64, u64); KINDS],
     procs: Vec<ProcAcc>,
 }
 
@@ -198,7 +209,7 @@ impl<'g> Acc<'g> {
             grand,
             coverage: Coverage::default(),
             files: HashMap::new(),
-            kinds: [(Counters::default(), 0, 0); 9],
+            kinds: [(Counters::default(), 0, 0); KINDS],
             procs: Vec::new(),
         }
     }
@@ -227,7 +238,15 @@ impl<'g> Acc<'g> {
             let f = match objects.iter().position(|(o, _)| *o == e.object) {
                 Some(i) => &mut objects[i].1,
                 None => {
-                    objects.push((e.object, FileAcc::default()));
+                    let f = FileAcc {
+                        kind: e.kind,
+                        counters: Counters::default(),
+                        mappings: 0,
+                        processes: 0,
+                        last_pid: 0,
+                        per_process: Vec::new(),
+                    };
+                    objects.push((e.object, f));
                     &mut objects.last_mut().expect("just pushed").1
                 }
             };
@@ -260,6 +279,27 @@ impl<'g> Acc<'g> {
             counters: s.totals,
             mappings: s.mappings,
         });
+    }
+
+    /// A process read in full whose address space is counted with another process's
+    /// (see [`crate::address_space`]): counted `read`, adds nothing to the rows.
+    pub fn add_sharer(&mut self, info: &ProcInfo) {
+        self.coverage.record(info, Outcome::Read);
+    }
+
+    /// Counts what was read of process `pid` as process `to` (the lowest PID of those
+    /// sharing one address space).
+    pub fn count_as(&mut self, pid: u32, to: ProcInfo) {
+        for objects in self.files.values_mut() {
+            for (_, f) in objects.iter_mut() {
+                for p in f.per_process.iter_mut().filter(|p| p.0 == pid) {
+                    p.0 = to.pid;
+                }
+            }
+        }
+        if let Some(p) = self.procs.iter_mut().find(|p| p.info.pid == pid) {
+            p.info = to;
+        }
     }
 
     /// Whether a process read in full has possible values: its own sums stayed under 2^64,
@@ -352,24 +392,12 @@ fn group(rows: Vec<Row>, key_of: impl Fn(&Row) -> RowKey) -> Vec<Row> {
     groups.into_values().collect()
 }
 
-/// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
-/// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
-fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
-    let unit = parse::unit_of(&c.path)?;
-    // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
-    let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();
-    Some(Cgroup {
-        path: c.path[..end].to_vec(),
-        hierarchy: c.hierarchy,
-    })
-}
-
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
     // The rollup is one record per process: it says nothing of how many mappings there are,
     // unless the plan counts them in `maps`.
-    let counted = ReadPlan::of(query).counts_mappings();
+    let counted = ReadPlan::of(query, source).counts_mappings();
     let known = |n: u64| counted.then_some(n);
     let mut totals = Row {
         key: RowKey::Total,
@@ -403,6 +431,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                         key: RowKey::FileProcess {
                             path: path.to_vec(),
                             object,
+                            kind: f.kind,
                             proc: descs.get(&pid).cloned().unwrap_or_else(|| ProcDesc {
                                 pid,
                                 start_time: 0,
@@ -423,6 +452,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                     key: RowKey::File {
                         path: path.into_vec(),
                         object,
+                        kind: f.kind,
                     },
                     processes: f.processes,
                     mappings: known(f.mappings),
@@ -440,10 +470,24 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
     };
     let rows: Vec<Row> = match query.group_by {
         GroupBy::File | GroupBy::FileProcess => file_rows(acc.files),
+        // Each process's own row (as `-g process` gives it), its (file, process) rows under it.
+        GroupBy::ProcessFile => {
+            let mut files: HashMap<u32, Vec<Row>> = HashMap::new();
+            for child in file_rows(acc.files).into_iter().flat_map(|f| f.children) {
+                files.entry(pid_of(&child)).or_default().push(child);
+            }
+            acc.procs
+                .iter()
+                .map(|p| Row {
+                    children: files.remove(&p.info.pid).unwrap_or_default(),
+                    ..proc_row(p, &descs, known)
+                })
+                .collect()
+        }
         GroupBy::FileContainer => file_rows(acc.files)
             .into_iter()
             .map(|mut file| {
-                let RowKey::File { path, object } = &file.key else {
+                let RowKey::File { path, object, kind } = &file.key else {
                     return file;
                 };
                 let children = std::mem::take(&mut file.children);
@@ -455,6 +499,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                     RowKey::FileContainer {
                         path: path.clone(),
                         object: *object,
+                        kind: *kind,
                         container: container_of(pid),
                     }
                 });
@@ -471,7 +516,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
             );
             let mut files: HashMap<Option<Container>, Vec<Row>> = HashMap::new();
             for file in file_rows(acc.files) {
-                let RowKey::File { path, object } = &file.key else {
+                let RowKey::File { path, object, kind } = &file.key else {
                     continue;
                 };
                 for child in file.children {
@@ -481,6 +526,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                             container,
                             path: path.clone(),
                             object: *object,
+                            kind: *kind,
                         },
                         ..child
                     });
@@ -535,7 +581,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                         charge: Charge::default(),
                     },
                     GroupBy::Unit => RowKey::Unit {
-                        cgroup: d.cgroup.as_ref().and_then(unit_cgroup),
+                        cgroup: d.cgroup.as_ref().and_then(parse::unit_cgroup),
                         charge: Charge::default(),
                     },
                     _ => RowKey::Container(

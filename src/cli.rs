@@ -13,10 +13,13 @@ use crate::view::report::Column;
 const EXIT_CODES: &str = "\
 Exit status:
   0  complete report (vanished processes, zombies and kernel threads are expected)
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, capture unreadable or refused, output
+     not written)
   2  usage error
-  3  partial report (some process denied, incomplete or in error; see the coverage line)
-  4  pmaps show: no process matched";
+  3  partial report (some process denied, incomplete or in error; see the coverage line);
+     0 with --allow-partial
+  4  a process asked for does not exist: a --pid that is no process (named on stderr; the
+     others are reported), or for pmaps show, no process matched";
 
 /// Where did the memory go? Reads every process's memory maps under /proc in parallel and
 /// reports VSZ, RSS, PSS, USS and swap grouped by mapped file, process, user, command or
@@ -40,21 +43,32 @@ pub struct Cli {
     pub group_by: GroupArg,
 
     /// Sort by this column (largest first; text columns A to Z): pss, rss, uss, size, swap,
-    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command.
-    #[arg(short = 's', long, default_value = "pss", value_parser = parse_column, help_heading = "Report")]
-    pub sort: Column,
+    /// swap_pss, shared, mappings, processes, path, kind, pid, user, command. Default: pss,
+    /// or size with --vsz (the only figure maps files give). `mappings` makes the auto
+    /// source read smaps (the rollup does not count them).
+    #[arg(short = 's', long, value_name = "COLUMN", value_parser = parse_column, help_heading = "Report")]
+    pub sort: Option<Column>,
 
     /// Reverse the sort order.
     #[arg(long, help_heading = "Report")]
     pub reverse: bool,
 
-    /// Show only the first N rows (0: all); with --group-by file,process, the first N files
-    /// and the first N processes under each. Without it, a table on a terminal shows what
-    /// fits the screen (5 processes per file); other output has every row.
+    /// Choose and order the columns, in every format (comma-separated): any column of the
+    /// group-by (see --sort) and the percentages rss_pct, pss_pct, uss_pct, shared_pct (of
+    /// RAM), swap_pct, swap_pss_pct (of swap). A table fitted to a terminal keeps the columns
+    /// chosen here (it shortens their texts; it leaves out only columns not asked for).
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',', value_parser = parse_column, help_heading = "Report")]
+    pub columns: Vec<Column>,
+
+    /// Show only the first N rows (0: all); with --group-by file,process (process,file), the
+    /// first N files and the first N processes under each (processes, files). Without it, a
+    /// table on a terminal shows the rows that fit the screen (5 processes per file); other
+    /// output has every row. A table on a terminal always fits its width (COLUMNS).
     #[arg(short = 'n', long, value_name = "N", help_heading = "Report")]
     pub top: Option<usize>,
 
-    /// Only these PIDs (comma-separated or repeated).
+    /// Only these PIDs (comma-separated or repeated). A thread's ID means its process; a PID
+    /// that is no process is named on stderr and makes the exit status 4.
     #[arg(
         short = 'p',
         long = "pid",
@@ -82,8 +96,8 @@ pub struct Cli {
     #[arg(short = 'm', long = "map", value_name = "REGEX", value_parser = parse_regex, help_heading = "Filters")]
     pub map: Option<Regex>,
 
-    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, vdso,
-    /// other (comma-separated or repeated).
+    /// Only mappings of these kinds: file, deleted, heap, stack, anon, shm, memfd, hugetlb,
+    /// vdso, other (comma-separated or repeated).
     #[arg(short = 'k', long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = parse_kind, help_heading = "Filters")]
     pub kinds: Vec<MapKind>,
 
@@ -123,6 +137,20 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// The unit of a table's byte columns: auto (each cell its own, 4K, 1.5M, 16G, like
+    /// `du -h`; the report's default), KiB, MiB or GiB (every cell; `pmaps show` uses KiB by
+    /// default, like pmap; `pmaps summary` writes each value's unit beside it). CSV and JSON
+    /// always carry bytes.
+    #[arg(
+        long = "units",
+        value_enum,
+        value_name = "UNIT",
+        ignore_case = true,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub byte_units: Option<UnitsArg>,
+
     /// Write the report to FILE instead of standard output (`-`): a regular file is replaced
     /// atomically, a device node or FIFO is written in place.
     #[arg(
@@ -134,8 +162,24 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// Which file to read per process. auto: smaps_rollup for per-process totals, smaps for
-    /// a per-mapping breakdown, maps with --vsz.
+    /// With -f prometheus: the series kept per family (file, user, command, process), largest
+    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
+    /// [default: 25].
+    #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
+    pub prom_top: Option<usize>,
+
+    /// With -f prometheus: rows with less PSS + SwapPSS than SIZE are summed into `(other)`
+    /// (bytes, or with a binary K, M or G suffix; 0: no minimum) [default: 1M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_min: Option<u64>,
+
+    /// With -f prometheus: add the per-process family (labels pid, start_time, user,
+    /// command, cmdline), cut like the others.
+    #[arg(long, help_heading = "Prometheus (-f prometheus)")]
+    pub prom_processes: bool,
+
+    /// Which file to read per process. auto: smaps_rollup for per-process totals (smaps where
+    /// the kernel has no smaps_rollup), smaps for a per-mapping breakdown, maps with --vsz.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Scan")]
     pub source: SourceArg,
 
@@ -154,6 +198,12 @@ pub struct Cli {
     #[arg(long, help_heading = "Scan")]
     pub explain: bool,
 
+    /// A partial report (some process denied, incomplete or in error) exits 0 with nothing
+    /// on stderr, for cron jobs where a known process is always unreadable; the output still
+    /// counts every process that was not read (coverage line, JSON `coverage`).
+    #[arg(long, help_heading = "Report")]
+    pub allow_partial: bool,
+
     /// Worker threads (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Scan")]
     pub threads: Option<u16>,
@@ -167,6 +217,21 @@ pub struct Cli {
         help_heading = "Scan"
     )]
     pub proc_root: PathBuf,
+
+    /// PIDs to show mapping by mapping, as `pmap PID...` does: `pmaps 1234` is `pmaps show
+    /// 1234` (names, --merge and --all-fields need `pmaps show`).
+    #[arg(value_name = "PID", value_parser = parse_bare_pid)]
+    pub show_pids: Vec<std::ffi::OsString>,
+    /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
+    /// proc root; `-` reads it from standard input.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "proc_root",
+        help_heading = "Scan"
+    )]
+    pub from: Option<PathBuf>,
 
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,
@@ -182,12 +247,97 @@ pub enum Subcommand {
     /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
     #[command(after_help = SHOW_EXIT_CODES)]
     Show(ShowArgs),
+
+    /// Take every process's memory maps to one archive (tar + zstd), to report on later,
+    /// anywhere, with `pmaps --from FILE`.
+    ///
+    /// Reads each process as a report does (same outcomes, same truncation check), in
+    /// parallel, and streams what it read into the archive: memory stays bounded for any
+    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
+    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    #[command(after_help = CAPTURE_EXIT_CODES)]
+    Capture(CaptureArgs),
+
+    /// The whole machine at a glance: where the RAM and swap are, from /proc/meminfo and a
+    /// scan of every process (user space by PSS, page cache, kernel, hugetlb, free).
+    ///
+    /// User space is the PSS of every process read, split into anonymous, file-backed and
+    /// shmem/tmpfs as the kernel's smaps_rollup gives it; the rest comes from meminfo. A check
+    /// line compares the scan with meminfo's own AnonPages + Mapped and says what it could
+    /// not see.
+    #[command(after_help = SUMMARY_EXIT_CODES)]
+    Summary,
+
+    /// Write the man page or shell completions to standard output (or --output).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateArg,
+    },
+}
+
+const SUMMARY_EXIT_CODES: &str = "\
+Exit status:
+  0  complete: every process that has memory was read
+  1  fatal error (meminfo or the proc root unreadable, or not a proc; output not written)
+  2  usage error
+  3  partial: some process was denied, incomplete or in error (see the check line)";
+
+/// What `pmaps generate` writes.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GenerateArg {
+    /// The man page in roff: pmaps(1), or with a COMMAND, pmaps-COMMAND(1).
+    Man {
+        /// show, capture or summary.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// The completion script of a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+const CAPTURE_EXIT_CODES: &str = "\
+Exit status:
+  0  every process was captured (vanished processes, zombies and kernel threads are expected)
+  1  fatal error (proc root unreadable or not a proc, archive not written)
+  2  usage error
+  3  partial: the archive was written, but some process was denied, incomplete or in error
+     (each is recorded in the archive, and a report from it is partial too)";
+
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// Which map file to keep per process: smaps (every report and `show` can be made from
+    /// the archive), smaps_rollup (per-process totals only) or maps (virtual sizes only).
+    #[arg(long, value_enum, default_value = "smaps")]
+    pub source: CaptureSourceArg,
+
+    /// Worker threads (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// zstd compression level (negative: faster, larger).
+    #[arg(long, value_name = "N", default_value = "1", allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-7..=19))]
+    pub level: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureSourceArg {
+    /// /proc/PID/smaps: one record per mapping.
+    Smaps,
+    /// /proc/PID/smaps_rollup: per-process totals only.
+    #[value(name = "smaps_rollup", alias = "rollup")]
+    Rollup,
+    /// /proc/PID/maps: virtual sizes only.
+    Maps,
 }
 
 const SHOW_EXIT_CODES: &str = "\
 Exit status:
   0  every target matched and every matching process was shown
-  1  fatal error (proc root unreadable, output not written)
+  1  fatal error (proc root unreadable or not a proc, output not written)
   2  usage error
   3  partial: a target matched nothing, or a process was denied, changed while read or failed
      (each is named on standard error, with the reason)
@@ -226,6 +376,9 @@ pub enum GroupArg {
     /// Each file's row, then one row per process mapping it (librank's view).
     #[value(name = "file,process")]
     FileProcess,
+    /// Each process's row, then one row per file it maps.
+    #[value(name = "process,file")]
+    ProcessFile,
     /// One row per cgroup, with the cgroup's own memory counters.
     Cgroup,
     /// One row per systemd unit (service or scope), with its cgroup's own counters.
@@ -248,6 +401,25 @@ pub enum FormatArg {
     Csv,
     /// One JSON document with integer bytes and a meta object.
     Json,
+    /// A treemap picture (SVG) of the report's rows, box areas proportional to the sort
+    /// column (PSS by default).
+    Svg,
+    /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
+    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
+    /// number of series, and health metrics.
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitsArg {
+    /// Each cell in its own unit (K, M, G, T: KiB, MiB, GiB, TiB).
+    Auto,
+    #[value(name = "KiB")]
+    Kib,
+    #[value(name = "MiB")]
+    Mib,
+    #[value(name = "GiB")]
+    Gib,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -260,6 +432,17 @@ pub enum SourceArg {
     Rollup,
     /// /proc/PID/maps: virtual sizes only.
     Maps,
+}
+
+/// A bare argument: a PID (decimal digits), or a usage error that points at `pmaps show`.
+fn parse_bare_pid(s: &str) -> Result<std::ffi::OsString, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.into())
+    } else {
+        Err(format!(
+            "not a PID (a process is shown by name with `pmaps show {s}`)"
+        ))
+    }
 }
 
 fn parse_column(s: &str) -> Result<Column, String> {
@@ -288,6 +471,21 @@ fn parse_regex(s: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `4096`, `512K`, `1M`, `2G` (binary multiples) in bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected bytes, or a number with a K, M or G suffix".to_string())?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| "too large".to_string())
+}
+
 fn parse_kind(s: &str) -> Result<MapKind, String> {
     MapKind::parse(s).ok_or_else(|| {
         let names: Vec<&str> = MapKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -296,13 +494,14 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 18] = [
+pub const REPORT_OPTIONS: [(&str, &str); 23] = [
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
     ("container", "--container"),
     ("cgroup_root", "--cgroup-root"),
     ("group_by", "--group-by"),
     ("sort", "--sort"),
+    ("columns", "--columns"),
     ("reverse", "--reverse"),
     ("top", "--top"),
     ("pids", "--pid"),
@@ -313,6 +512,10 @@ pub const REPORT_OPTIONS: [(&str, &str); 18] = [
     ("source", "--source"),
     ("vsz", "--vsz"),
     ("threads", "--threads"),
+    ("allow_partial", "--allow-partial"),
+    ("prom_top", "--prom-top"),
+    ("prom_min", "--prom-min"),
+    ("prom_processes", "--prom-processes"),
     ("no_prefilter", "--no-prefilter"),
     ("explain", "--explain"),
 ];
@@ -350,5 +553,18 @@ mod tests {
         let huge = "a{1000}{1000}";
         assert!(parse_regex(huge).is_err());
         assert!(parse_regex(r"libc\.so").is_ok());
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("1.5M").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size("17179869184G").is_err());
     }
 }

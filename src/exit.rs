@@ -10,3 +10,6 @@ pub const USAGE: u8 = 2;
 pub const PARTIAL: u8 = 3;
 /// `pmaps show`: no process matched.
 pub const NO_MATCH: u8 = 4;
+/// The report: a PID given with `--pid` is no process (the same status as `show`'s "no
+/// process matched": a process asked for does not exist).
+pub const NO_PROCESS: u8 = 4;

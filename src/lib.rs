@@ -6,7 +6,8 @@
 //! Data flows one way: `cli` (clap types) → `app` (the run of each command, the only place
 //! where stages meet) → `source` (the one way bytes come in: a proc root) → `read` (one
 //! process, by one worker: outcomes and the truncation check) → `parse` (pure byte parsers)
-//! → `scan`/`aggregate` (parallel fold into rows) → `model` (data only) → `view` (columns,
+//! → `scan`/`aggregate` (parallel fold into rows; `address_space` counts an address space
+//! that several processes share once) → `model` (data only) → `view` (columns,
 //! order and cut of the rows) → `render` (table, CSV, JSON over any view; `schema` types the
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
@@ -14,13 +15,20 @@
 //! `plan` chooses, from the question, which files the scan reads per process and why
 //! (`--explain` prints it): the cheapest that answer.
 //!
+//! `capture` (`pmaps capture`) runs the same `read` stage over a recording source and
+//! streams what each process's reads got into an archive; `--from` reads such an archive (or
+//! smem's `smemcap` tar) back as another proc source (`source::archive`), so every command
+//! that reads processes works on it unchanged.
+//!
 //! # Outcomes
 //! Every PID gets exactly one [`model::Outcome`]: read, vanished, zombie, kernel thread,
 //! denied, incomplete or error. Their counts are part of every report; denied, incomplete
 //! and error make it partial.
 
+pub mod address_space;
 pub mod aggregate;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod model;

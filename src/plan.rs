@@ -8,17 +8,23 @@
 //!   `--container` on the small per-process files) before any map file;
 //! - with a mapping filter (`--map`, `--kind`), `maps` first and `smaps` only for processes
 //!   with a mapping that may pass it (the prefilter; `--no-prefilter` reads every `smaps`):
-//!   the `maps` line of a mapping is the header of its `smaps` record, and the path and kind
-//!   these filters look at are decided from it alone;
-//! - per-process totals from `smaps_rollup`, and their mapping count (a report sorted by
-//!   mappings) from `maps`;
+//!   the `maps` line of a mapping is the header of its `smaps` record, so its path is the
+//!   one the filters see, and its kind is one of the few that path allows (the `VmFlags` of
+//!   the record may still make it hugetlb, [`mapping_kind`]): a kind that only
+//!   `smaps` can tell is never prefiltered ([`known_from_maps`]);
+//! - per-process totals from `smaps_rollup`, and their mapping count (when the `Maps` column
+//!   is asked for with `--columns`) from `maps`;
 //! - virtual sizes alone (`--vsz`) from `maps`.
 //!
-//! `smaps` stays the truth: the prefilter only decides what is read (`read::first`).
+//! `smaps` stays the truth: the prefilter only decides what is read (`read::first`). The plan
+//! reads through the [`ProcSource`]: a source that has no `maps` (a capture of
+//! `smaps_rollup`) gets no `maps` pass, and a process whose `maps` cannot be read (a capture
+//! that kept no map file for it) has its `smaps` read.
 
 use crate::model::{Filters, GroupBy, MapKind, Query, Source};
-use crate::parse::kind_of;
+use crate::parse::mapping_kind;
 use crate::read::Needs;
+use crate::source::ProcSource;
 use crate::text::escape::display;
 
 /// What is read before the file that answers.
@@ -74,30 +80,27 @@ pub struct Step {
 }
 
 impl ReadPlan {
-    /// The plan for `query`.
-    pub fn of(query: &Query) -> ReadPlan {
+    /// The plan for `query` over `src`.
+    pub fn of(query: &Query, src: &dyn ProcSource) -> ReadPlan {
         let source = query.effective_source();
         let f = &query.filters;
+        let has_maps = src.offers(Source::Maps);
         let maps_pass = if source == Source::Smaps
             && query.plan.prefilter
+            && has_maps
             && f.filters_mappings()
-            && f.kinds.iter().all(|k| decided_by_path(*k))
+            && f.kinds.iter().all(|k| known_from_maps(*k))
         {
             MapsPass::Prefilter
-        } else if source == Source::Rollup && query.plan.count_mappings {
+        } else if source == Source::Rollup && query.plan.count_in_maps && has_maps {
             MapsPass::Count
         } else {
             MapsPass::None
         };
         ReadPlan {
             needs: Needs {
-                uid: !f.uids.is_empty()
-                    || matches!(
-                        query.group_by,
-                        GroupBy::Process | GroupBy::User | GroupBy::FileProcess
-                    ),
-                cmdline: f.command.is_some()
-                    || matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+                uid: !f.uids.is_empty() || user_column(query.group_by),
+                cmdline: f.command.is_some() || command_column(query.group_by),
                 cgroup: query.group_by.needs_cgroup() || f.filters_cgroups(),
             },
             source,
@@ -111,11 +114,15 @@ impl ReadPlan {
     }
 
     /// Whether a mapping, by the path `maps` shows for it, may pass the mapping filters once
-    /// its `smaps` record is read. The same test as the one applied to the record
-    /// (`aggregate`): the path, and the kind decided from it, are the same in both files.
+    /// its `smaps` record is read. The test applied to the record (`aggregate`) looks at the
+    /// same path and at the kind [`mapping_kind`] gives it with what the record's `VmFlags`
+    /// say of hugetlb: whatever they say, a kind that passes keeps the mapping.
     pub fn may_match(filters: &Filters, path: &[u8]) -> bool {
-        if !filters.kinds.is_empty() && !filters.kinds.contains(&kind_of(path)) {
-            return false;
+        if !filters.kinds.is_empty() {
+            let may_be = [None, Some(false), Some(true)].map(|ht| mapping_kind(path, ht));
+            if !may_be.iter().any(|k| filters.kinds.contains(k)) {
+                return false;
+            }
         }
         filters.map.as_ref().is_none_or(|re| re.is_match(path))
     }
@@ -142,10 +149,7 @@ impl ReadPlan {
                 });
             }
         };
-        let by_uid = matches!(
-            query.group_by,
-            GroupBy::Process | GroupBy::User | GroupBy::FileProcess
-        );
+        let by_uid = user_column(query.group_by);
         if self.needs.uid {
             reasons(
                 "status",
@@ -161,7 +165,7 @@ impl ReadPlan {
                 &[
                     (f.command.is_some(), "--command"),
                     (
-                        matches!(query.group_by, GroupBy::Process | GroupBy::FileProcess),
+                        command_column(query.group_by),
                         &format!("the command column of {group}"),
                     ),
                 ],
@@ -213,7 +217,8 @@ impl ReadPlan {
                 Scope::Wanted,
                 format!(
                     "the figures of the mappings that pass {filter}; every process's smaps \
-                     (--no-prefilter, or a kind maps cannot decide; page walk)"
+                     (--no-prefilter, a kind only smaps tells, or a source without maps; page \
+                     walk)"
                 ),
             ),
             (Source::Smaps, _) => (
@@ -251,11 +256,14 @@ fn mapping_filter_text(f: &Filters) -> String {
     parts.join(" and ")
 }
 
-/// Whether a mapping's kind is known from its `maps` line (its path) alone. A kind that
-/// needs the `smaps` record would make the prefilter skip processes that match: the
-/// prefilter is then not used.
-fn decided_by_path(kind: MapKind) -> bool {
+/// Whether `maps` can rule mappings out of `kind`: whether the path of a mapping of that
+/// kind always says it may be ([`ReadPlan::may_match`]). A kind that the `smaps` record
+/// alone tells would make the prefilter skip processes that match: no prefilter then.
+/// Every kind is named, so that a new one is decided here.
+pub fn known_from_maps(kind: MapKind) -> bool {
     match kind {
+        // A path names these, whatever the VmFlags (which only ever make a mapping hugetlb,
+        // or make `/anon_hugepage (deleted)` a deleted file: `may_match` allows for both).
         MapKind::File
         | MapKind::Deleted
         | MapKind::Heap
@@ -265,14 +273,43 @@ fn decided_by_path(kind: MapKind) -> bool {
         | MapKind::Memfd
         | MapKind::Vdso
         | MapKind::Other => true,
+        // VmFlags `ht`: a file on a hugetlbfs mount, a SysV segment or a memfd in huge pages
+        // has any path.
+        MapKind::Hugetlb => false,
     }
+}
+
+/// Whether rows grouped by `g` show each process's user.
+fn user_column(g: GroupBy) -> bool {
+    matches!(
+        g,
+        GroupBy::Process | GroupBy::User | GroupBy::FileProcess | GroupBy::ProcessFile
+    )
+}
+
+/// Whether rows grouped by `g` show each process's command line.
+fn command_column(g: GroupBy) -> bool {
+    matches!(
+        g,
+        GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{PlanOptions, SourceChoice};
+    use crate::source::ProcRoot;
     use regex::bytes::Regex;
+
+    /// A proc root: it has every file (nothing is read to make a plan).
+    fn live() -> ProcRoot {
+        ProcRoot::new("/proc".as_ref())
+    }
+
+    fn plan_of(q: &Query) -> ReadPlan {
+        ReadPlan::of(q, &live())
+    }
 
     fn query(group_by: GroupBy, filters: Filters) -> Query {
         Query {
@@ -288,7 +325,7 @@ mod tests {
             kinds: vec![MapKind::Deleted],
             ..Filters::default()
         };
-        let plan = ReadPlan::of(&query(GroupBy::File, deleted.clone()));
+        let plan = plan_of(&query(GroupBy::File, deleted.clone()));
         assert_eq!(plan.maps_pass, MapsPass::Prefilter);
         assert_eq!(plan.source, Source::Smaps);
         let files: Vec<&str> = plan
@@ -299,31 +336,31 @@ mod tests {
         assert_eq!(files, ["stat", "maps", "smaps"]);
         let mut q = query(GroupBy::Process, deleted.clone());
         q.plan.prefilter = false;
-        assert_eq!(ReadPlan::of(&q).maps_pass, MapsPass::None);
+        assert_eq!(plan_of(&q).maps_pass, MapsPass::None);
         // No mapping filter, or maps as the source: nothing to prefilter.
         assert_eq!(
-            ReadPlan::of(&query(GroupBy::File, Filters::default())).maps_pass,
+            plan_of(&query(GroupBy::File, Filters::default())).maps_pass,
             MapsPass::None
         );
         let mut vsz = query(GroupBy::File, deleted);
         vsz.source = SourceChoice::Fixed(Source::Maps);
-        assert_eq!(ReadPlan::of(&vsz).maps_pass, MapsPass::None);
+        assert_eq!(plan_of(&vsz).maps_pass, MapsPass::None);
     }
 
     #[test]
     fn the_rollup_counts_mappings_from_maps_only_when_asked() {
         let mut q = query(GroupBy::Process, Filters::default());
-        let plan = ReadPlan::of(&q);
+        let plan = plan_of(&q);
         assert_eq!(
             (plan.source, plan.maps_pass),
             (Source::Rollup, MapsPass::None)
         );
         assert!(!plan.counts_mappings());
         q.plan = PlanOptions {
-            count_mappings: true,
+            count_in_maps: true,
             ..PlanOptions::default()
         };
-        let plan = ReadPlan::of(&q);
+        let plan = plan_of(&q);
         assert_eq!(
             (plan.source, plan.maps_pass),
             (Source::Rollup, MapsPass::Count)
@@ -353,6 +390,73 @@ mod tests {
         assert!(ReadPlan::may_match(&Filters::default(), b""));
     }
 
+    /// Whatever the `VmFlags` of a record say (none, `ht`, no `ht`), a mapping whose kind
+    /// then passes `-k` was a candidate by its `maps` path: the prefilter never rules out a
+    /// mapping `smaps` would keep. A kind only `smaps` tells (hugetlb) gets no prefilter.
+    #[test]
+    fn the_prefilter_never_rules_out_a_kind_the_vmflags_decide() {
+        let paths: [&[u8]; 12] = [
+            b"/anon_hugepage (deleted)",
+            b"/SYSV00001234 (deleted)",
+            b"/memfd:pool (deleted)",
+            b"/dev/hugepages/pool",
+            b"/usr/lib/libssl.so.3 (deleted)",
+            b"/usr/lib/libc.so.6",
+            b"/dev/zero (deleted)",
+            b"[heap]",
+            b"[stack]",
+            b"[vdso]",
+            b"[anon:pool]",
+            b"",
+        ];
+        for kind in MapKind::ALL {
+            let f = Filters {
+                kinds: vec![kind],
+                ..Filters::default()
+            };
+            let q = query(GroupBy::File, f.clone());
+            let expected = if kind == MapKind::Hugetlb {
+                MapsPass::None
+            } else {
+                MapsPass::Prefilter
+            };
+            assert_eq!(plan_of(&q).maps_pass, expected, "-k {}", kind.as_str());
+            for path in paths {
+                for ht in [None, Some(false), Some(true)] {
+                    if mapping_kind(path, ht) == kind && known_from_maps(kind) {
+                        assert!(
+                            ReadPlan::may_match(&f, path),
+                            "-k {} would rule out {:?} with hugetlb {ht:?}",
+                            kind.as_str(),
+                            String::from_utf8_lossy(path)
+                        );
+                    }
+                }
+            }
+        }
+        // `/anon_hugepage (deleted)` is a deleted file when smaps says it is not hugetlb.
+        let deleted = Filters {
+            kinds: vec![MapKind::Deleted],
+            ..Filters::default()
+        };
+        assert!(ReadPlan::may_match(&deleted, b"/anon_hugepage (deleted)"));
+        // With hugetlb among the kinds, every process's smaps is read.
+        let q = query(
+            GroupBy::File,
+            Filters {
+                kinds: vec![MapKind::Deleted, MapKind::Hugetlb],
+                ..Filters::default()
+            },
+        );
+        assert_eq!(plan_of(&q).maps_pass, MapsPass::None);
+        let steps = plan_of(&q).steps(&q);
+        assert!(
+            steps[1].why.contains("a kind only smaps tells"),
+            "{:?}",
+            steps[1]
+        );
+    }
+
     #[test]
     fn every_step_says_why() {
         let f = Filters {
@@ -362,7 +466,7 @@ mod tests {
             ..Filters::default()
         };
         let q = query(GroupBy::User, f);
-        let steps = ReadPlan::of(&q).steps(&q);
+        let steps = plan_of(&q).steps(&q);
         let files: Vec<&str> = steps.iter().map(|s| s.file).collect();
         assert_eq!(files, ["stat", "status", "cmdline", "maps", "smaps"]);
         assert!(steps.iter().all(|s| !s.why.is_empty()));

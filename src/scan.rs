@@ -11,12 +11,13 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use rayon::prelude::*;
 
+use crate::address_space::{Sharing, Verdict};
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey};
+use crate::model::{Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey, SourceChoice};
 use crate::parse;
 use crate::plan::{MapsPass, ReadPlan};
 use crate::read::{FirstPass, ReadResult, Reader};
-use crate::source::{self, ProcSource};
+use crate::source::{self, ProcSource, outcome_of, read_small};
 
 /// Progress of a running scan, for a progress line on a terminal.
 #[derive(Debug, Default)]
@@ -45,15 +46,27 @@ pub fn scan(
         .with_context(|| format!("cannot list processes in {}", src.describe()))?;
     pids.retain(|p| Some(*p) != own);
     let mut filtered_by_pid = 0u64;
+    let mut missing = Vec::new();
+    let hidden = src.hidden_processes();
     if !query.filters.pids.is_empty() {
-        let before = pids.len();
-        pids.retain(|p| query.filters.pids.contains(p));
-        filtered_by_pid = (before - pids.len()) as u64;
+        let (asked, gone) = resolve_pids(src, &query.filters.pids);
+        // Where the proc mount hides processes, one not found may be hidden: the coverage
+        // says so, and the report is partial, instead of "no process".
+        if hidden.is_none() {
+            missing = gone;
+        }
+        let listed = pids
+            .iter()
+            .filter(|p| asked.binary_search(p).is_ok())
+            .count();
+        filtered_by_pid = (pids.len() - listed) as u64;
+        pids = asked;
+        pids.retain(|p| Some(*p) != own);
     }
     if let Some(p) = progress {
         p.total.store(pids.len(), Ordering::Relaxed);
     }
-    let plan = ReadPlan::of(query);
+    let plan = ReadPlan::of(query, src);
     let file = plan.source;
     let detail = Detail::for_group(query.group_by);
     let want = |info: &ProcInfo| wanted(query, info);
@@ -64,9 +77,11 @@ pub fn scan(
         MapsPass::Count => FirstPass::Count,
     };
     let grand = Grand::default();
+    let sharing = Sharing::new(src);
     let new_worker = || Worker {
         reader: Reader::new(src, file)
             .with_needs(plan.needs)
+            .with_rollup_fallback(query.source == SourceChoice::Auto)
             .with_first_pass(first),
         scratch: Scratch::new(detail, &query.filters),
         acc: Acc::new(query, &grand),
@@ -94,7 +109,17 @@ pub fn scan(
                     },
                     other => other,
                 };
-                w.acc.add(info, outcome, &w.scratch)
+                match outcome {
+                    Outcome::Read => match sharing.check(&info) {
+                        Verdict::Own => w.acc.add(info, outcome, &w.scratch),
+                        Verdict::SharedWith(_) => w.acc.add_sharer(&info),
+                        Verdict::Unknown => {
+                            w.acc.coverage.shared_unknown += 1;
+                            w.acc.add(info, outcome, &w.scratch)
+                        }
+                    },
+                    _ => w.acc.add(info, outcome, &w.scratch),
+                }
             }
         }
         if let Some(p) = progress {
@@ -102,11 +127,7 @@ pub fn scan(
         }
         w
     });
-    let threads = query
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(source::max_workers())
-        .max(1);
+    let threads = worker_threads(query.threads);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let (acc, threads) = match pool {
         Ok(pool) => {
@@ -125,28 +146,70 @@ pub fn scan(
             1,
         ),
     };
+    let mut acc = acc;
+    let settled = sharing.settle();
+    for (pid, to) in settled.renames {
+        acc.count_as(pid, to);
+    }
+    acc.coverage.shared = settled.shared;
     let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
     reconcile(&mut rows, src);
     coverage.filtered += filtered_by_pid;
     coverage.mappings_from_maps = plan.maps_pass == MapsPass::Count;
+    coverage.missing = missing;
     coverage.self_pid = own;
-    coverage.hidden = src.hidden_processes();
+    coverage.hidden = hidden;
     coverage.problems.sort_by_key(|p| p.pid);
+    let capture = src.capture();
     Ok(Report {
         meta: Meta {
             host: source::read_trimmed(src, "sys/kernel/hostname"),
             kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
-            time,
+            time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
             source: file,
             group_by: query.group_by,
             proc_root: src.describe().into(),
             threads,
             duration: started.elapsed(),
+            capture,
         },
         rows,
         totals,
         coverage,
     })
+}
+
+/// The processes `--pid` names, ascending and each once, and the PIDs that are no process.
+/// A thread's ID stands for its process (the `Tgid:` of its `status`), as `/proc` answers
+/// for a TID that it does not list.
+fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut buf = Vec::new();
+    for &pid in asked {
+        let dir = match src.open_pid(pid) {
+            Ok(d) => d,
+            Err(e) if outcome_of(&e, String::new()) == Outcome::Vanished => {
+                missing.push(pid);
+                continue;
+            }
+            // Anything else is the read's to report, as for any listed process.
+            Err(_) => {
+                found.push(pid);
+                continue;
+            }
+        };
+        let tgid = read_small(dir.as_ref(), "status", &mut buf, source::SMALL_CAP)
+            .ok()
+            .and_then(|()| parse::parse_status(&buf).tgid)
+            .filter(|&t| t != 0);
+        found.push(tgid.unwrap_or(pid));
+    }
+    found.sort_unstable();
+    found.dedup();
+    missing.sort_unstable();
+    missing.dedup();
+    (found, missing)
 }
 
 /// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
@@ -184,6 +247,15 @@ where
     F: for<'a> Fn(Worker<'a>, u32) -> Worker<'a>,
 {
     f
+}
+
+/// The workers a scan runs: as asked, else one per CPU; never more than the descriptor
+/// limit allows ([`source::max_workers`]), never none.
+pub fn worker_threads(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(source::max_workers())
+        .max(1)
 }
 
 /// The per-process filters (`--user`, `--command`), applied before the maps are read.

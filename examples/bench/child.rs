@@ -257,7 +257,7 @@ fn setup(role: Role, idx: usize, dir: &Path) -> Result<()> {
 
     // A SysV shared segment in 1 of 4 children (removed at once: it lives while attached).
     if idx.is_multiple_of(4) {
-        maps::sysv_segment(512 * 1024)?.touch(page, Touch::Write);
+        maps::sysv_segment(512 * 1024, 0)?.touch(page, Touch::Write);
     }
 
     // A memfd in 1 of 3 children.

@@ -217,13 +217,13 @@ impl Region {
     }
 }
 
-/// A SysV shared segment of `len` bytes: shmget(IPC_PRIVATE), shmat, then IPC_RMID at once
-/// (the segment lives on while it is attached, and nothing is left behind when the process
-/// dies).
-pub fn sysv_segment(len: usize) -> Result<Region, SysError> {
+/// A SysV shared segment of `len` bytes: shmget(IPC_PRIVATE) with `flags` added
+/// (`SHM_HUGETLB`: in huge pages), shmat, then IPC_RMID at once (the segment lives on while
+/// it is attached, and nothing is left behind when the process dies).
+pub fn sysv_segment(len: usize, flags: libc::c_int) -> Result<Region, SysError> {
     // SAFETY: plain syscalls; the attached segment is never detached.
     unsafe {
-        let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600);
+        let id = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | flags | 0o600);
         if id < 0 {
             return Err(SysError::last("shmget"));
         }

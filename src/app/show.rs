@@ -4,14 +4,16 @@
 use clap::ArgMatches;
 
 use super::report::format_of;
+use super::terminal::{terminal_size, units_of};
 use crate::cli::{self, Cli, ShowArgs};
 use crate::exit;
+use crate::model::Source;
 use crate::output::{self, eprint_line};
 use crate::render::{self, Format};
 use crate::schema::show::ShowDoc;
 use crate::show::{ShowConfig, ShowReport, Tally, Target, collect, outcome_message};
-use crate::source::ProcRoot;
 use crate::view::show::ShowView;
+use crate::view::{ByteUnit, Terminal, UnitRule};
 
 /// The configuration of `pmaps show`, or a usage error.
 pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, String> {
@@ -19,7 +21,7 @@ pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, St
     if !report_only.is_empty() {
         return Err(format!(
             "{} applies to the report, not to `pmaps show` (which takes --merge, \
-             --all-fields, --format, --output and --proc-root)",
+             --all-fields, --units, --format, --output, --proc-root and --from)",
             report_only.join(", ")
         ));
     }
@@ -35,13 +37,26 @@ pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, St
     })
 }
 
-/// Renders a finished `show` in `format`.
-pub fn render(report: &ShowReport, format: Format) -> anyhow::Result<Vec<u8>> {
+/// Renders a finished `show` in `format`: a table in `units`, fitted to `term`'s width.
+pub fn render(
+    report: &ShowReport,
+    format: Format,
+    units: UnitRule,
+    term: Option<Terminal>,
+) -> anyhow::Result<Vec<u8>> {
     let view = ShowView::of(report);
     match format {
-        Format::Table => Ok(render::table::render(&view.sheet(report), None).into_bytes()),
+        Format::Table => {
+            let mut sheet = view.sheet(report);
+            sheet.unit = units;
+            Ok(render::table::render(&sheet, term).into_bytes())
+        }
         Format::Csv => render::csv::render(&view.sheet(report)),
         Format::Json => render::json::render(&ShowDoc::of(report, &view)),
+        Format::Svg => anyhow::bail!("`pmaps show` has no picture"),
+        Format::Prometheus => Err(anyhow::anyhow!(
+            "-f prometheus is a format of the report, not of `pmaps show`"
+        )),
     }
 }
 
@@ -59,9 +74,25 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let src = ProcRoot::new(&cli.proc_root);
+    let src = match super::source_or_exit(cli) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if !src.offers(Source::Smaps) {
+        eprint_line(&format!(
+            "{}: `pmaps show` needs smaps, and this capture kept another map file",
+            src.describe()
+        ));
+        return exit::USAGE;
+    }
     let format = format_of(cli.format);
-    let report = match collect(&src, &cfg) {
+    if matches!(format, Format::Svg | Format::Prometheus) {
+        eprint_line(
+            "`pmaps show` takes table, csv or json: svg and prometheus are formats of the report",
+        );
+        return exit::USAGE;
+    }
+    let report = match collect(src.as_ref(), &cfg) {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));
@@ -72,10 +103,20 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
     let nothing = tally.shown == 0 && tally.failed == 0;
     // With no process at all there is nothing to render; say so and stop.
     if !nothing {
-        let rendered = render(&report, format);
+        let term = if out.is_stdout() {
+            terminal_size()
+        } else {
+            None
+        };
+        // KiB by default, the unit of smaps and of `pmap -x`.
+        let units = units_of(cli.byte_units, UnitRule::Fixed(ByteUnit::Kib));
+        let rendered = render(&report, format, units, term);
         if let Some(code) = out.deliver(rendered) {
             return code;
         }
+    }
+    if let Some(note) = ShowView::of(&report).left_out_note() {
+        eprint_line(&note);
     }
     for t in &report.unmatched {
         match t {
@@ -88,7 +129,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
     }
     for p in &report.processes {
         let given = report.given_pids.contains(&p.info.pid);
-        if let Some(msg) = outcome_message(p, given) {
+        if let Some(msg) = outcome_message(p, given, report.privilege) {
             eprint_line(&msg);
         }
     }

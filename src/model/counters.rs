@@ -19,7 +19,13 @@ pub mod field {
     pub const REFERENCED: u16 = 1 << 9;
     pub const ANONYMOUS: u16 = 1 << 10;
     pub const LOCKED: u16 = 1 << 11;
-    pub const ALL: u16 = (1 << 12) - 1;
+    /// `Pss_Anon:`, `Pss_File:`, `Pss_Shmem:`: printed in `smaps_rollup` only (Linux 5.3+).
+    pub const PSS_ANON: u16 = 1 << 12;
+    pub const PSS_FILE: u16 = 1 << 13;
+    pub const PSS_SHMEM: u16 = 1 << 14;
+    /// The PSS split by backing, which only the rollup has.
+    pub const PSS_SPLIT: u16 = PSS_ANON | PSS_FILE | PSS_SHMEM;
+    pub const ALL: u16 = (1 << 15) - 1;
 }
 
 /// Memory counters of one mapping, one process or one group, in bytes.
@@ -43,6 +49,10 @@ pub struct Counters {
     pub referenced: u64,
     pub anonymous: u64,
     pub locked: u64,
+    /// PSS of anonymous, file-backed and shmem/tmpfs pages (the rollup's split of `pss`).
+    pub pss_anon: u64,
+    pub pss_file: u64,
+    pub pss_shmem: u64,
     pub known: u16,
 }
 
@@ -71,6 +81,9 @@ impl Counters {
             referenced: 0,
             anonymous: 0,
             locked: 0,
+            pss_anon: 0,
+            pss_file: 0,
+            pss_shmem: 0,
             known: 0,
         }
     }
@@ -112,7 +125,7 @@ impl Counters {
         !overflows
     }
 
-    fn values(&self) -> [u64; 12] {
+    fn values(&self) -> [u64; 15] {
         [
             self.size,
             self.rss,
@@ -126,6 +139,9 @@ impl Counters {
             self.referenced,
             self.anonymous,
             self.locked,
+            self.pss_anon,
+            self.pss_file,
+            self.pss_shmem,
         ]
     }
 
@@ -143,6 +159,9 @@ impl Counters {
             referenced: f(self.referenced, other.referenced),
             anonymous: f(self.anonymous, other.anonymous),
             locked: f(self.locked, other.locked),
+            pss_anon: f(self.pss_anon, other.pss_anon),
+            pss_file: f(self.pss_file, other.pss_file),
+            pss_shmem: f(self.pss_shmem, other.pss_shmem),
             known: self.known & other.known,
         }
     }

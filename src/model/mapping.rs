@@ -1,6 +1,8 @@
 //! Mappings: their kinds, their header line (borrowed while streaming, owned for `show`),
 //! the raw smaps fields `show --all-fields` keeps, and which `/proc/PID/*` file they came from.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Counters;
@@ -23,6 +25,11 @@ pub enum MapKind {
     Shm,
     /// memfd (`/memfd:NAME (deleted)`).
     Memfd,
+    /// Huge pages of hugetlbfs (VmFlags `ht`): `MAP_HUGETLB` memory
+    /// (`/anon_hugepage (deleted)`), SysV segments made with `SHM_HUGETLB`, memfds made with
+    /// `MFD_HUGETLB`, files on a hugetlbfs mount. Shared memory of its own kind, never a
+    /// deleted file. Its resident pages are in `Shared_Hugetlb`/`Private_Hugetlb`, not in RSS.
+    Hugetlb,
     /// `[vdso]`, `[vvar]`, `[vvar_vclock]`, `[vsyscall]`.
     Vdso,
     /// Any other pseudo name: `[anon:NAME]`, `[anon_shmem:NAME]`, `anon_inode:…`,
@@ -31,7 +38,7 @@ pub enum MapKind {
 }
 
 impl MapKind {
-    pub const ALL: [MapKind; 9] = [
+    pub const ALL: [MapKind; 10] = [
         MapKind::File,
         MapKind::Deleted,
         MapKind::Heap,
@@ -39,6 +46,7 @@ impl MapKind {
         MapKind::Anon,
         MapKind::Shm,
         MapKind::Memfd,
+        MapKind::Hugetlb,
         MapKind::Vdso,
         MapKind::Other,
     ];
@@ -52,6 +60,7 @@ impl MapKind {
             MapKind::Anon => "anon",
             MapKind::Shm => "shm",
             MapKind::Memfd => "memfd",
+            MapKind::Hugetlb => "hugetlb",
             MapKind::Vdso => "vdso",
             MapKind::Other => "other",
         }
@@ -75,6 +84,9 @@ pub struct MapHeader<'a> {
     pub dev_minor: u32,
     pub inode: u64,
     pub path: &'a [u8],
+    /// Whether the mapping is of hugetlbfs, as smaps says (`ht` in `VmFlags:`); `None` when
+    /// the source does not say (`maps`, or an smaps record without the line).
+    pub hugetlb: Option<bool>,
 }
 
 /// The object a mapping maps: its device and inode, as `maps` prints them. Two mappings of
@@ -148,25 +160,56 @@ pub enum FieldValue {
 
 /// The smaps keys seen so far, in the order the kernel first printed them. A mapping's
 /// fields refer to a key by its index here, so 65,530 mappings do not each own 25 key names.
+///
+/// Bounded: a key is kept only when it looks like a kernel key (a letter, then letters,
+/// digits or `_`, at most [`FieldKeys::MAX_KEY_LEN`] bytes) and fewer than
+/// [`FieldKeys::MAX_KEYS`] keys are known; any other field is counted in `left_out`, not
+/// kept. (A kernel prints about 25 keys; a hostile proc root can print another one in every
+/// record.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldKeys {
     pub names: Vec<String>,
+    /// Fields not kept: of keys past the cap, keys that are not kernel-style names, a key
+    /// repeated in its record.
+    pub left_out: u64,
+    /// Each name's index in `names`.
+    index: HashMap<Vec<u8>, usize>,
 }
 
 impl FieldKeys {
-    /// The index of `key`, added at the end when it is new.
-    pub fn intern(&mut self, key: &[u8], hint: usize) -> usize {
+    /// The most distinct keys kept: a kernel prints about 25, so room for new ones to come;
+    /// a hostile smaps with another key in every record then costs what a real process at
+    /// `vm.max_map_count` costs (mappings × keys cells), not four times more.
+    pub const MAX_KEYS: usize = 64;
+    /// The longest key kept.
+    pub const MAX_KEY_LEN: usize = 64;
+
+    /// The index of `key`, added at the end when it is new; `None` (and counted in
+    /// `left_out`) when it is not kept.
+    pub fn intern(&mut self, key: &[u8], hint: usize) -> Option<usize> {
         // Every record prints its keys in the same order: the hint (the field's position in
         // its record) is almost always right.
         if self.names.get(hint).is_some_and(|n| n.as_bytes() == key) {
-            return hint;
+            return Some(hint);
         }
-        if let Some(i) = self.names.iter().position(|n| n.as_bytes() == key) {
-            return i;
+        if let Some(&i) = self.index.get(key) {
+            return Some(i);
+        }
+        if self.names.len() >= Self::MAX_KEYS || !is_kernel_key(key) {
+            self.left_out += 1;
+            return None;
         }
         self.names.push(String::from_utf8_lossy(key).into_owned());
-        self.names.len() - 1
+        self.index.insert(key.to_vec(), self.names.len() - 1);
+        Some(self.names.len() - 1)
     }
+}
+
+/// `Pss_Dirty`, `THPeligible`, `VmFlags`: a letter, then letters, digits and `_`.
+fn is_kernel_key(key: &[u8]) -> bool {
+    key.len() <= FieldKeys::MAX_KEY_LEN
+        && key.first().is_some_and(u8::is_ascii_alphabetic)
+        && key.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// One mapping of one process with its header owned (`pmaps show`).
@@ -181,9 +224,12 @@ pub struct Mapping {
     pub inode: u64,
     /// Raw, as the kernel printed it (` (deleted)` included).
     pub path: Vec<u8>,
+    /// See [`MapHeader::hugetlb`].
+    pub hugetlb: Option<bool>,
     pub counters: Counters,
-    /// Every `Key: value` line of the record, in the kernel's order, as (index in the
-    /// [`FieldKeys`] of the read, value). Empty unless every field was asked for.
+    /// Every `Key: value` line of the record that was kept, in the kernel's order, as (index
+    /// in the [`FieldKeys`] of the read, value); a key printed twice in one record is kept
+    /// once. Empty unless every field was asked for.
     pub fields: Vec<(usize, FieldValue)>,
 }
 
@@ -198,8 +244,34 @@ impl Mapping {
             dev_minor: h.dev_minor,
             inode: h.inode,
             path: h.path.to_vec(),
+            hugetlb: h.hugetlb,
             counters: *counters,
             fields: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_keys_are_kernel_names_and_bounded() {
+        let mut keys = FieldKeys::default();
+        assert_eq!(keys.intern(b"Pss_Dirty", 0), Some(0));
+        assert_eq!(keys.intern(b"THPeligible", 5), Some(1));
+        assert_eq!(keys.intern(b"Pss_Dirty", 1), Some(0));
+        for bad in [&b""[..], b"1x", b"a b", b"x,y", b"\xff", &[b'k'; 65]] {
+            assert_eq!(keys.intern(bad, 0), None, "{bad:?}");
+        }
+        assert_eq!(keys.left_out, 6);
+        for i in 2..FieldKeys::MAX_KEYS {
+            assert_eq!(keys.intern(format!("K{i}").as_bytes(), i), Some(i));
+        }
+        assert_eq!(keys.intern(b"OneTooMany", 0), None);
+        assert_eq!(keys.names.len(), FieldKeys::MAX_KEYS);
+        assert_eq!(keys.left_out, 7);
+        // Known keys are still found once the cap is reached.
+        assert_eq!(keys.intern(b"K9", 0), Some(9));
     }
 }

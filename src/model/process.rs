@@ -97,8 +97,18 @@ pub struct ProcInfo {
     /// Start time in clock ticks since boot (with the PID, the identity of a process).
     pub start_time: u64,
     pub kernel_thread: bool,
-    /// The state letter of `stat` (`R`, `S`, `D`, `Z`…); 0 when `stat` was not read.
+    /// The state letter of `stat` (`R`, `S`, `D`, `Z`…); 0 when `stat` was not read. When
+    /// the main thread has exited and other threads live on, the state of the live thread.
     pub state: u8,
+    /// When its main thread has exited (`pthread_exit` in `main`) while other threads live
+    /// on: the thread its memory and command line were read through (`task/TID/`).
+    pub thread: Option<u32>,
+    /// The address-space fields of `stat` (26-28 and 45-51: code, stack, data, heap,
+    /// arguments and environment addresses): equal for processes that share one address
+    /// space (and for forks that have not exec'd since).
+    pub mm_fingerprint: [u64; 10],
+    /// The parent's PID (0 when it has none, or `stat` was not read).
+    pub ppid: u32,
     /// The cgroup its memory is charged to, when it was asked for and could be read.
     pub cgroup: Option<Cgroup>,
 }
@@ -174,6 +184,23 @@ pub struct Coverage {
     pub ruled_out_by_maps: u64,
     /// The mapping count was read from `maps` beside a `smaps_rollup` that has none.
     pub mappings_from_maps: bool,
+    /// Processes read in full whose address space another process of the report shares
+    /// (`CLONE_VM`): their memory is counted once, with the lowest PID of the group, and
+    /// these are counted `read` but add no row and no memory.
+    pub shared: Vec<SharedSpace>,
+    /// Processes that may share their address space with another (the same address-space
+    /// fields in `stat`) when the source could not tell: each is counted.
+    pub shared_unknown: u64,
+    /// PIDs asked for (`--pid`) that are no process, ascending.
+    pub missing: Vec<u32>,
+}
+
+/// A process whose address space is another's, counted with that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SharedSpace {
+    pub pid: u32,
+    /// The process its memory is counted with (the lowest PID of those sharing it).
+    pub with: u32,
 }
 
 impl Coverage {
@@ -211,5 +238,7 @@ impl Coverage {
         self.filtered += other.filtered;
         self.ruled_out_by_maps += other.ruled_out_by_maps;
         self.problems.extend(other.problems);
+        self.shared.extend(other.shared);
+        self.shared_unknown += other.shared_unknown;
     }
 }

@@ -54,16 +54,17 @@ pub struct PlanOptions {
     /// With a mapping filter, read each process's `maps` first and its `smaps` only when a
     /// mapping may match (the default); off (`--no-prefilter`): read every `smaps`.
     pub prefilter: bool,
-    /// The rows need each process's mapping count although the rollup answers the rest (a
-    /// report sorted by mappings): count the lines of `maps`.
-    pub count_mappings: bool,
+    /// The mapping count is shown (`--columns mappings`) although the rollup answers the
+    /// rest: count the lines of `maps` beside it. (Sorting by mappings reads `smaps`:
+    /// [`Query::count_mappings`].)
+    pub count_in_maps: bool,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
             prefilter: true,
-            count_mappings: false,
+            count_in_maps: false,
         }
     }
 }
@@ -77,6 +78,8 @@ pub struct Query {
     pub source: SourceChoice,
     pub group_by: GroupBy,
     pub filters: Filters,
+    /// Rows must count their mappings (`--sort mappings`), which the rollup cannot.
+    pub count_mappings: bool,
     pub plan: PlanOptions,
 }
 
@@ -88,6 +91,7 @@ impl Default for Query {
             source: SourceChoice::Auto,
             group_by: GroupBy::File,
             filters: Filters::default(),
+            count_mappings: false,
             plan: PlanOptions::default(),
         }
     }
@@ -95,12 +99,15 @@ impl Default for Query {
 
 impl Query {
     /// The file actually read: the rollup when it answers the question (per-process totals,
-    /// no per-mapping filter, no virtual size asked), `smaps` otherwise.
+    /// no per-mapping filter, no mapping count to sort by), `smaps` otherwise.
     pub fn effective_source(&self) -> Source {
         match self.source {
             SourceChoice::Fixed(s) => s,
             SourceChoice::Auto => {
-                if self.group_by.needs_mappings() || self.filters.filters_mappings() {
+                if self.group_by.needs_mappings()
+                    || self.filters.filters_mappings()
+                    || self.count_mappings
+                {
                     Source::Smaps
                 } else {
                     Source::Rollup

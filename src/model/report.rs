@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cgroup, Charge, Container, Counters, Coverage, MapKind, Object, ProcDesc, Source};
+use super::{
+    CaptureInfo, Cgroup, Charge, Container, Counters, Coverage, MapKind, Object, ProcDesc, Source,
+};
 
 /// What one row of the report stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -26,6 +28,9 @@ pub enum GroupBy {
     /// One row per file, each followed by one row per process mapping it.
     #[serde(rename = "file,process")]
     FileProcess,
+    /// One row per process, each followed by one row per file it maps.
+    #[serde(rename = "process,file")]
+    ProcessFile,
     /// One row per cgroup (the memory controller's on a v1/hybrid host).
     Cgroup,
     /// One row per systemd unit (service or scope) the cgroup path ends in.
@@ -41,13 +46,14 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 11] = [
+    pub const ALL: [GroupBy; 12] = [
         GroupBy::File,
         GroupBy::Process,
         GroupBy::User,
         GroupBy::Command,
         GroupBy::Kind,
         GroupBy::FileProcess,
+        GroupBy::ProcessFile,
         GroupBy::Cgroup,
         GroupBy::Unit,
         GroupBy::Container,
@@ -62,6 +68,7 @@ impl GroupBy {
             GroupBy::Command => "command",
             GroupBy::Kind => "kind",
             GroupBy::FileProcess => "file,process",
+            GroupBy::ProcessFile => "process,file",
             GroupBy::Cgroup => "cgroup",
             GroupBy::Unit => "unit",
             GroupBy::Container => "container",
@@ -79,6 +86,7 @@ impl GroupBy {
             GroupBy::File
                 | GroupBy::Kind
                 | GroupBy::FileProcess
+                | GroupBy::ProcessFile
                 | GroupBy::FileContainer
                 | GroupBy::ContainerFile
         )
@@ -95,11 +103,14 @@ impl GroupBy {
         )
     }
     /// Whether each row is followed by rows of its parts (a file's processes or
-    /// containers, a container's files).
+    /// containers, a process's or a container's files).
     pub fn is_pair(self) -> bool {
         matches!(
             self,
-            GroupBy::FileProcess | GroupBy::FileContainer | GroupBy::ContainerFile
+            GroupBy::FileProcess
+                | GroupBy::ProcessFile
+                | GroupBy::FileContainer
+                | GroupBy::ContainerFile
         )
     }
 }
@@ -108,10 +119,11 @@ impl GroupBy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowKey {
     /// A mapped file or pseudo-mapping: the object it maps and the exact path bytes
-    /// (empty: anonymous).
+    /// (empty: anonymous), and its kind (decided by the path and what smaps said of it).
     File {
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
     },
     Process(ProcDesc),
     User {
@@ -121,10 +133,11 @@ pub enum RowKey {
     /// A command name (comm).
     Command(Vec<u8>),
     Kind(MapKind),
-    /// One process's share of one file (`--group-by file,process`).
+    /// One process's share of one file (`--group-by file,process` and `process,file`).
     FileProcess {
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
         proc: ProcDesc,
     },
     /// A cgroup (`None`: unknown), and its own counters.
@@ -143,6 +156,7 @@ pub enum RowKey {
     FileContainer {
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
         container: Option<Container>,
     },
     /// One file of one container (`--group-by container,file`).
@@ -150,6 +164,7 @@ pub enum RowKey {
         container: Option<Container>,
         path: Vec<u8>,
         object: Object,
+        kind: MapKind,
     },
     /// The totals of the whole report.
     Total,
@@ -160,12 +175,12 @@ impl std::hash::Hash for RowKey {
         match self {
             RowKey::User { uid, name } => (0u8, uid, name).hash(state),
             RowKey::Command(c) => (1u8, c).hash(state),
-            RowKey::File { path, object } => (2u8, path, object).hash(state),
+            RowKey::File { path, object, .. } => (2u8, path, object).hash(state),
             RowKey::Kind(k) => (3u8, k).hash(state),
             RowKey::Process(p) => (4u8, p.pid, p.start_time).hash(state),
-            RowKey::FileProcess { path, object, proc } => {
-                (5u8, path, object, proc.pid, proc.start_time).hash(state)
-            }
+            RowKey::FileProcess {
+                path, object, proc, ..
+            } => (5u8, path, object, proc.pid, proc.start_time).hash(state),
             RowKey::Cgroup { cgroup, .. } => (7u8, cgroup).hash(state),
             RowKey::Unit { cgroup, .. } => (8u8, cgroup).hash(state),
             RowKey::Container(c) => (9u8, c).hash(state),
@@ -173,11 +188,13 @@ impl std::hash::Hash for RowKey {
                 path,
                 object,
                 container,
+                ..
             } => (10u8, path, object, container).hash(state),
             RowKey::ContainerFile {
                 container,
                 path,
                 object,
+                ..
             } => (11u8, container, path, object).hash(state),
             RowKey::Total => 6u8.hash(state),
         }
@@ -185,14 +202,28 @@ impl std::hash::Hash for RowKey {
 }
 
 impl RowKey {
-    /// The file of a file row or pair: its path and object.
-    pub fn file(&self) -> Option<(&[u8], Object)> {
+    /// The file of a file row or pair: its path, object and kind (the kind is stored, not
+    /// found again from the path: hugetlb memory is told by what smaps said of it).
+    pub fn file(&self) -> Option<(&[u8], Object, MapKind)> {
         match self {
-            RowKey::File { path, object }
-            | RowKey::FileProcess { path, object, .. }
-            | RowKey::FileContainer { path, object, .. }
-            | RowKey::ContainerFile { path, object, .. } => Some((path, *object)),
+            RowKey::File { path, object, kind }
+            | RowKey::FileProcess {
+                path, object, kind, ..
+            }
+            | RowKey::FileContainer {
+                path, object, kind, ..
+            }
+            | RowKey::ContainerFile {
+                path, object, kind, ..
+            } => Some((path, *object, *kind)),
             _ => None,
+        }
+    }
+    /// The kind of a file row or pair, or of a kind row; `None` for rows of other kinds.
+    pub fn kind(&self) -> Option<MapKind> {
+        match self {
+            RowKey::Kind(k) => Some(*k),
+            _ => self.file().map(|(_, _, k)| k),
         }
     }
     /// The container of a container row or pair (`Some(None)`: the host); `None` for rows
@@ -216,7 +247,8 @@ pub struct Row {
     /// Mappings; unknown when read from `smaps_rollup`, which has one record per process.
     pub mappings: Option<u64>,
     pub counters: Counters,
-    /// With `--group-by file,process`: the processes mapping this file.
+    /// With `--group-by file,process`: the processes mapping this file; with
+    /// `process,file`: the files this process maps.
     pub children: Vec<Row>,
 }
 
@@ -225,12 +257,15 @@ pub struct Row {
 pub struct Meta {
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// When the data was read: the scan's start, or the capture's when made from one.
     pub time: SystemTime,
     pub source: Source,
     pub group_by: GroupBy,
     pub proc_root: PathBuf,
     pub threads: usize,
     pub duration: Duration,
+    /// The capture the data came from (`--from`); `None` when read live.
+    pub capture: Option<CaptureInfo>,
 }
 
 /// A finished report: every row, totals, coverage and facts about the run.

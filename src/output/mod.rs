@@ -186,42 +186,67 @@ impl Output {
 
     /// Writes the report.
     pub fn write(self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.write_with(0o7777, &mut |w| Ok(w.write_all(bytes)?))
+    }
+
+    /// Writes what `write` streams (buffered), for a document too large to hold (a capture
+    /// archive). A new file gets at most the permission bits `max_mode`.
+    pub fn write_with(
+        self,
+        max_mode: u32,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let fail = || match &self.path {
             Some(p) => format!("cannot write {}", p.display()),
             None => "cannot write to standard output".to_string(),
         };
+        let stream = |w: &mut dyn Write,
+                      write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>|
+         -> anyhow::Result<()> {
+            let mut buffered = io::BufWriter::with_capacity(256 * 1024, w);
+            write(&mut buffered)?;
+            Ok(buffered.flush()?)
+        };
         match &self.to {
             To::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(bytes)
-                    .and_then(|()| out.flush())
-                    .context("cannot write to standard output")
+                stream(&mut io::stdout().lock(), write).context("cannot write to standard output")
             }
-            To::Stderr => {
-                let mut out = io::stderr().lock();
-                out.write_all(bytes)
-                    .and_then(|()| out.flush())
-                    .with_context(fail)
-            }
+            To::Stderr => stream(&mut io::stderr().lock(), write).with_context(fail),
             To::InPlace(file) => {
                 let mut file = file;
-                file.write_all(bytes).with_context(fail)
+                stream(&mut file, write).with_context(fail)
             }
-            To::Replace(r) => r.replace(bytes).with_context(fail),
+            To::Replace(r) => r.replace_with(max_mode, write).with_context(fail),
         }
+    }
+
+    /// [`Output::write_with`], and the exit status when the run must end here (as
+    /// [`Output::deliver`]).
+    pub fn deliver_with(
+        self,
+        max_mode: u32,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> Option<u8> {
+        exit_of(self.write_with(max_mode, write))
     }
 
     /// Writes a rendered document and returns the exit status when the run must end here:
     /// `OK` for a reader that closed the pipe (nothing more to say to anyone), `FATAL` after
     /// one line on stderr for a failed render or write. `None`: written.
     pub fn deliver(self, rendered: anyhow::Result<Vec<u8>>) -> Option<u8> {
-        match rendered.and_then(|bytes| self.write(&bytes)) {
-            Ok(()) => None,
-            Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
-            Err(e) => {
-                eprint_line(&format!("error: {e:#}"));
-                Some(crate::exit::FATAL)
-            }
+        exit_of(rendered.and_then(|bytes| self.write(&bytes)))
+    }
+}
+
+/// The exit status a write ends the run with: none when written, `OK` for a reader that
+/// closed the pipe, `FATAL` after one line on stderr.
+fn exit_of(written: anyhow::Result<()>) -> Option<u8> {
+    match written {
+        Ok(()) => None,
+        Err(e) if is_broken_pipe(&e) => Some(crate::exit::OK),
+        Err(e) => {
+            eprint_line(&format!("error: {e:#}"));
+            Some(crate::exit::FATAL)
         }
     }
 }

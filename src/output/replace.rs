@@ -6,8 +6,9 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
@@ -90,19 +91,33 @@ impl Replace {
         }
     }
 
-    /// Writes `bytes` and puts them in place of the target.
-    pub(super) fn replace(&self, bytes: &[u8]) -> io::Result<()> {
-        let attrs = self.attrs();
-        let mut linked = false;
-        if let Some(tmp) = &self.tmp {
-            let mut file = tmp;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            apply(tmp, &attrs)?;
-            linked = self.link_and_rename(tmp)?;
+    /// Writes what `write` streams (buffered) and puts it in place of the target. A new file
+    /// gets at most the permission bits `max_mode` (a capture archive: 0600); a replaced one
+    /// keeps its own.
+    pub(super) fn replace_with(
+        &self,
+        max_mode: u32,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut attrs = self.attrs();
+        if attrs.owner.is_none() {
+            attrs.mode &= max_mode;
         }
-        if !linked {
-            self.write_named(bytes, &attrs)?;
+        if let Some(tmp) = &self.tmp {
+            let mut buffered = io::BufWriter::with_capacity(256 * 1024, tmp);
+            write(&mut buffered)?;
+            buffered.flush()?;
+            drop(buffered);
+            tmp.sync_all()?;
+            apply(tmp, &attrs)?;
+            if !self.link_and_rename(tmp)? {
+                // Written once already: the named file is a copy of the unnamed one.
+                let mut from = tmp;
+                from.seek(io::SeekFrom::Start(0))?;
+                self.write_named(&mut |w| Ok(io::copy(&mut from, w).map(|_| ())?), &attrs)?;
+            }
+        } else {
+            self.write_named(write, &attrs)?;
         }
         // The rename is durable once the directory is synced. The report is in place already:
         // a directory that cannot be opened for reading (mode 0300) is not a failure to write.
@@ -114,6 +129,9 @@ impl Replace {
         ) {
             let _ = rustix::fs::fsync(&d);
         }
+        // A signal that came while the report was put in place: the report stays, and
+        // pmaps dies of the signal as it was told to.
+        die_if_signalled(&mut pending());
         Ok(())
     }
 
@@ -143,6 +161,7 @@ impl Replace {
     /// `Ok(false)`: it cannot be linked here (write a named temporary file instead).
     fn link_and_rename(&self, tmp: &File) -> io::Result<bool> {
         let mut guard = pending();
+        die_if_signalled(&mut guard);
         let mut tmp_name = None;
         for _ in 0..100 {
             let name = temp_name();
@@ -181,7 +200,11 @@ impl Replace {
     }
 
     /// The fallback: a named temporary file, written, synced and renamed over the target.
-    fn write_named(&self, bytes: &[u8], attrs: &Attrs) -> io::Result<()> {
+    fn write_named(
+        &self,
+        write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+        attrs: &Attrs,
+    ) -> anyhow::Result<()> {
         let (file, tmp_name) = {
             let mut guard = pending();
             let (fd, tmp_name) = create_named(&self.dir, 0o600)?;
@@ -191,14 +214,19 @@ impl Replace {
             });
             (File::from(fd), tmp_name)
         };
-        let mut f = &file;
-        let written = f
-            .write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .and_then(|()| apply(&file, attrs));
+        let written = (|| -> anyhow::Result<()> {
+            let mut buffered = io::BufWriter::with_capacity(256 * 1024, &file);
+            write(&mut buffered)?;
+            buffered.flush()?;
+            drop(buffered);
+            file.sync_all()?;
+            apply(&file, attrs)?;
+            Ok(())
+        })();
         let mut guard = pending();
+        die_if_signalled(&mut guard);
         let result = match written {
-            Ok(()) => self.rename(&tmp_name),
+            Ok(()) => self.rename(&tmp_name).map_err(anyhow::Error::from),
             Err(e) => {
                 let _ = rustix::fs::unlinkat(&*self.dir, &tmp_name, AtFlags::empty());
                 Err(e)
@@ -271,6 +299,26 @@ fn temp_name() -> OsString {
 
 const CLEANUP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// The cleanup signal that has arrived (0: none), stored by the signal handler itself: the
+/// writer sees it at once, also when the cleanup thread has not run yet (a loaded machine
+/// may not schedule it before the writer has put the report in place and exited 0).
+static ARRIVED: AtomicUsize = AtomicUsize::new(0);
+
+/// With the lock held (no cleanup can run meanwhile): when a cleanup signal has arrived,
+/// removes the visible temporary file, if any, and dies of the signal.
+fn die_if_signalled(guard: &mut MutexGuard<'static, Option<Pending>>) {
+    let sig = ARRIVED.load(Ordering::SeqCst);
+    if sig == 0 {
+        return;
+    }
+    if let Some(p) = guard.take() {
+        let _ = rustix::fs::unlinkat(&*p.dir, &p.name, AtFlags::empty());
+    }
+    let sig = i32::try_from(sig).unwrap_or(libc::SIGTERM);
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig);
+}
+
 /// From the first file to replace on: SIGINT, SIGTERM and SIGHUP remove the visible temporary
 /// file (if any), then pmaps dies of the signal as it would have. Signals that pmaps was
 /// started with ignored (`nohup`) stay ignored.
@@ -283,6 +331,9 @@ fn install_signal_cleanup() {
             .collect();
         if signals.is_empty() {
             return;
+        }
+        for &sig in &signals {
+            let _ = signal_hook::flag::register_usize(sig, &ARRIVED, sig as usize);
         }
         let Ok(mut signals) = signal_hook::iterator::Signals::new(&signals) else {
             return;

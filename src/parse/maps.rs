@@ -50,11 +50,12 @@ pub fn parse_map_header(line: &[u8]) -> Result<MapHeader<'_>, ParseError> {
         dev_minor: dev_minor as u32,
         inode,
         path: &rest[pad..],
+        hugetlb: None,
     })
 }
 
 /// The path field of a `maps` line, without parsing the fields before it: what a question
-/// that looks only at paths (and kinds, decided from the path) needs, at a fraction of the
+/// that looks only at paths (and the kinds a path allows) needs, at a fraction of the
 /// cost of [`parse_map_header`]. The line must still have the shape of a maps line (an
 /// address range and the four fields after it); its path is the same as
 /// [`parse_map_header`] gives.
@@ -78,7 +79,21 @@ pub fn map_line_path(line: &[u8]) -> Result<&[u8], ParseError> {
     Ok(&rest[pad..])
 }
 
-/// The kind of a mapping, from its path field alone.
+/// The kind of a mapping, from its path field and, when smaps said, whether it is hugetlb
+/// (`ht` in `VmFlags:`): hugetlb memory is hugetlb whatever its name (a SysV segment or a
+/// memfd in huge pages), and a mapping smaps calls ordinary is never hugetlb (a file really
+/// named `/anon_hugepage` that was deleted).
+pub fn mapping_kind(path: &[u8], hugetlb: Option<bool>) -> MapKind {
+    match (hugetlb, kind_of(path)) {
+        (Some(true), _) => MapKind::Hugetlb,
+        (Some(false), MapKind::Hugetlb) => MapKind::Deleted,
+        (_, kind) => kind,
+    }
+}
+
+/// The kind of a mapping, from its path field alone (what `maps` tells): anonymous huge
+/// pages are named `/anon_hugepage (deleted)`; a SysV segment or memfd in huge pages cannot
+/// be told from an ordinary one by name.
 pub fn kind_of(path: &[u8]) -> MapKind {
     const DELETED: &[u8] = b" (deleted)";
     match path {
@@ -93,6 +108,9 @@ pub fn kind_of(path: &[u8]) -> MapKind {
                 MapKind::Memfd
             } else if deleted && is_sysv(&path[..path.len() - DELETED.len()]) {
                 MapKind::Shm
+            } else if path == b"/anon_hugepage (deleted)" {
+                // MAP_HUGETLB memory: the kernel names it after its hugetlbfs file.
+                MapKind::Hugetlb
             } else if path == b"/dev/zero (deleted)" {
                 // Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is backed by /dev/zero.
                 MapKind::Other
@@ -199,9 +217,35 @@ mod tests {
             (b"/usr/lib/libc.so.6 (deleted)", MapKind::Deleted),
             (b"/srv/[heap]", MapKind::File),
             (b"/tmp/x (deleted) (deleted)", MapKind::Deleted),
+            (b"/anon_hugepage (deleted)", MapKind::Hugetlb),
+            (b"/anon_hugepage", MapKind::File),
         ];
         for (path, kind) in cases {
             assert_eq!(kind_of(path), *kind, "{:?}", String::from_utf8_lossy(path));
         }
+    }
+
+    #[test]
+    fn hugetlb_is_what_smaps_says_whatever_the_name() {
+        let huge = |path: &[u8], ht| mapping_kind(path, ht);
+        assert_eq!(
+            huge(b"/SYSV00000000 (deleted)", Some(true)),
+            MapKind::Hugetlb
+        );
+        assert_eq!(huge(b"/SYSV00000000 (deleted)", Some(false)), MapKind::Shm);
+        assert_eq!(huge(b"/SYSV00000000 (deleted)", None), MapKind::Shm);
+        assert_eq!(huge(b"/memfd:db (deleted)", Some(true)), MapKind::Hugetlb);
+        assert_eq!(huge(b"/dev/hugepages/pool", Some(true)), MapKind::Hugetlb);
+        assert_eq!(huge(b"/anon_hugepage (deleted)", None), MapKind::Hugetlb);
+        assert_eq!(
+            huge(b"/anon_hugepage (deleted)", Some(true)),
+            MapKind::Hugetlb
+        );
+        // smaps says it is ordinary memory: a deleted file of that name.
+        assert_eq!(
+            huge(b"/anon_hugepage (deleted)", Some(false)),
+            MapKind::Deleted
+        );
+        assert_eq!(huge(b"/usr/lib/x.so", Some(false)), MapKind::File);
     }
 }

@@ -1,5 +1,6 @@
 //! Pure byte parsers, one file per `/proc` file format: `maps` (and each `smaps` record's
-//! header), `smaps`/`smaps_rollup`, `stat`, `status`, `cmdline`, `mountinfo`, `uid_map`.
+//! header), `smaps`/`smaps_rollup`, `stat`, `status`, `cmdline`, `mountinfo`, `uid_map`,
+//! `meminfo`.
 //!
 //! Nothing here touches the file system: every parser takes bytes the proc source read. The
 //! smaps parser is the hot path of a full scan (hundreds of thousands of records), so it
@@ -13,15 +14,19 @@
 pub mod cgroup;
 pub mod cmdline;
 pub mod maps;
+pub mod meminfo;
 pub mod mountinfo;
 pub mod smaps;
 pub mod stat;
 pub mod status;
 pub mod uid_map;
 
-pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_of};
+pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_cgroup, unit_of};
 pub use cmdline::cmdline_display;
-pub use maps::{is_header_line, kind_of, map_line_path, maps_counters, parse_map_header};
+pub use maps::{
+    is_header_line, kind_of, map_line_path, mapping_kind, maps_counters, parse_map_header,
+};
+pub use meminfo::parse_meminfo;
 pub use mountinfo::{CgroupMount, CgroupMounts, HidePid, ProcMount, cgroup_mounts, proc_mount};
 pub use smaps::{FieldRef, Record, SmapsParser, apply_field, parse_field};
 pub use stat::{PF_KTHREAD, Stat, parse_stat};

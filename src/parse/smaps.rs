@@ -57,6 +57,9 @@ pub fn apply_field(c: &mut Counters, line: &[u8]) -> Result<(), ParseError> {
         b"Referenced" => (&mut c.referenced, field::REFERENCED),
         b"Anonymous" => (&mut c.anonymous, field::ANONYMOUS),
         b"Locked" => (&mut c.locked, field::LOCKED),
+        b"Pss_Anon" => (&mut c.pss_anon, field::PSS_ANON),
+        b"Pss_File" => (&mut c.pss_file, field::PSS_FILE),
+        b"Pss_Shmem" => (&mut c.pss_shmem, field::PSS_SHMEM),
         _ => return Ok(()),
     };
     let v = &line[colon + 1..];
@@ -95,6 +98,7 @@ pub struct SmapsParser {
     inode: u64,
     path: Vec<u8>,
     counters: Counters,
+    hugetlb: Option<bool>,
     records: u64,
 }
 
@@ -135,10 +139,22 @@ impl SmapsParser {
             self.path.clear();
             self.path.extend_from_slice(h.path);
             self.counters = Counters::unknown();
+            self.hugetlb = None;
             Ok(())
         } else if !self.open {
             Err(ParseError::new("smaps field before any mapping", line))
         } else {
+            if let Some(flags) = line.strip_prefix(b"VmFlags:") {
+                // VM_HUGETLB: the one certain sign of hugetlbfs memory (since Linux 3.8).
+                self.hugetlb = Some(flags.split(|&b| b == b' ').any(|f| f == b"ht"));
+            } else if self.hugetlb.is_none()
+                && line.starts_with(b"KernelPageSize:")
+                && let Some((_, FieldRef::Bytes(size))) = parse_field(line)
+                && size >= 2 << 20
+            {
+                // Before VmFlags existed: a page of 2 MiB or more is a huge page.
+                self.hugetlb = Some(true);
+            }
             apply_field(&mut self.counters, line)
         }
     }
@@ -160,6 +176,7 @@ impl SmapsParser {
                 dev_minor: self.dev.1,
                 inode: self.inode,
                 path: &self.path,
+                hugetlb: self.hugetlb,
             },
             counters: &self.counters,
         });
@@ -230,7 +247,9 @@ Private_Dirty:        12 kB
         assert_eq!(c.uss(), 9 * 1024);
         assert_eq!(c.swap, 7 * 1024);
         assert_eq!(c.swap_pss, 9 * 1024);
-        assert!(c.is_known(field::ALL));
+        // Every key of a mapping's record; the PSS split is the rollup's alone.
+        assert!(c.is_known(field::ALL & !field::PSS_SPLIT));
+        assert!(!c.is_known(field::PSS_ANON));
     }
 
     #[test]
@@ -266,6 +285,13 @@ Private_Dirty:       112 kB
         assert_eq!(recs[0].0, b"[rollup]");
         assert_eq!(recs[0].1.pss, 737 * 1024);
         assert!(!recs[0].1.is_known(field::SIZE));
+        // Pss_Anon / Pss_File / Pss_Shmem are matched exactly, not taken for `Pss:`.
+        let c = &recs[0].1;
+        assert!(c.is_known(field::PSS_SPLIT));
+        assert_eq!(
+            (c.pss_anon, c.pss_file, c.pss_shmem),
+            (112 * 1024, 625 * 1024, 0)
+        );
     }
 
     #[test]
@@ -277,6 +303,41 @@ Private_Dirty:       112 kB
         // Unknown keys of future kernels are ignored, even with odd values.
         let ok = records(b"00400000-00401000 r--p 00000000 00:00 0 \nFutureKey: ?? zB\n");
         assert_eq!(ok.map(|r| r.len()), Ok(1));
+    }
+
+    #[test]
+    fn hugetlb_comes_from_vmflags_or_the_kernel_page_size() {
+        let huge = |text: &[u8]| {
+            let mut p = SmapsParser::new();
+            let mut out = Vec::new();
+            let mut emit = |r: Record<'_>| out.push(r.header.hugetlb);
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                p.line(line, &mut emit).expect("valid");
+            }
+            p.finish(&mut emit);
+            out
+        };
+        let head = b"7f0000000000-7f0000200000 rw-s 00000000 00:10 4 /anon_hugepage (deleted)\n";
+        let with = |rest: &[u8]| [head.as_slice(), rest].concat();
+        assert_eq!(
+            huge(&with(
+                b"KernelPageSize: 2048 kB\nVmFlags: rd wr sh mr mw me ms de ht sd \n"
+            )),
+            [Some(true)]
+        );
+        assert_eq!(
+            huge(&with(b"KernelPageSize: 4 kB\nVmFlags: rd wr sh \n")),
+            [Some(false)]
+        );
+        // `ht` is a whole flag, not any flag containing the letters.
+        assert_eq!(huge(&with(b"VmFlags: rd wr hti \n")), [Some(false)]);
+        assert_eq!(huge(&with(b"KernelPageSize: 2048 kB\n")), [Some(true)]);
+        assert_eq!(huge(&with(b"KernelPageSize: 4 kB\nRss: 4 kB\n")), [None]);
+        // Each record starts unknown again.
+        assert_eq!(
+            huge(&[with(b"VmFlags: ht \n"), with(b"Rss: 0 kB\n")].concat()),
+            [Some(true), None]
+        );
     }
 
     #[test]

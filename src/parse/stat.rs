@@ -1,4 +1,4 @@
-//! `/proc/PID/stat`: comm (cut at the last `)`), state, flags, start time, virtual size and
+//! `/proc/PID/stat`: comm (cut at the last `)`), state, parent, flags, start time, virtual size and
 //! the address-space fields that tell whether a read was cut short by an exit or exec.
 
 use super::{ParseError, dec};
@@ -10,6 +10,8 @@ pub struct Stat<'a> {
     /// Raw comm: between the first `(` and the **last** `)` (comm may contain `)`).
     pub comm: &'a [u8],
     pub state: u8,
+    /// The parent's PID (0 for the init of a PID namespace and for kthreadd).
+    pub ppid: u32,
     pub flags: u64,
     pub start_time: u64,
     /// Virtual size in bytes (0 when the process has no mm).
@@ -66,6 +68,7 @@ pub fn parse_stat(buf: &[u8]) -> Result<Stat<'_>, ParseError> {
         pid: u32::try_from(pid).map_err(|_| bad())?,
         comm,
         state,
+        ppid: u32::try_from(pick(4)).unwrap_or(0),
         flags: pick(9),
         start_time: pick(22),
         vsize: pick(23),
@@ -95,6 +98,7 @@ mod tests {
         assert_eq!(s.pid, 42);
         assert_eq!(s.comm, b"a) b (c)");
         assert_eq!(s.state, b'S');
+        assert_eq!(s.ppid, 1);
         assert_eq!(s.start_time, 777);
         assert_eq!(s.vsize, 3133440);
         assert!(!s.is_kernel_thread());

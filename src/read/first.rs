@@ -9,9 +9,10 @@
 //! its truncation check all come from `smaps`), and a process is ruled out only by a `maps`
 //! read that went through to the end and that the truncation check accepts (the process was
 //! neither exiting nor exec'ing meanwhile). Any trouble with `maps` (denied, gone, cut short,
-//! malformed, absent from a fake tree) rules nothing out: the answering file is read and says
-//! what happened. A mapping created between the two reads is missed exactly as one created
-//! after the scan would be.
+//! malformed, absent from a fake tree or from a capture that kept no `smaps` for the process)
+//! rules nothing out: the answering file is read and says what happened. A mapping created
+//! between the two reads is missed exactly as one created after the scan would be. A process
+//! read through a live thread (its main thread has exited) has that thread's `maps` read.
 
 use super::stream::{StreamError, stream_lines_while};
 use super::{OnField, Reader, StatFacts, parse_error};
@@ -112,8 +113,13 @@ impl<'s> Reader<'s> {
         go_on: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<Pass, Outcome> {
         let (src, pid) = (self.src, info.pid);
-        let path = || src.pid_path(pid, "maps");
-        let mut file = dir.open("maps").map_err(|e| outcome_of(&e, path()))?;
+        // `task/TID/maps` when the process is read through a live thread.
+        let name = facts.file("maps");
+        let path = || src.pid_path(pid, &name);
+        let mut file = match dir.open(&name) {
+            Ok(f) => f,
+            Err(e) => return Err(self.missing_map_file(dir, facts, &e, path())),
+        };
         let mut lines = 0u64;
         let streamed = stream_lines_while(&mut file, &mut self.buf, |line| {
             let path = parse::map_line_path(line)?;
@@ -127,7 +133,7 @@ impl<'s> Reader<'s> {
             Err(StreamError::Io(e)) => return Err(outcome_of(&e, path())),
             Err(StreamError::Parse(e)) => return Err(parse_error(e, path())),
         }
-        match self.check_after(dir, info, facts.fingerprint, lines > 0) {
+        match self.check_after(dir, facts, lines > 0) {
             Outcome::Read => Ok(Pass::Complete(lines)),
             other => Err(other),
         }

@@ -28,27 +28,41 @@ impl Reader<'_> {
         // fields of a mapping are those passed on since the previous mapping was.
         let seen = Cell::new(0usize);
         let record_start = Cell::new(0usize);
+        // The keys the current record has printed: a key repeated in one record is kept once.
+        let in_record = Cell::new([0u64; FieldKeys::MAX_KEYS / 64]);
         let mut ends = Vec::new();
         let mut on_map = |h: &MapHeader<'_>, c: &Counters| {
             mappings.push(Mapping::new(h, c));
             ends.push(seen.get());
             record_start.set(seen.get());
+            in_record.set([0; FieldKeys::MAX_KEYS / 64]);
         };
         let result = match keys {
             None => self.read_process(pid, &|_| true, &mut on_map),
             Some(keys) => {
                 let mut on_field = |line: &[u8]| {
                     // The parser has already rejected a line without a colon.
-                    if let Some((key, value)) = parse::parse_field(line) {
-                        let hint = seen.get() - record_start.get();
-                        let value = match value {
-                            FieldRef::Bytes(n) => FieldValue::Bytes(n),
-                            FieldRef::Number(n) => FieldValue::Number(n),
-                            FieldRef::Text(t) => FieldValue::Text(t.to_vec()),
-                        };
-                        fields.push((keys.intern(key, hint), value));
-                        seen.set(seen.get() + 1);
+                    let Some((key, value)) = parse::parse_field(line) else {
+                        return;
+                    };
+                    let hint = seen.get() - record_start.get();
+                    let Some(k) = keys.intern(key, hint) else {
+                        return;
+                    };
+                    let mut set = in_record.get();
+                    if set[k / 64] & (1 << (k % 64)) != 0 {
+                        keys.left_out += 1;
+                        return;
                     }
+                    set[k / 64] |= 1 << (k % 64);
+                    in_record.set(set);
+                    let value = match value {
+                        FieldRef::Bytes(n) => FieldValue::Bytes(n),
+                        FieldRef::Number(n) => FieldValue::Number(n),
+                        FieldRef::Text(t) => FieldValue::Text(t.to_vec()),
+                    };
+                    fields.push((k, value));
+                    seen.set(seen.get() + 1);
                 };
                 self.read_process_with(pid, &|_| true, &mut on_map, Some(&mut on_field))
             }

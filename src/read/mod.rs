@@ -14,7 +14,10 @@
 
 mod first;
 mod full;
+mod leader;
 mod stream;
+
+use std::borrow::Cow;
 
 pub use first::{FirstPass, MapsVerdict};
 pub use full::ProcessMaps;
@@ -33,11 +36,37 @@ pub enum ReadResult {
     Done(ProcInfo, Outcome),
 }
 
-/// What the read needs from the first `stat`.
+/// What the read needs from the first `stat`: of the process, or of the live thread its
+/// memory is read through when its main thread has exited (see [`leader`]).
 struct StatFacts {
     state: u8,
     vsize: u64,
     fingerprint: [u64; 10],
+    /// The start time in this `stat` (a thread's own when read through a thread).
+    start_time: u64,
+    /// The live thread read through, when the main thread has exited.
+    thread: Option<u32>,
+}
+
+impl StatFacts {
+    fn of(s: &Stat<'_>, thread: Option<u32>) -> StatFacts {
+        StatFacts {
+            state: s.state,
+            vsize: s.vsize,
+            fingerprint: s.mm_fingerprint,
+            start_time: s.start_time,
+            thread,
+        }
+    }
+
+    /// The name of the process's file `name` in its directory: `task/TID/name` when read
+    /// through a thread.
+    fn file<'n>(&self, name: &'n str) -> Cow<'n, str> {
+        match self.thread {
+            None => Cow::Borrowed(name),
+            Some(tid) => Cow::Owned(format!("task/{tid}/{name}")),
+        }
+    }
 }
 
 /// Which per-process facts a report needs beyond `stat`. Each is one more file to open per
@@ -69,6 +98,8 @@ pub type OnField<'a> = Option<&'a mut dyn FnMut(&[u8])>;
 pub struct Reader<'s> {
     src: &'s dyn ProcSource,
     file: Source,
+    /// Read `smaps` where `smaps_rollup` does not exist (see [`Reader::with_rollup_fallback`]).
+    rollup_fallback: bool,
     needs: Needs,
     buf: Vec<u8>,
     small: Vec<u8>,
@@ -92,6 +123,7 @@ impl<'s> Reader<'s> {
         Reader {
             src,
             file,
+            rollup_fallback: false,
             needs: Needs::ALL,
             buf: Vec::new(),
             small: Vec::new(),
@@ -104,6 +136,13 @@ impl<'s> Reader<'s> {
     /// Reads only the facts `needs` asks for (all by default).
     pub fn with_needs(mut self, needs: Needs) -> Reader<'s> {
         self.needs = needs;
+        self
+    }
+
+    /// Reads `smaps` for a live process that has no `smaps_rollup` (a kernel before 4.14):
+    /// the file that answers when the cheapest one does not exist (`--source auto`).
+    pub fn with_rollup_fallback(mut self, fallback: bool) -> Reader<'s> {
+        self.rollup_fallback = fallback;
         self
     }
 
@@ -147,10 +186,20 @@ impl<'s> Reader<'s> {
         let dir_uid = dir.owner();
         info.uid = dir_uid;
 
-        let facts = match self.read_stat(dir, pid, &mut info) {
+        let mut facts = match self.read_stat(dir, pid, &mut info) {
             Ok(s) => s,
             Err(outcome) => return ReadResult::Done(info, outcome),
         };
+        if !info.kernel_thread
+            && is_dead(facts.state)
+            && let Some(thread) = self.live_thread(dir, pid)
+        {
+            // The main thread has exited, the process lives on in its other threads.
+            info.state = thread.state;
+            info.thread = thread.thread;
+            info.mm_fingerprint = thread.fingerprint;
+            facts = thread;
+        }
         if !info.kernel_thread && self.needs.uid {
             match read_small(dir, "status", &mut self.small, SMALL_CAP) {
                 Ok(()) => {
@@ -167,8 +216,9 @@ impl<'s> Reader<'s> {
             }
         }
         if !info.kernel_thread && self.needs.cmdline {
-            if let Err(e) = read_small(dir, "cmdline", &mut self.small, CMDLINE_CAP) {
-                let outcome = outcome_of(&e, self.pid_path(pid, "cmdline"));
+            let cmdline = facts.file("cmdline");
+            if let Err(e) = read_small(dir, &cmdline, &mut self.small, CMDLINE_CAP) {
+                let outcome = outcome_of(&e, self.pid_path(pid, &cmdline));
                 return ReadResult::Done(info, outcome);
             }
             info.cmdline = parse::cmdline_display(&self.small);
@@ -186,7 +236,7 @@ impl<'s> Reader<'s> {
         if info.kernel_thread {
             return ReadResult::Done(info, Outcome::KernelThread);
         }
-        if matches!(facts.state, b'Z' | b'X' | b'x') {
+        if is_dead(facts.state) {
             return ReadResult::Done(info, Outcome::Zombie);
         }
         let outcome = self.read_planned(dir, &info, &facts, on_map, on_field);
@@ -210,11 +260,9 @@ impl<'s> Reader<'s> {
         info.start_time = stat.start_time;
         info.kernel_thread = stat.is_kernel_thread();
         info.state = stat.state;
-        Ok(StatFacts {
-            state: stat.state,
-            vsize: stat.vsize,
-            fingerprint: stat.mm_fingerprint,
-        })
+        info.ppid = stat.ppid;
+        info.mm_fingerprint = stat.mm_fingerprint;
+        Ok(StatFacts::of(&stat, None))
     }
 
     fn read_maps(
@@ -225,14 +273,29 @@ impl<'s> Reader<'s> {
         on_map: &mut dyn FnMut(&MapHeader<'_>, &Counters),
         mut on_field: OnField<'_>,
     ) -> Outcome {
-        let name = self.file.file_name();
-        let path = self.pid_path(info.pid, name);
-        let mut file = match dir.open(name) {
+        let mut source = self.file;
+        let name = facts.file(source.file_name());
+        let mut path = self.pid_path(info.pid, &name);
+        let mut file = match dir.open(&name) {
             Ok(f) => f,
-            Err(e) => return outcome_of(&e, path),
+            Err(e) => {
+                let outcome = self.missing_map_file(dir, facts, &e, path);
+                let no_rollup = source == Source::Rollup
+                    && e.raw_os_error() == Some(libc::ENOENT)
+                    && matches!(outcome, Outcome::Error { .. });
+                if !(no_rollup && self.rollup_fallback) {
+                    return outcome;
+                }
+                source = Source::Smaps;
+                let name = facts.file(source.file_name());
+                path = self.pid_path(info.pid, &name);
+                match dir.open(&name) {
+                    Ok(f) => f,
+                    Err(e) => return self.missing_map_file(dir, facts, &e, path),
+                }
+            }
         };
         self.parser.reset();
-        let source = self.file;
         let parser = &mut self.parser;
         let mut maps_lines = 0u64;
         let vsize = facts.vsize;
@@ -284,7 +347,7 @@ impl<'s> Reader<'s> {
             if records > 0 {
                 return Outcome::Read;
             }
-            return match self.check_after(dir, info, facts.fingerprint, false) {
+            return match self.check_after(dir, facts, false) {
                 Outcome::Read => Outcome::Error {
                     path,
                     message: "empty smaps_rollup".into(),
@@ -292,42 +355,68 @@ impl<'s> Reader<'s> {
                 other => other,
             };
         }
-        self.check_after(dir, info, facts.fingerprint, records > 0)
+        self.check_after(dir, facts, records > 0)
+    }
+
+    /// The map file could not be opened. ENOENT or ESRCH usually mean the process is gone,
+    /// but a kernel without `smaps_rollup` (before 4.14) or without page monitoring
+    /// (`CONFIG_PROC_PAGE_MONITOR`, no `smaps` at all) answers ENOENT for a live process: if
+    /// it is still there, that is an error, not a vanished process.
+    fn missing_map_file(
+        &mut self,
+        dir: &dyn PidDir,
+        facts: &StatFacts,
+        err: &std::io::Error,
+        path: String,
+    ) -> Outcome {
+        let outcome = outcome_of(err, path.clone());
+        if outcome != Outcome::Vanished {
+            return outcome;
+        }
+        let still_there = read_small(dir, &facts.file("stat"), &mut self.small, SMALL_CAP).is_ok()
+            && parse::parse_stat(&self.small)
+                .is_ok_and(|s| s.start_time == facts.start_time && has_memory(&s));
+        if !still_there {
+            return outcome;
+        }
+        Outcome::Error {
+            path,
+            message: format!("{err}, yet the process is still there (a kernel without this file?)"),
+        }
     }
 
     /// After a short read with no error: is the process still the one we started reading,
     /// with the same address space?
-    fn check_after(
-        &mut self,
-        dir: &dyn PidDir,
-        info: &ProcInfo,
-        fingerprint: [u64; 10],
-        got_some: bool,
-    ) -> Outcome {
+    fn check_after(&mut self, dir: &dyn PidDir, facts: &StatFacts, got_some: bool) -> Outcome {
         let cut = if got_some {
             Outcome::Incomplete
         } else {
             Outcome::Vanished
         };
-        if read_small(dir, "stat", &mut self.small, SMALL_CAP).is_err() {
+        if read_small(dir, &facts.file("stat"), &mut self.small, SMALL_CAP).is_err() {
             return cut;
         }
         match parse::parse_stat(&self.small) {
-            Ok(s) if same_process(&s, info, fingerprint) => Outcome::Read,
+            Ok(s) if same_process(&s, facts.start_time, facts.fingerprint) => Outcome::Read,
             // Still alive with memory, but not the memory the read began on: an exec before
             // the first byte cut the read to nothing. Not gone: incomplete.
-            Ok(s) if s.start_time == info.start_time && has_memory(&s) => Outcome::Incomplete,
+            Ok(s) if s.start_time == facts.start_time && has_memory(&s) => Outcome::Incomplete,
             _ => cut,
         }
     }
+}
+
+/// A zombie or dead task (`Z`, `X`, `x`): no memory of its own.
+fn is_dead(state: u8) -> bool {
+    matches!(state, b'Z' | b'X' | b'x')
 }
 
 /// Whether the process after the read is the one before it, with its address space. A
 /// process that is exiting has dropped its mm before it becomes a zombie: its fingerprint
 /// reads all zero, and its smaps reads empty or short with no error. If that was already so
 /// before the read, "unchanged" would wrongly accept the empty read as complete.
-fn same_process(s: &Stat<'_>, info: &ProcInfo, fingerprint: [u64; 10]) -> bool {
-    s.start_time == info.start_time && has_memory(s) && s.mm_fingerprint == fingerprint
+fn same_process(s: &Stat<'_>, start_time: u64, fingerprint: [u64; 10]) -> bool {
+    s.start_time == start_time && has_memory(s) && s.mm_fingerprint == fingerprint
 }
 
 /// Whether the process has a settled address space: not a zombie, not exiting, and not in
@@ -336,7 +425,7 @@ fn same_process(s: &Stat<'_>, info: &ProcInfo, fingerprint: [u64; 10]) -> bool {
 /// are an image still being built and the command line reads empty. (Field 51 exists since
 /// Linux 3.5.)
 fn has_memory(s: &Stat<'_>) -> bool {
-    !matches!(s.state, b'Z' | b'X' | b'x') && s.mm_fingerprint[9] != 0
+    !is_dead(s.state) && s.mm_fingerprint[9] != 0
 }
 
 #[cfg(test)]
@@ -356,28 +445,24 @@ mod tests {
 
     #[test]
     fn an_exiting_process_without_an_address_space_is_never_read_in_full() {
-        let info = ProcInfo {
-            pid: 7,
-            start_time: 500,
-            ..ProcInfo::default()
-        };
+        let start = 500;
         let alive = stat_line('S', 500, 0x5555_0000);
         let alive = parse::parse_stat(&alive).expect("stat");
-        assert!(same_process(&alive, &info, alive.mm_fingerprint));
+        assert!(same_process(&alive, start, alive.mm_fingerprint));
         // Exiting: the mm is gone before the task becomes a zombie. Its smaps reads empty,
         // and its fingerprint is zero before and after: unchanged, yet not read in full.
         let exiting = stat_line('R', 500, 0);
         let exiting = parse::parse_stat(&exiting).expect("stat");
-        assert!(!same_process(&exiting, &info, exiting.mm_fingerprint));
+        assert!(!same_process(&exiting, start, exiting.mm_fingerprint));
         let zombie = stat_line('Z', 500, 0x5555_0000);
         let zombie = parse::parse_stat(&zombie).expect("stat");
-        assert!(!same_process(&zombie, &info, zombie.mm_fingerprint));
+        assert!(!same_process(&zombie, start, zombie.mm_fingerprint));
         let other = stat_line('S', 501, 0x5555_0000);
         let other = parse::parse_stat(&other).expect("stat");
-        assert!(!same_process(&other, &info, alive.mm_fingerprint));
+        assert!(!same_process(&other, start, alive.mm_fingerprint));
         let execd = stat_line('S', 500, 0x6666_0000);
         let execd = parse::parse_stat(&execd).expect("stat");
-        assert!(!same_process(&execd, &info, alive.mm_fingerprint));
+        assert!(!same_process(&execd, start, alive.mm_fingerprint));
         // Mid-exec: the new mm is in place but its arguments are not (env_end still 0), and
         // stays so across a quick read: unchanged, yet not a settled image.
         let mut mid_exec = stat_line('R', 500, 0x7777_0000);
@@ -389,6 +474,6 @@ mod tests {
         mid_exec = format!("{}\n", fields.join(" ")).into_bytes();
         let mid_exec = parse::parse_stat(&mid_exec).expect("stat");
         assert_eq!(mid_exec.mm_fingerprint[9], 0);
-        assert!(!same_process(&mid_exec, &info, mid_exec.mm_fingerprint));
+        assert!(!same_process(&mid_exec, start, mid_exec.mm_fingerprint));
     }
 }

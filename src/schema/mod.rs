@@ -3,9 +3,11 @@
 //! companion), raw integers, coverage and meta. `diff` and `trend` read saved documents back
 //! through these types; [`SCHEMA_VERSION`] says which layout a document has.
 
+pub mod capture;
 pub mod plan;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 

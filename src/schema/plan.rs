@@ -46,8 +46,7 @@ pub enum ScopeDoc {
 }
 
 impl PlanDoc {
-    pub fn of(query: &Query, coverage: &Coverage) -> PlanDoc {
-        let plan = ReadPlan::of(query);
+    pub fn of(query: &Query, plan: &ReadPlan, coverage: &Coverage) -> PlanDoc {
         PlanDoc {
             maps_pass: match plan.maps_pass {
                 MapsPass::None => MapsPassDoc::None,

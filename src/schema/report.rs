@@ -1,12 +1,15 @@
 //! The report's JSON document: `{"schema_version", "meta": {…, "coverage": {…}}, "totals":
-//! {…}, "rows": [{…, "by_process": [{…}]}]}`. Row keys are the view's CSV column names; which
-//! keys a row has is decided by the view's columns (one definition for every format).
+//! {…}, "rows": [{…, "by_process": [{…}]}]}` (`by_file` with `process,file`). Row keys are
+//! the view's CSV column names; which keys a row has, and in which order, is decided by the
+//! view's columns (one definition for every format, `--columns` included):
+//! [`ReportDoc::to_json`] writes those keys only.
 
 use serde::{Deserialize, Serialize};
 
+use super::capture::CaptureDoc;
 use super::plan::PlanDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
-use crate::model::{GroupBy, MapKind, Outcome, OutcomeKind, Report, Row, Source};
+use crate::model::{Basis, GroupBy, MapKind, Outcome, OutcomeKind, Percent, Report, Row, Source};
 use crate::text::utc_timestamp;
 use crate::view::Cell;
 use crate::view::report::{Column, ReportView};
@@ -38,6 +41,24 @@ pub struct MetaDoc {
     /// The read plan (with `--explain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanDoc>,
+    /// The capture the data came from (`--from`); absent when read live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
+    /// The columns of the rows, in order, when `--columns` chose them (CSV names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// What the `*_pct` keys are shares of; present when the view has a percentage column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_of: Option<PercentOfDoc>,
+}
+
+/// The wholes of the percentage columns, from `/proc/meminfo` (`null`: unknown, or no swap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PercentOfDoc {
+    /// `MemTotal`: the whole of `rss_pct`, `pss_pct`, `uss_pct`, `shared_pct`.
+    pub ram_bytes: Option<u64>,
+    /// `SwapTotal`: the whole of `swap_pct`, `swap_pss_pct`.
+    pub swap_bytes: Option<u64>,
 }
 
 /// Who was read and who was not.
@@ -45,13 +66,36 @@ pub struct MetaDoc {
 pub struct CoverageDoc {
     pub processes: u64,
     pub outcomes: OutcomesDoc,
-    /// `null` when read from `smaps_rollup` (one record per process).
+    /// `null` when read from `smaps_rollup` (one record per process) without counting them in
+    /// `maps` (`--columns mappings`).
     pub mappings: Option<u64>,
     pub filtered: u64,
     pub complete: bool,
     pub hidden: Option<String>,
     pub self_pid: Option<u32>,
     pub problems: Vec<ProblemDoc>,
+    /// Processes whose address space another process shares (`CLONE_VM`): counted once,
+    /// with the lowest PID of the group (`counted_with`). Left out when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_address_space: Vec<SharedDoc>,
+    /// Processes that may share an address space when the source could not tell (each is
+    /// counted). Left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_address_space_unknown: u64,
+    /// PIDs asked for with `--pid` that are no process (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_pids: Vec<u32>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A process counted with another that shares its address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedDoc {
+    pub pid: u32,
+    pub counted_with: u32,
 }
 
 /// Processes per outcome.
@@ -77,6 +121,66 @@ impl OutcomesDoc {
             OutcomeKind::Denied => self.denied,
             OutcomeKind::Incomplete => self.incomplete,
             OutcomeKind::Error => self.error,
+        }
+    }
+}
+
+impl CoverageDoc {
+    /// Who was read and who was not in `report`.
+    pub fn of(report: &Report) -> CoverageDoc {
+        let c = &report.coverage;
+        let count = |k| c.count(k);
+        let problems = c
+            .problems
+            .iter()
+            .map(|p| {
+                let (path, detail) = match &p.outcome {
+                    Outcome::Denied { path, errno } => (
+                        Some(path.clone()),
+                        Some(std::io::Error::from_raw_os_error(*errno).to_string()),
+                    ),
+                    Outcome::Error { path, message } => (Some(path.clone()), Some(message.clone())),
+                    _ => (None, None),
+                };
+                let (comm, comm_hex) = name_fields(&p.comm);
+                ProblemDoc {
+                    pid: p.pid,
+                    comm,
+                    comm_hex,
+                    outcome: p.outcome.kind(),
+                    path,
+                    detail,
+                }
+            })
+            .collect();
+        CoverageDoc {
+            processes: c.processes(),
+            outcomes: OutcomesDoc {
+                read: count(OutcomeKind::Read),
+                vanished: count(OutcomeKind::Vanished),
+                zombie: count(OutcomeKind::Zombie),
+                kernel_thread: count(OutcomeKind::KernelThread),
+                denied: count(OutcomeKind::Denied),
+                incomplete: count(OutcomeKind::Incomplete),
+                error: count(OutcomeKind::Error),
+            },
+            mappings: (report.meta.source != Source::Rollup || c.mappings_from_maps)
+                .then_some(c.mappings),
+            filtered: c.filtered,
+            complete: c.is_complete(),
+            hidden: c.hidden.clone(),
+            self_pid: c.self_pid,
+            problems,
+            shared_address_space: c
+                .shared
+                .iter()
+                .map(|s| SharedDoc {
+                    pid: s.pid,
+                    counted_with: s.with,
+                })
+                .collect(),
+            shared_address_space_unknown: c.shared_unknown,
+            missing_pids: c.missing.clone(),
         }
     }
 }
@@ -179,17 +283,49 @@ pub struct RowDoc {
         deserialize_with = "present"
     )]
     pub charge_kernel_bytes: Option<Option<u64>>,
+    /// Percentages (`--columns`): two decimals at most, `null` when unknown.
+    #[serde(default)]
+    pub rss_pct: Option<Percent>,
+    #[serde(default)]
+    pub pss_pct: Option<Percent>,
+    #[serde(default)]
+    pub uss_pct: Option<Percent>,
+    #[serde(default)]
+    pub shared_pct: Option<Percent>,
+    #[serde(default)]
+    pub swap_pct: Option<Percent>,
+    #[serde(default)]
+    pub swap_pss_pct: Option<Percent>,
     /// With `file,process`: the processes mapping this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_process: Option<Vec<RowDoc>>,
+    /// With `process,file`: the files this process maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_file: Option<Vec<RowDoc>>,
 }
 
 impl RowDoc {
-    /// The row's cells, as the view's columns define them.
+    /// The row's cells, as the view's columns define them (percentages unknown).
     pub fn of(columns: &[Column], row: &Row) -> RowDoc {
+        RowDoc::of_in(columns, &Basis::default(), row)
+    }
+
+    /// The row's cells, as the view's columns define them, percentages of `basis`.
+    pub fn of_in(columns: &[Column], basis: &Basis, row: &Row) -> RowDoc {
         let mut d = RowDoc::default();
         for &c in columns {
-            let cell = c.cell(row);
+            let cell = c.cell_in(row, basis);
+            if let Cell::Percent(p) = cell {
+                match c {
+                    Column::RssPct => d.rss_pct = p,
+                    Column::PssPct => d.pss_pct = p,
+                    Column::UssPct => d.uss_pct = p,
+                    Column::SharedPct => d.shared_pct = p,
+                    Column::SwapPct => d.swap_pct = p,
+                    _ => d.swap_pss_pct = p,
+                }
+                continue;
+            }
             let bytes = match cell {
                 Cell::Bytes(v) => v,
                 _ => None,
@@ -261,40 +397,15 @@ impl ReportDoc {
     pub fn of(view: &ReportView<'_>) -> ReportDoc {
         let report: &Report = view.report;
         let m = &report.meta;
-        let c = &report.coverage;
-        let count = |k| c.count(k);
-        let problems = c
-            .problems
-            .iter()
-            .map(|p| {
-                let (path, detail) = match &p.outcome {
-                    Outcome::Denied { path, errno } => (
-                        Some(path.clone()),
-                        Some(std::io::Error::from_raw_os_error(*errno).to_string()),
-                    ),
-                    Outcome::Error { path, message } => (Some(path.clone()), Some(message.clone())),
-                    _ => (None, None),
-                };
-                let (comm, comm_hex) = name_fields(&p.comm);
-                ProblemDoc {
-                    pid: p.pid,
-                    comm,
-                    comm_hex,
-                    outcome: p.outcome.kind(),
-                    path,
-                    detail,
-                }
-            })
-            .collect();
+        let of = |row: &Row| RowDoc::of_in(&view.columns, &view.basis, row);
         let row_doc = |r: &crate::view::report::ViewRow<'_>| {
-            let mut d = RowDoc::of(&view.columns, r.row);
+            let mut d = of(r.row);
             if !r.children.is_empty() {
-                d.by_process = Some(
-                    r.children
-                        .iter()
-                        .map(|ch| RowDoc::of(&view.columns, ch))
-                        .collect(),
-                );
+                let children = r.children.iter().map(|ch| of(ch)).collect();
+                match m.group_by {
+                    GroupBy::ProcessFile => d.by_file = Some(children),
+                    _ => d.by_process = Some(children),
+                }
             }
             d
         };
@@ -310,32 +421,68 @@ impl ReportDoc {
                 proc_root: m.proc_root.display().to_string(),
                 threads: m.threads,
                 duration_seconds: m.duration.as_secs_f64(),
-                coverage: CoverageDoc {
-                    processes: c.processes(),
-                    outcomes: OutcomesDoc {
-                        read: count(OutcomeKind::Read),
-                        vanished: count(OutcomeKind::Vanished),
-                        zombie: count(OutcomeKind::Zombie),
-                        kernel_thread: count(OutcomeKind::KernelThread),
-                        denied: count(OutcomeKind::Denied),
-                        incomplete: count(OutcomeKind::Incomplete),
-                        error: count(OutcomeKind::Error),
-                    },
-                    mappings: (m.source != Source::Rollup || c.mappings_from_maps)
-                        .then_some(c.mappings),
-                    filtered: c.filtered,
-                    complete: c.is_complete(),
-                    hidden: c.hidden.clone(),
-                    self_pid: c.self_pid,
-                    problems,
-                },
+                coverage: CoverageDoc::of(report),
                 rows_total: view.total_rows,
+                capture: m.capture.as_ref().map(CaptureDoc::of),
+                percent_of: view.has_percentages().then_some(PercentOfDoc {
+                    ram_bytes: view.basis.ram,
+                    swap_bytes: view.basis.swap,
+                }),
+                columns: (view.columns != Column::for_view(m.group_by))
+                    .then(|| view.columns.iter().map(|c| c.csv_name()).collect()),
                 plan: None,
             },
-            totals: RowDoc::of(&view.columns, &report.totals),
+            totals: of(&report.totals),
             rows: view.rows.iter().map(row_doc).collect(),
         }
     }
+
+    /// The document as JSON, each row holding the view's keys only, in the view's order
+    /// (each name's `_hex` companion after it, `by_process` or `by_file` last).
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        let mut doc = serde_json::to_value(self)?;
+        let keys: Vec<String> = match &self.meta.columns {
+            Some(columns) => columns.clone(),
+            None => Column::for_view(self.meta.group_by)
+                .iter()
+                .map(|c| c.csv_name())
+                .collect(),
+        };
+        if let serde_json::Value::Object(map) = &mut doc {
+            if let Some(totals) = map.get_mut("totals") {
+                keep_keys(totals, &keys);
+            }
+            if let Some(serde_json::Value::Array(rows)) = map.get_mut("rows") {
+                rows.iter_mut().for_each(|r| keep_keys(r, &keys));
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// Keeps `keys` of a row object (and their `_hex` companions, and `by_process` or `by_file`,
+/// trimmed the same way), in the order of `keys`.
+fn keep_keys(row: &mut serde_json::Value, keys: &[String]) {
+    let serde_json::Value::Object(map) = row else {
+        return;
+    };
+    let mut kept = serde_json::Map::new();
+    for key in keys {
+        for k in [key.clone(), format!("{key}_hex")] {
+            if let Some(v) = map.remove(&k) {
+                kept.insert(k, v);
+            }
+        }
+    }
+    for nested in ["by_process", "by_file"] {
+        if let Some(mut children) = map.remove(nested) {
+            if let serde_json::Value::Array(rows) = &mut children {
+                rows.iter_mut().for_each(|r| keep_keys(r, keys));
+            }
+            kept.insert(nested.into(), children);
+        }
+    }
+    *map = kept;
 }
 
 #[cfg(test)]
@@ -365,7 +512,7 @@ mod tests {
         // Every key of the example is a field of the types, and every field is in the
         // example: written again, it is the same JSON.
         let example: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let again = serde_json::to_value(&doc).expect("serialize");
+        let again = doc.to_json().expect("serialize");
         assert_eq!(again, example);
     }
 }

@@ -2,11 +2,13 @@
 //! command, user, uid, outcome, message, totals, mappings: [...]}], "unmatched"}`, with
 //! integer bytes (`null`: unknown), the offset as a number, and names that are not UTF-8
 //! given exactly in a `<key>_hex` companion. With `--all-fields`, each further smaps key the
-//! kernel printed is a key of its own (lowercased, `_bytes` on amounts).
+//! kernel printed for a mapping is a key of its own (lowercased, `_bytes` on amounts), never
+//! one of the fixed keys (see `view::show` for the names a kernel key may not take).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::capture::CaptureDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{MapKind, Outcome, OutcomeKind, Source};
 use crate::show::{ShowReport, ShowRow, ShownProcess, outcome_message};
@@ -38,6 +40,9 @@ pub struct ShowMetaDoc {
     pub all_fields: bool,
     pub proc_root: String,
     pub duration_seconds: f64,
+    /// The capture the data came from (`--from`); absent when read live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
 }
 
 /// One matched process.
@@ -126,10 +131,12 @@ impl MappingDoc {
                 (ShowColumn::Field(_), cell) => {
                     let key = view.spec(c).csv_name();
                     match cell {
-                        // A totals object leaves out what cannot be summed.
-                        Cell::Empty if r.total => {}
-                        Cell::Bytes(v) => {
-                            d.fields.insert(key, v.map_or(Value::Null, Value::from));
+                        // A key this mapping's record did not print, or that a totals
+                        // object cannot sum, is left out: the document grows with the
+                        // fields read, not with mappings × keys.
+                        Cell::Empty | Cell::Bytes(None) => {}
+                        Cell::Bytes(Some(v)) => {
+                            d.fields.insert(key, Value::from(v));
                         }
                         Cell::Count(n) => {
                             d.fields.insert(key, Value::from(n));
@@ -182,7 +189,7 @@ impl ShowDoc {
                     user: p.user.clone(),
                     uid: p.info.uid,
                     outcome: p.outcome.kind(),
-                    message: outcome_message(p, given),
+                    message: outcome_message(p, given, report.privilege),
                     totals: (p.outcome == Outcome::Read)
                         .then(|| MappingDoc::of(view, p, &p.totals)),
                     mappings: p.rows.iter().map(|r| MappingDoc::of(view, p, r)).collect(),
@@ -202,6 +209,7 @@ impl ShowDoc {
                 all_fields: report.all_fields,
                 proc_root: report.proc_root.clone(),
                 duration_seconds: report.duration.as_secs_f64(),
+                capture: report.capture.as_ref().map(CaptureDoc::of),
             },
             processes,
             unmatched: report.unmatched.iter().map(|t| t.describe()).collect(),

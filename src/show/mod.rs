@@ -11,10 +11,13 @@
 //! TID included). Any other target is a NAME: it matches every process whose command name
 //! (`comm`) or command line (arguments joined by spaces) contains it as a substring, byte for
 //! byte and case-sensitively, like `pgrep -f NAME` with a fixed string. Kernel threads and
-//! zombies (no memory map) and pmaps itself are never matched by name, nor is a wrapper whose command
-//! line holds pmaps' own (`sudo pmaps show nginx`, `sh -c 'pmaps show nginx'`): it matches
-//! only because of pmaps' arguments. Processes are shown in the order of the targets, a
-//! name's matches by ascending PID, each once.
+//! zombies (no memory map) and pmaps itself are never matched by name, nor is a wrapper
+//! whose command line holds pmaps' own (`sudo pmaps show nginx`, `sh -c 'pmaps show
+//! nginx'`): it matches only because of pmaps' arguments. pmaps' own ancestors (its shell,
+//! `sh -c "pmaps show 'two words'"`, whose command line is not pmaps' own once the shell has
+//! removed the quotes) match by their command name only, never by their command line.
+//! Processes are shown in the order of the targets, a name's matches by ascending PID, each
+//! once.
 //!
 //! # Outcomes and exit status
 //! Each process shown, or not shown, says why: denied, changed while read (exit or exec;
@@ -34,14 +37,15 @@
 mod parallel;
 mod rows;
 
-pub use rows::{ShowRow, ShownProcess, merge_rows, totals};
+pub use rows::{ShowRow, ShownProcess, byte_keys, merge_rows, totals};
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exit;
-use crate::model::{FieldKeys, Outcome, ProcInfo};
+use crate::model::{CaptureInfo, FieldKeys, Outcome, Privilege, ProcInfo};
 use crate::source::{self, ProcSource, UserNames, parse_pid};
 use crate::text::escape::display;
 
@@ -116,23 +120,29 @@ pub struct Resolved {
 pub fn resolve(src: &dyn ProcSource, targets: &[Target]) -> anyhow::Result<Resolved> {
     let mut out = Resolved::default();
     let mut candidates: Vec<ProcInfo> = Vec::new();
+    let mut ancestors = Vec::new();
     if targets.iter().any(|t| matches!(t, Target::Name(_))) {
         let (mut pids, own) = src
             .list_pids()
             .map_err(|e| anyhow::anyhow!("cannot list processes in {}: {e}", src.describe()))?;
         pids.retain(|&p| Some(p) != own);
-        let own_cmdline = own
-            .and_then(|p| parallel::facts_of(src, &[p]).pop().flatten())
-            .map(|i| i.cmdline)
+        let own_info = own.and_then(|p| parallel::facts_of(src, &[p]).pop().flatten());
+        let own_cmdline = own_info
+            .as_ref()
+            .map(|i| i.cmdline.clone())
             .unwrap_or_default();
-        for info in parallel::facts_of(src, &pids) {
-            if let Some(info) = info
-                && !info.kernel_thread
+        let mut parents = HashMap::new();
+        for info in parallel::facts_of(src, &pids).into_iter().flatten() {
+            parents.insert(info.pid, info.ppid);
+            if !info.kernel_thread
                 && !matches!(info.state, b'Z' | b'X' | b'x')
                 && !is_wrapper_of(&info, &own_cmdline)
             {
                 candidates.push(info);
             }
+        }
+        if let Some(info) = &own_info {
+            ancestors = ancestors_of(info.ppid, &parents);
         }
     }
     let push = |out: &mut Resolved, pid: u32| {
@@ -148,7 +158,13 @@ pub fn resolve(src: &dyn ProcSource, targets: &[Target]) -> anyhow::Result<Resol
             }
             Target::Name(name) => {
                 let mut any = false;
-                for info in candidates.iter().filter(|i| name_matches(name, i)) {
+                for info in candidates.iter().filter(|i| {
+                    if ancestors.contains(&i.pid) {
+                        ancestor_matches(name, i)
+                    } else {
+                        name_matches(name, i)
+                    }
+                }) {
                     any = true;
                     push(&mut out, info.pid);
                 }
@@ -159,6 +175,28 @@ pub fn resolve(src: &dyn ProcSource, targets: &[Target]) -> anyhow::Result<Resol
         }
     }
     Ok(out)
+}
+
+/// The chain of parents from `pid` up (pmaps' parent, its parent, …), as far as `parent`
+/// knows them; a loop (a PID reused meanwhile) ends it.
+pub fn ancestors_of(mut pid: u32, parent: &HashMap<u32, u32>) -> Vec<u32> {
+    let mut chain = Vec::new();
+    while pid != 0 && !chain.contains(&pid) && chain.len() <= parent.len() {
+        chain.push(pid);
+        match parent.get(&pid) {
+            Some(&p) => pid = p,
+            None => break,
+        }
+    }
+    chain
+}
+
+/// Whether `name` matches an ancestor of pmaps (its shell, `sh -c`, `sudo`, `timeout`…):
+/// by its command name only. Its command line holds the name only because it runs pmaps
+/// (`sh -c "pmaps show 'two words'"`), while the shell pmaps was typed into is still found
+/// by `pmaps show bash`.
+pub fn ancestor_matches(name: &[u8], info: &ProcInfo) -> bool {
+    contains(&info.comm, name)
 }
 
 /// Everything one `pmaps show` produced.
@@ -177,6 +215,10 @@ pub struct ShowReport {
     pub duration: Duration,
     pub host: Option<String>,
     pub kernel: Option<String>,
+    /// Who pmaps ran as (for the advice about a denied process).
+    pub privilege: Privilege,
+    /// The capture it was read from (`--from`).
+    pub capture: Option<CaptureInfo>,
 }
 
 /// Resolves the targets and reads every matched process.
@@ -189,11 +231,10 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
     let mut processes = Vec::new();
     let reads = parallel::read_maps(src, &resolved.pids, cfg.all_fields.then_some(&mut keys));
     for read in reads {
-        let nkeys = keys.names.len();
         let rows: Vec<ShowRow> = read
             .mappings
             .into_iter()
-            .map(|m| ShowRow::from_mapping(m, nkeys))
+            .map(ShowRow::from_mapping)
             .collect();
         let rows = if cfg.merge {
             merge_rows(rows, &keys)
@@ -209,15 +250,7 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
             totals,
         });
     }
-    // Rows read before a later process added a key are shorter: pad them.
-    let nkeys = keys.names.len();
-    if cfg.all_fields {
-        for p in &mut processes {
-            for r in p.rows.iter_mut().chain(std::iter::once(&mut p.totals)) {
-                r.values.resize(nkeys, None);
-            }
-        }
-    }
+    let capture = src.capture();
     Ok(ShowReport {
         keys,
         processes,
@@ -226,10 +259,12 @@ pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowRep
         merge: cfg.merge,
         all_fields: cfg.all_fields,
         proc_root: src.describe(),
-        time,
+        time: capture.as_ref().and_then(|c| c.start).unwrap_or(time),
         duration: started.elapsed(),
         host: source::read_trimmed(src, "sys/kernel/hostname"),
         kernel: source::read_trimmed(src, "sys/kernel/osrelease"),
+        privilege: source::reader_privilege(src),
+        capture,
     })
 }
 
@@ -243,7 +278,12 @@ pub fn no_map_reason(outcome: &Outcome) -> Option<&'static str> {
 }
 
 /// What happened to a process that is not shown (or shown empty), for stderr and JSON.
-pub fn outcome_message(p: &ShownProcess, given_as_pid: bool) -> Option<String> {
+/// `privilege`: who pmaps runs as (a denial names what is missing).
+pub fn outcome_message(
+    p: &ShownProcess,
+    given_as_pid: bool,
+    privilege: Privilege,
+) -> Option<String> {
     let who = format!("{} ({})", p.info.pid, display(&p.info.comm));
     Some(match &p.outcome {
         Outcome::Read => return None,
@@ -255,15 +295,7 @@ pub fn outcome_message(p: &ShownProcess, given_as_pid: bool) -> Option<String> {
         }
         Outcome::Vanished => format!("{who}: exited before its map could be read"),
         Outcome::Denied { path, errno } => {
-            let root = rustix::process::geteuid().is_root();
-            let why = if *errno == libc::EPERM {
-                "the proc mount restricts access to other users' processes (hidepid)"
-            } else if !root {
-                "run as root"
-            } else {
-                "refused even to root: the process holds capabilities pmaps lacks, or lives \
-                 in another user namespace"
-            };
+            let why = privilege.denied_reason(*errno);
             format!("{who}: permission denied reading {path} ({why})")
         }
         Outcome::Incomplete => format!(
@@ -386,6 +418,23 @@ mod tests {
             own
         ));
         assert!(!is_wrapper_of(&info(4, b"x", b"anything"), b""));
+    }
+
+    #[test]
+    fn ancestors_are_followed_up_the_parents_and_loops_end() {
+        let parent: HashMap<u32, u32> = [(50, 40), (40, 1), (1, 0), (7, 8), (8, 7)].into();
+        assert_eq!(ancestors_of(50, &parent), [50, 40, 1]);
+        assert_eq!(ancestors_of(7, &parent), [7, 8]);
+        assert_eq!(ancestors_of(99, &parent), [99]);
+        assert_eq!(ancestors_of(0, &parent), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn an_ancestor_matches_by_its_command_name_only() {
+        let sh = info(40, b"sh", b"sh -c pmaps show 'two words'; true");
+        assert!(name_matches(b"two words", &sh));
+        assert!(!ancestor_matches(b"two words", &sh));
+        assert!(ancestor_matches(b"sh", &sh));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the order of the input, so the output is the same as one read after the other. With
 //! `--all-fields`, each process interns its smaps keys in its own [`FieldKeys`]; they are
 //! merged afterwards in the order of the processes, which is the order one shared table
-//! would have had.
+//! would have had, with the same keys kept under its cap ([`FieldKeys::MAX_KEYS`]). Only a
+//! process whose own table reached that cap (a hostile smaps) may have left out a key the
+//! shared table already knew: it is read again, after the others, with the shared table.
 
 use rayon::prelude::*;
 
@@ -77,12 +79,7 @@ pub fn read_maps(
     let all_fields = keys.is_some();
     let reads = map_pids(
         pids,
-        || {
-            Reader::new(src, Source::Smaps).with_needs(Needs {
-                cgroup: false,
-                ..Needs::ALL
-            })
-        },
+        || show_reader(src),
         |r, pid| {
             let mut own = FieldKeys::default();
             let mut read = r.read_mappings(pid, all_fields.then_some(&mut own));
@@ -95,23 +92,53 @@ pub fn read_maps(
             (read, own)
         },
     );
+    let mut again: Option<Reader<'_>> = None;
     reads
         .into_iter()
-        .map(|(mut read, own)| {
-            if let Some(keys) = keys.as_deref_mut() {
-                let to_shared: Vec<usize> = own
-                    .names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, name)| keys.intern(name.as_bytes(), i))
-                    .collect();
-                for m in &mut read.mappings {
-                    for (key, _) in &mut m.fields {
-                        *key = to_shared[*key];
-                    }
+        .zip(pids)
+        .map(|((mut read, own), &pid)| {
+            let Some(keys) = keys.as_deref_mut() else {
+                return read;
+            };
+            if own.names.len() >= FieldKeys::MAX_KEYS && !keys.names.is_empty() {
+                let r = again.get_or_insert_with(|| show_reader(src));
+                let mut read = r.read_mappings(pid, Some(keys));
+                if read.outcome == Outcome::Incomplete {
+                    read = r.read_mappings(pid, Some(keys));
                 }
+                return read;
+            }
+            let before = keys.left_out;
+            let to_shared: Vec<Option<usize>> = own
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| keys.intern(name.as_bytes(), i))
+                .collect();
+            // Fields of a key the shared table has no room for are left out, each counted, as
+            // if they had been read into it.
+            keys.left_out = before + own.left_out;
+            for m in &mut read.mappings {
+                m.fields.retain_mut(|(key, _)| match to_shared[*key] {
+                    Some(k) => {
+                        *key = k;
+                        true
+                    }
+                    None => {
+                        keys.left_out += 1;
+                        false
+                    }
+                });
             }
             read
         })
         .collect()
+}
+
+/// The reader of a process shown: every fact but the cgroup, `smaps`.
+fn show_reader(src: &dyn ProcSource) -> Reader<'_> {
+    Reader::new(src, Source::Smaps).with_needs(Needs {
+        cgroup: false,
+        ..Needs::ALL
+    })
 }

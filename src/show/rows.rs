@@ -15,9 +15,11 @@ pub struct ShowRow {
     pub total: bool,
     /// Mappings in the row: 1, more with `--merge`, all of them in a totals row.
     pub mappings: u64,
-    /// With `--all-fields`: the value of each key of [`ShowView::keys`], `None` when the
-    /// kernel did not print it for this mapping or it cannot be summed or folded.
-    pub values: Vec<Option<FieldValue>>,
+    /// With `--all-fields`: (index of the key in the run's [`FieldKeys`], value), sorted by
+    /// key, for the keys the kernel printed for this mapping and that can be summed or
+    /// folded. Sparse, so that a hostile smaps with another key in every record costs what
+    /// its fields cost, not mappings × keys.
+    pub values: Vec<(usize, FieldValue)>,
 }
 
 /// Keys whose value is not an amount of memory but a property (a page size): folding or
@@ -27,13 +29,11 @@ fn additive(key: &str) -> bool {
 }
 
 impl ShowRow {
-    pub fn from_mapping(mut m: Mapping, nkeys: usize) -> ShowRow {
-        let mut values = vec![None; if m.fields.is_empty() { 0 } else { nkeys }];
-        for (k, v) in m.fields.drain(..) {
-            if let Some(slot) = values.get_mut(k) {
-                *slot = Some(v);
-            }
-        }
+    /// The row of one mapping; of a key printed twice in its record, the first value counts.
+    pub fn from_mapping(mut m: Mapping) -> ShowRow {
+        let mut values = std::mem::take(&mut m.fields);
+        values.sort_by_key(|(k, _)| *k);
+        values.dedup_by_key(|(k, _)| *k);
         ShowRow {
             map: m,
             total: false,
@@ -64,21 +64,43 @@ impl ShowRow {
         }
         self.map.counters += &other.map.counters;
         self.mappings += other.mappings;
-        if self.values.len() < other.values.len() {
-            self.values.resize(other.values.len(), None);
-        }
-        for (i, slot) in self.values.iter_mut().enumerate() {
-            let theirs = other.values.get(i).cloned().flatten();
-            let is_additive = keys.names.get(i).is_some_and(|k| additive(k));
-            *slot = match (slot.take(), theirs) {
-                (Some(FieldValue::Bytes(a)), Some(FieldValue::Bytes(b))) if is_additive => {
-                    Some(FieldValue::Bytes(a + b))
-                }
-                (Some(a), Some(b)) if fold && a == b => Some(a),
-                _ => None,
+        // Only keys both sides have survive, combined.
+        self.values.retain_mut(|(i, mine)| {
+            let Some(theirs) = other.value(*i) else {
+                return false;
             };
+            let is_additive = keys.names.get(*i).is_some_and(|k| additive(k));
+            match (&*mine, theirs) {
+                (FieldValue::Bytes(a), FieldValue::Bytes(b)) if is_additive => {
+                    // Saturating: a hostile smaps may print values near 2^64.
+                    *mine = FieldValue::Bytes(a.saturating_add(*b));
+                    true
+                }
+                (a, b) => fold && a == b,
+            }
+        });
+    }
+
+    /// The value of key `i`, when the row has it.
+    pub fn value(&self, i: usize) -> Option<&FieldValue> {
+        self.values
+            .binary_search_by_key(&i, |(k, _)| *k)
+            .ok()
+            .map(|at| &self.values[at].1)
+    }
+}
+
+/// Per key of `keys`, whether any of `rows` has an amount of bytes for it.
+pub fn byte_keys<'r>(rows: impl IntoIterator<Item = &'r ShowRow>, keys: &FieldKeys) -> Vec<bool> {
+    let mut bytes = vec![false; keys.names.len()];
+    for r in rows {
+        for (i, v) in &r.values {
+            if let (Some(slot), FieldValue::Bytes(_)) = (bytes.get_mut(*i), v) {
+                *slot = true;
+            }
         }
     }
+    bytes
 }
 
 /// `--merge`: folds each run of consecutive mappings of the same file into one row.
@@ -95,10 +117,11 @@ pub fn merge_rows(rows: Vec<ShowRow>, keys: &FieldKeys) -> Vec<ShowRow> {
 
 /// The totals row of `rows`.
 pub fn totals(rows: &[ShowRow], keys: &FieldKeys) -> ShowRow {
-    let nkeys = if rows.iter().any(|r| !r.values.is_empty()) {
-        keys.names.len()
+    let any_values = rows.iter().any(|r| !r.values.is_empty());
+    let is_bytes = if any_values {
+        byte_keys(rows, keys)
     } else {
-        0
+        Vec::new()
     };
     let mut t = ShowRow {
         map: Mapping::new(
@@ -111,19 +134,18 @@ pub fn totals(rows: &[ShowRow], keys: &FieldKeys) -> ShowRow {
                 dev_minor: 0,
                 inode: 0,
                 path: b"",
+                hugetlb: None,
             },
             &Counters::default(),
         ),
         total: true,
         mappings: 0,
-        // Start from zero for every key: the identity of the sum.
-        values: (0..nkeys)
-            .map(|i| {
-                let is_bytes = rows
-                    .iter()
-                    .any(|r| matches!(r.values.get(i), Some(Some(FieldValue::Bytes(_)))));
-                is_bytes.then_some(FieldValue::Bytes(0))
-            })
+        // Start from zero for every amount: the identity of the sum.
+        values: is_bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b)
+            .map(|(i, _)| (i, FieldValue::Bytes(0)))
             .collect(),
     };
     for r in rows {
@@ -177,6 +199,7 @@ mod tests {
             dev_minor: 0,
             inode,
             path,
+            hugetlb: None,
         };
         let c = Counters {
             size: end - start,
@@ -185,7 +208,7 @@ mod tests {
             private_dirty: rss_kb * 1024,
             ..Counters::default()
         };
-        ShowRow::from_mapping(Mapping::new(&h, &c), 0)
+        ShowRow::from_mapping(Mapping::new(&h, &c))
     }
 
     /// (start, end, perms, offset, mappings, rss in kB)
@@ -240,12 +263,12 @@ mod tests {
     #[test]
     fn folding_and_totals_sum_amounts_but_not_properties() {
         let mut keys = FieldKeys::default();
-        let size = keys.intern(b"KernelPageSize", 0);
-        let rss = keys.intern(b"Rss", 1);
-        let thp = keys.intern(b"THPeligible", 2);
-        let flags = keys.intern(b"VmFlags", 3);
+        let size = keys.intern(b"KernelPageSize", 0).expect("kept");
+        let rss = keys.intern(b"Rss", 1).expect("kept");
+        let thp = keys.intern(b"THPeligible", 2).expect("kept");
+        let flags = keys.intern(b"VmFlags", 3).expect("kept");
         let with = |r: ShowRow, vals: [FieldValue; 4]| ShowRow {
-            values: vals.into_iter().map(Some).collect(),
+            values: vals.into_iter().enumerate().collect(),
             ..r
         };
         let lib = b"/lib/x.so";
@@ -269,24 +292,24 @@ mod tests {
         );
         let merged = merge_rows(vec![a.clone(), b.clone()], &keys);
         assert_eq!(merged.len(), 1);
-        let v = &merged[0].values;
+        let v = |i| merged[0].value(i).cloned();
         assert_eq!(
-            v[size],
+            v(size),
             Some(FieldValue::Bytes(4096)),
             "a page size is not summed"
         );
-        assert_eq!(v[rss], Some(FieldValue::Bytes(12288)));
+        assert_eq!(v(rss), Some(FieldValue::Bytes(12288)));
         assert_eq!(
-            v[thp],
+            v(thp),
             Some(FieldValue::Number(0)),
             "equal properties are kept"
         );
-        assert_eq!(v[flags], None, "differing properties are dropped");
+        assert_eq!(v(flags), None, "differing properties are dropped");
         let t = totals(&[a, b], &keys);
         assert_eq!(t.mappings, 2);
-        assert_eq!(t.values[size], None);
-        assert_eq!(t.values[rss], Some(FieldValue::Bytes(12288)));
-        assert_eq!(t.values[thp], None);
+        assert_eq!(t.value(size), None);
+        assert_eq!(t.value(rss), Some(&FieldValue::Bytes(12288)));
+        assert_eq!(t.value(thp), None);
         assert_eq!(t.map.counters.rss, 8 * 1024);
         assert!(t.map.counters.is_known(field::ALL));
     }

@@ -7,6 +7,7 @@
 //! ESRCH instead of lending its memory to the old name. Nothing is held open once a process
 //! is read.
 
+use std::cmp::Ordering;
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -18,23 +19,40 @@ use std::sync::OnceLock;
 use rustix::fs::{CWD, FileType, Mode, OFlags};
 
 use super::{MOUNTINFO_CAP, PidDir, ProcSource};
-use crate::model::{Cgroup, Hierarchy};
+use crate::model::{Cgroup, Hierarchy, Privilege};
 use crate::parse::{self, CgroupMounts, HidePid};
+
+/// CAP_SYS_PTRACE, the capability that reading another user's maps needs.
+const CAP_SYS_PTRACE: u32 = 19;
 
 /// A directory laid out like `/proc`.
 #[derive(Debug, Clone)]
 pub struct ProcRoot {
     root: PathBuf,
+    /// What the root is, looked at once (see [`RootKind`]).
+    kind: OnceLock<RootKind>,
     /// `--cgroup-root`: the directory the cgroup paths of processes are relative to.
     cgroup_root: Option<PathBuf>,
     /// The cgroup hierarchies of the mount table, found when first asked for.
     cgroup_mounts: OnceLock<CgroupMounts>,
 }
 
+/// What a proc root is, for questions only the kernel can answer about its PIDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RootKind {
+    /// The proc mount of pmaps' own PID namespace: its PIDs are pmaps' PIDs.
+    Own,
+    /// A proc mount of another PID namespace: its PIDs mean other processes to pmaps.
+    Foreign,
+    /// Not a proc mount (a copy, a test tree): no kernel behind it.
+    NotProc,
+}
+
 impl ProcRoot {
     pub fn new(root: &Path) -> ProcRoot {
         ProcRoot {
             root: root.to_path_buf(),
+            kind: OnceLock::new(),
             cgroup_root: None,
             cgroup_mounts: OnceLock::new(),
         }
@@ -82,6 +100,26 @@ impl ProcRoot {
         Ok(dir)
     }
 
+    fn kind(&self) -> RootKind {
+        *self.kind.get_or_init(|| {
+            let is_proc = rustix::fs::statfs(&self.root)
+                .is_ok_and(|st| st.f_type == rustix::fs::PROC_SUPER_MAGIC);
+            if !is_proc {
+                return RootKind::NotProc;
+            }
+            // `self` names pmaps' own PID only in the proc of its PID namespace; elsewhere
+            // it names another number or nothing.
+            let own = fs::read_link(self.root.join("self"))
+                .ok()
+                .and_then(|t| parse_pid(t.as_os_str().as_encoded_bytes()));
+            if own == Some(rustix::process::getpid().as_raw_nonzero().get() as u32) {
+                RootKind::Own
+            } else {
+                RootKind::Foreign
+            }
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.root
     }
@@ -102,7 +140,6 @@ impl ProcRoot {
         {
             return true;
         }
-        const CAP_SYS_PTRACE: u32 = 19;
         let has_ptrace = self
             .read_self_file("status")
             .and_then(|s| parse::status_cap_eff(&s))
@@ -149,6 +186,21 @@ impl PidDir for LivePid {
     fn open(&self, name: &str) -> io::Result<Box<dyn Read + '_>> {
         Ok(Box::new(open_regular(Some(&self.dir), Path::new(name))?))
     }
+
+    fn threads(&self, cap: usize) -> io::Result<Vec<u32>> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let task = rustix::fs::openat(&self.dir, "task", flags, Mode::empty())?;
+        let mut tids = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&task)? {
+            if tids.len() >= cap {
+                break;
+            }
+            if let Some(tid) = parse_pid(entry?.file_name().to_bytes()) {
+                tids.push(tid);
+            }
+        }
+        Ok(tids)
+    }
 }
 
 impl ProcSource for ProcRoot {
@@ -165,7 +217,15 @@ impl ProcSource for ProcRoot {
             }
         }
         pids.sort_unstable();
-        let own = fs::read_link(self.root.join("self"))
+        let self_link = fs::read_link(self.root.join("self"));
+        if pids.is_empty() && fs::symlink_metadata(self.root.join("self")).is_err() {
+            // An empty directory, `/tmp`, a mistyped path: reading it would give an empty
+            // report that calls itself complete.
+            return Err(io::Error::other(
+                "not a proc file system: no process directories and no `self` in it",
+            ));
+        }
+        let own = self_link
             .ok()
             .and_then(|target| parse_pid(target.as_os_str().as_encoded_bytes()));
         Ok((pids, own))
@@ -219,6 +279,57 @@ impl ProcSource for ProcRoot {
             p.push(file);
         }
         p.display().to_string()
+    }
+
+    fn compare_address_spaces(&self, a: u32, b: u32) -> Option<io::Result<Ordering>> {
+        match self.kind() {
+            RootKind::NotProc => None,
+            RootKind::Foreign => Some(Err(io::Error::other(
+                "the proc root is of another PID namespace",
+            ))),
+            RootKind::Own => Some(kcmp_vm(a, b)),
+        }
+    }
+}
+
+/// `kcmp(a, b, KCMP_VM)`: whether two processes share one `mm`, else their order. Needs
+/// permission to ptrace both (PTRACE_MODE_READ): what reading their `smaps` needs anyway.
+fn kcmp_vm(a: u32, b: u32) -> io::Result<Ordering> {
+    const KCMP_VM: libc::c_long = 1;
+    let pid =
+        |p: u32| libc::pid_t::try_from(p).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH));
+    let (a, b) = (pid(a)?, pid(b)?);
+    // SAFETY: kcmp takes two PIDs, a type and two unused integers, all by value; it reads
+    // or writes no memory of this process. (Neither rustix nor libc wraps it.)
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            a,
+            b,
+            KCMP_VM,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    match r {
+        0 => Ok(Ordering::Equal),
+        1 => Ok(Ordering::Less),
+        2 => Ok(Ordering::Greater),
+        -1 => Err(io::Error::last_os_error()),
+        _ => Err(io::Error::other("kcmp gave no order")),
+    }
+}
+
+/// Who pmaps itself runs as (its own `/proc/self`, whatever the proc root): for the advice
+/// about denied processes.
+pub fn privilege() -> Privilege {
+    let own = |name: &str| read_regular(&Path::new("/proc/self").join(name), MOUNTINFO_CAP).ok();
+    Privilege {
+        root: rustix::process::geteuid().is_root(),
+        ptrace: own("status")
+            .and_then(|s| parse::status_cap_eff(&s))
+            .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0),
+        initial_namespace: own("uid_map").is_some_and(|m| parse::is_initial_id_map(&m)),
     }
 }
 

@@ -4,21 +4,29 @@
 //! reused meanwhile answers "no such process" instead of another process's data), opens the
 //! files in it with a bounded, FIFO-safe, regular-file-only read, reads the proc root's
 //! system files (hostname, kernel release, mountinfo) and names users. [`ProcRoot`] reads a
-//! live proc mount or any directory laid out like one (the tests' fake trees); a capture
-//! archive is another implementation. No other module touches the file system for input.
+//! live proc mount or any directory laid out like one (the tests' fake trees);
+//! [`ArchiveSource`] reads a capture archive (`pmaps capture`, smem's `smemcap`) and answers
+//! every read as the captured host did; [`Recorder`] wraps a source and keeps every byte and
+//! error each process's reads got, for `pmaps capture`. No other module touches the file
+//! system for input.
 //!
 //! Every failure to read a PID's file becomes an [`Outcome`] through [`outcome_of`], the one
 //! place that maps errno values to outcomes.
 
+pub mod archive;
 mod live;
+mod record;
 mod users;
 
+use std::cmp::Ordering;
 use std::io::{self, Read};
 
-pub use live::{ProcRoot, max_workers, parse_pid};
+pub use archive::ArchiveSource;
+pub use live::{ProcRoot, max_workers, parse_pid, privilege};
+pub use record::{FileRead, IoFailure, PidLog, Recorder, Stage};
 pub use users::UserNames;
 
-use crate::model::{Cgroup, Outcome};
+use crate::model::{CaptureInfo, Cgroup, Outcome, Privilege, Source};
 
 /// `stat`, `status` and system files are a few hundred bytes to a few KiB; anything larger
 /// is not procfs.
@@ -50,11 +58,30 @@ pub trait ProcSource: Send + Sync {
     fn lookup_uid(&self, name: &str) -> Option<u32>;
     /// How messages name a PID's file (`/proc/7/smaps`).
     fn pid_path(&self, pid: u32, file: &str) -> String;
+    /// Compares the address spaces of two processes read from this source: `Equal` when
+    /// they share one (`clone(CLONE_VM)` without `CLONE_THREAD`, a vfork child before its
+    /// exec), else an order that holds for the whole run. `None` when the source has no
+    /// kernel to ask (a directory that is not a proc mount); an error when it cannot tell
+    /// (no permission, no `kcmp`, a proc mount of another PID namespace).
+    fn compare_address_spaces(&self, a: u32, b: u32) -> Option<io::Result<Ordering>> {
+        let _ = (a, b);
+        None
+    }
     /// Up to `cap` bytes of a file of a cgroup's directory (`memory.current`), in the
     /// hierarchy the cgroup belongs to. A source without cgroup files says so.
     fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
         let _ = (cgroup, name, cap);
         Err(io::ErrorKind::Unsupported.into())
+    }
+    /// Whether each process's `file` can be read here: a proc root has them all, a capture
+    /// the one it kept (and `maps`, from the headers of `smaps`).
+    fn offers(&self, file: Source) -> bool {
+        let _ = file;
+        true
+    }
+    /// The capture the data comes from; `None` for a live source.
+    fn capture(&self) -> Option<CaptureInfo> {
+        None
     }
 }
 
@@ -63,8 +90,14 @@ pub trait PidDir {
     /// The directory's owner: the process's effective uid, or root when it is not dumpable.
     fn owner(&self) -> Option<u32>;
     /// Opens a file of the directory for reading: a regular file, never a FIFO or device
-    /// (which would block or never end).
+    /// (which would block or never end). `name` may lead into `task/TID/`.
     fn open(&self, name: &str) -> io::Result<Box<dyn Read + '_>>;
+    /// The IDs of the process's threads (the entries of `task/`), at most `cap` of them, in
+    /// the order the directory lists them. A source without threads lists none.
+    fn threads(&self, cap: usize) -> io::Result<Vec<u32>> {
+        let _ = cap;
+        Ok(Vec::new())
+    }
 }
 
 /// Reads a whole small file of `dir` into `buf` (cleared first), up to `cap` bytes.
@@ -80,6 +113,16 @@ pub fn read_trimmed(source: &dyn ProcSource, rel: &str) -> Option<String> {
     let s = source.read_file(rel, 4096).ok()?;
     let s = String::from_utf8_lossy(&s);
     Some(s.trim_end_matches('\n').to_string())
+}
+
+/// Who read `source`'s processes, for the advice about denied ones: pmaps itself for a live
+/// source; for a capture, unknown (the advice is then the one for an unprivileged reader, as
+/// the capture is what would be run again).
+pub fn reader_privilege(source: &dyn ProcSource) -> Privilege {
+    match source.capture() {
+        Some(_) => Privilege::default(),
+        None => privilege(),
+    }
 }
 
 /// The outcome for an I/O error on `path`. ENOENT and ESRCH mean the process is gone (the

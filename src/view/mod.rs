@@ -5,14 +5,26 @@
 //! document from the same columns, so a column cannot mean one thing in the table and another
 //! in the CSV.
 //!
-//! The report's group-bys are one view ([`report`]), `pmaps show` another ([`show`]).
+//! The report's group-bys are one view ([`report`]; as a picture, [`chart`]), `pmaps show`
+//! another ([`show`]), `pmaps summary` a third ([`summary`]); the Prometheus exposition
+//! ([`prometheus`]) derives every family from one report's rows.
+//!
+//! How a table fits a terminal is declared here too, per column: its priority (the least
+//! important columns are left out first when the screen is too narrow), whether and how its
+//! text may be shortened, and, for the report, which lines make up each row (so a screen
+//! shows whole rows only). The table renderer does the measuring.
 
+pub mod chart;
 pub mod coverage;
 pub mod plan;
+pub mod prometheus;
 pub mod report;
 pub mod show;
+pub mod summary;
 
 use std::borrow::Cow;
+
+use crate::model::Percent;
 
 /// One cell's value, before any rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,16 +46,25 @@ pub enum Cell<'a> {
     Unknown,
     /// Bytes; `None` when the kernel did not print the key (unknown, not zero).
     Bytes(Option<u64>),
+    /// A share of RAM or swap; `None` when the value or the whole is unknown.
+    Percent(Option<Percent>),
 }
 
 /// How a table shortens a text column that is too long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Elide {
-    /// Keep the start (command lines).
+    /// Keep the start (command lines, user names).
     KeepStart,
-    /// Keep the end (paths: the file name is the part that tells).
-    KeepEnd,
+    /// Keep both ends (paths: the directory's start and the whole file name when it fits).
+    Middle,
+    /// A `start-end` address range shortened to its start, as `pmap` shows it (a number is
+    /// never cut).
+    Range,
 }
+
+/// The priority of a column that a narrow terminal never leaves out (a view's key columns,
+/// the sort column).
+pub const ESSENTIAL: u8 = u8::MAX;
 
 /// One column of a view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,11 +81,18 @@ pub struct ColumnSpec {
     pub elide: Option<Elide>,
     /// The widest the table shows it when not on a terminal (`None`: whole).
     pub max_width: Option<usize>,
+    /// The narrowest a terminal shortens it to (with `elide`), before columns are left out.
+    pub min_width: usize,
+    /// On a terminal too narrow for every column, the columns of lowest priority are left
+    /// out first; [`ESSENTIAL`] ones never are.
+    pub priority: u8,
     /// What the table shows for an empty text cell (`[anon]` for an anonymous mapping).
     pub empty_text: Option<&'static str>,
     /// Whether the table shows it (a PID column is left out where a header line names the
     /// process).
     pub in_table: bool,
+    /// Whether CSV has it (a label for people, indented, is the table's alone).
+    pub in_csv: bool,
 }
 
 impl ColumnSpec {
@@ -77,9 +105,17 @@ impl ColumnSpec {
             left: false,
             elide: None,
             max_width: None,
+            min_width: 0,
+            priority: ESSENTIAL,
             empty_text: None,
             in_table: true,
+            in_csv: true,
         }
+    }
+    /// See [`ColumnSpec::priority`].
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
     }
     pub fn bytes(mut self) -> Self {
         self.bytes = true;
@@ -89,8 +125,11 @@ impl ColumnSpec {
         self.left = true;
         self
     }
-    pub fn elide(mut self, how: Elide, max_width: Option<usize>) -> Self {
+    /// Shortened `how` on a terminal down to `min_width`, and off a terminal to
+    /// `max_width` when there is one.
+    pub fn elide(mut self, how: Elide, min_width: usize, max_width: Option<usize>) -> Self {
         self.elide = Some(how);
+        self.min_width = min_width;
         self.max_width = max_width;
         self
     }
@@ -100,6 +139,10 @@ impl ColumnSpec {
     }
     pub fn not_in_table(mut self) -> Self {
         self.in_table = false;
+        self
+    }
+    pub fn table_only(mut self) -> Self {
+        self.in_csv = false;
         self
     }
     /// The CSV header and JSON key: the name, with `_bytes` on byte columns.
@@ -140,13 +183,26 @@ pub struct Section<'a> {
     pub lines: Vec<Line<'a>>,
 }
 
+/// A unit for every byte column of a table (`--units`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteUnit {
+    Kib,
+    Mib,
+    Gib,
+}
+
 /// The unit of a table's byte columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitRule {
-    /// One unit for the whole table, chosen by its largest value.
-    PerTable,
-    /// Always KiB (`show`, the unit of smaps and of `pmap -x`).
-    Kib,
+    /// Each cell in its own unit (`4K`, `1.5M`, `16G`), as `du -h` and `free -h` print: a
+    /// 16 GiB row does not turn every other row into `<0.1`. The report's default.
+    PerCell,
+    /// One unit for every cell (`--units`; `show` uses KiB, the unit of smaps and of
+    /// `pmap -x`).
+    Fixed(ByteUnit),
+    /// Each value in its own unit, written beside it (`24.0 GiB`, `712 KiB`): the summary,
+    /// whose lines differ by orders of magnitude.
+    PerValue,
 }
 
 /// A view laid out for the table and CSV renderers.
@@ -155,11 +211,50 @@ pub struct Sheet<'a> {
     pub columns: Vec<ColumnSpec>,
     pub sections: Vec<Section<'a>>,
     pub unit: UnitRule,
-    /// Lines after the table (how many rows were left out, the coverage line).
+    /// Lines after the table (the coverage line).
     pub footer: Vec<String>,
+    /// The report rows behind the lines, for a table that says how many were left out and,
+    /// on a terminal, keeps only the whole rows that fit the screen (`None`: `show`, where
+    /// every line stays).
+    pub rows: Option<RowCut>,
 }
 
-/// The terminal a table is shown on, when stdout is one.
+impl<'a> Sheet<'a> {
+    /// A sheet of one untitled section of `lines`, then `footer` (no rows to cut).
+    pub fn one_section(
+        columns: Vec<ColumnSpec>,
+        lines: Vec<Line<'a>>,
+        unit: UnitRule,
+        footer: Option<String>,
+    ) -> Sheet<'a> {
+        Sheet {
+            columns,
+            sections: vec![Section {
+                title: None,
+                note: None,
+                lines,
+            }],
+            unit,
+            footer: footer.into_iter().collect(),
+            rows: None,
+        }
+    }
+}
+
+/// The report rows of a sheet's (first) section, for cutting them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCut {
+    /// The lines each row takes, in order from the section's first line (a file, the
+    /// processes under it, its "... N more processes" line); the lines after them (the
+    /// totals) always stay.
+    pub lines: Vec<usize>,
+    /// Rows of the report before `--top` cut them: "... N more rows" counts from here.
+    pub total: usize,
+    /// Whether the table keeps only the rows that fit the terminal's height.
+    pub fit_height: bool,
+}
+
+/// The terminal a table is shown on, when stdout is one: its lines and columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Terminal {
     pub rows: usize,

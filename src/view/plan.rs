@@ -6,8 +6,7 @@ use crate::plan::{MapsPass, ReadPlan};
 use crate::text::{plural, thousands};
 
 /// The plan, before the scan: `plan: FILE  SCOPE: WHY`, one line per file, in the order read.
-pub fn plan_lines(query: &Query) -> Vec<String> {
-    let plan = ReadPlan::of(query);
+pub fn plan_lines(query: &Query, plan: &ReadPlan) -> Vec<String> {
     let steps = plan.steps(query);
     let width = steps.iter().map(|s| s.file.len()).max().unwrap_or(0);
     let mut lines = Vec::new();
@@ -36,9 +35,9 @@ pub fn plan_lines(query: &Query) -> Vec<String> {
 }
 
 /// What the `maps` pass decided, after the scan; `None` when there was no such pass.
-pub fn result_line(query: &Query, report: &Report) -> Option<String> {
+pub fn result_line(plan: &ReadPlan, report: &Report) -> Option<String> {
     let c = &report.coverage;
-    match ReadPlan::of(query).maps_pass {
+    match plan.maps_pass {
         MapsPass::None => None,
         MapsPass::Prefilter => {
             let read = c.count(OutcomeKind::Read);

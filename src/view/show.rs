@@ -7,16 +7,19 @@
 //! digit.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
-use super::{Cell, ColumnSpec, Line, Role, Section, Sheet, UnitRule};
+use super::{ByteUnit, Cell, ColumnSpec, ESSENTIAL, Elide, Line, Role, Section, Sheet, UnitRule};
 use crate::model::{FieldKeys, FieldValue, field};
-use crate::parse::kind_of;
-use crate::show::{ShowReport, ShowRow, ShownProcess, no_map_reason};
+use crate::parse::mapping_kind;
+use crate::show::{ShowReport, ShowRow, ShownProcess, byte_keys, no_map_reason};
 use crate::text::escape::display;
 use crate::text::thousands;
 
 /// Widest command line in a header line; CSV and JSON carry it whole.
 const COMMAND_WIDTH: usize = 240;
+/// The narrowest a terminal shortens a path to (from the middle) before leaving columns out.
+const PATH_MIN_WIDTH: usize = 20;
 
 /// A show column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,7 +56,34 @@ pub struct ShowView {
     key_is_bytes: Vec<bool>,
     /// Per key: its CSV/JSON name (the key lowercased).
     key_names: Vec<String>,
+    /// Keys that got no column: their name is one of pmaps' own columns (a `Uss:` or
+    /// `Dirty:` no kernel prints) or an earlier key's (`Foo` and `foo`).
+    pub clashing: Vec<String>,
 }
+
+/// The columns before the amounts (the mapping count follows them with `--merge`).
+const HEAD: [ShowColumn; 6] = [
+    ShowColumn::Pid,
+    ShowColumn::Address,
+    ShowColumn::Perms,
+    ShowColumn::Offset,
+    ShowColumn::Device,
+    ShowColumn::Inode,
+];
+
+/// pmaps' own amounts.
+const AMOUNTS: [ShowColumn; 7] = [
+    ShowColumn::Size,
+    ShowColumn::Rss,
+    ShowColumn::Pss,
+    ShowColumn::Uss,
+    ShowColumn::Dirty,
+    ShowColumn::Swap,
+    ShowColumn::SwapPss,
+];
+
+/// The last columns, after the kernel's keys.
+const TAIL: [ShowColumn; 2] = [ShowColumn::Kind, ShowColumn::Path];
 
 /// The base column a kernel key duplicates (not repeated under `--all-fields`).
 fn base_column_of(key: &str) -> Option<ShowColumn> {
@@ -70,47 +100,87 @@ fn base_column_of(key: &str) -> Option<ShowColumn> {
 impl ShowView {
     /// The view for these processes (their rows decide which keys are amounts of bytes).
     pub fn new(merge: bool, keys: FieldKeys, processes: &[ShownProcess]) -> ShowView {
-        let mut columns = vec![
-            ShowColumn::Pid,
-            ShowColumn::Address,
-            ShowColumn::Perms,
-            ShowColumn::Offset,
-            ShowColumn::Device,
-            ShowColumn::Inode,
-        ];
+        let mut columns = HEAD.to_vec();
         if merge {
             columns.push(ShowColumn::Mappings);
         }
-        columns.extend([
-            ShowColumn::Size,
-            ShowColumn::Rss,
-            ShowColumn::Pss,
-            ShowColumn::Uss,
-            ShowColumn::Dirty,
-            ShowColumn::Swap,
-            ShowColumn::SwapPss,
-        ]);
-        let key_is_bytes: Vec<bool> = (0..keys.names.len())
-            .map(|i| {
-                processes
-                    .iter()
-                    .flat_map(|p| &p.rows)
-                    .any(|r| matches!(r.values.get(i), Some(Some(FieldValue::Bytes(_)))))
-            })
-            .collect();
+        columns.extend(AMOUNTS);
+        let key_is_bytes = byte_keys(processes.iter().flat_map(|p| &p.rows), &keys);
         let key_names: Vec<String> = keys.names.iter().map(|k| k.to_ascii_lowercase()).collect();
-        for (i, key) in keys.names.iter().enumerate() {
-            if base_column_of(key).is_none() {
-                columns.push(ShowColumn::Field(i));
-            }
-        }
-        columns.extend([ShowColumn::Kind, ShowColumn::Path]);
-        ShowView {
+        let mut view = ShowView {
             columns,
             keys,
             key_is_bytes,
             key_names,
+            clashing: Vec::new(),
+        };
+        // The kernel's keys live beside pmaps' own columns, never over them: every name a
+        // fixed column takes (with `_bytes` or `_hex`) is reserved, and so is each key's.
+        let mut taken: HashSet<String> = HashSet::new();
+        // (The mapping count's name is reserved with `--merge` or not: totals carry it.)
+        let fixed = HEAD.iter().chain(&[ShowColumn::Mappings]).chain(&AMOUNTS);
+        for &c in fixed.chain(&TAIL) {
+            for n in [view.name(c).to_string(), view.csv_name(c)] {
+                taken.insert(format!("{n}_hex"));
+                taken.insert(n);
+            }
         }
+        for (i, key) in view.keys.names.iter().enumerate() {
+            if base_column_of(key).is_some() {
+                continue;
+            }
+            let c = ShowColumn::Field(i);
+            let names = [view.name(c).to_string(), view.csv_name(c)];
+            let hex = names.iter().map(|n| format!("{n}_hex"));
+            let all: Vec<String> = names.iter().cloned().chain(hex).collect();
+            if all.iter().any(|n| taken.contains(n)) {
+                view.clashing.push(key.clone());
+                continue;
+            }
+            taken.extend(all);
+            view.columns.push(c);
+        }
+        view.columns.extend(TAIL);
+        view
+    }
+
+    /// What `--all-fields` left out, for one line on stderr: fields past the key cap, keys
+    /// that are not kernel names or repeated in a record, and keys whose names clash.
+    pub fn left_out_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.keys.left_out > 0 {
+            parts.push(format!(
+                "{} smaps {} left out (past {} distinct keys, a key repeated in its record, \
+                 or a key that is not a kernel name)",
+                thousands(self.keys.left_out),
+                if self.keys.left_out == 1 {
+                    "field"
+                } else {
+                    "fields"
+                },
+                FieldKeys::MAX_KEYS
+            ));
+        }
+        if !self.clashing.is_empty() {
+            let shown: Vec<String> = self
+                .clashing
+                .iter()
+                .take(8)
+                .map(|k| display(k.as_bytes()).into_owned())
+                .collect();
+            let more = self.clashing.len() - shown.len();
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "smaps keys {}{more} left out (named like one of pmaps' own columns or an \
+                 earlier key)",
+                shown.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("--all-fields: {}", parts.join("; ")))
     }
 
     /// The stable name: JSON keys (with `_bytes` on byte columns, as in CSV).
@@ -235,14 +305,16 @@ impl ShowView {
             ShowColumn::Dirty => bytes(f::SHARED_DIRTY | f::PRIVATE_DIRTY, k.dirty()),
             ShowColumn::Swap => bytes(f::SWAP, k.swap),
             ShowColumn::SwapPss => bytes(f::SWAP_PSS, k.swap_pss),
-            ShowColumn::Field(i) => match row.values.get(i) {
-                Some(Some(FieldValue::Bytes(n))) => Cell::Bytes(Some(*n)),
-                Some(Some(FieldValue::Number(n))) => Cell::Count(*n),
-                Some(Some(FieldValue::Text(t))) => Cell::Text(t),
+            ShowColumn::Field(i) => match row.value(i) {
+                Some(FieldValue::Bytes(n)) => Cell::Bytes(Some(*n)),
+                Some(FieldValue::Number(n)) => Cell::Count(*n),
+                Some(FieldValue::Text(t)) => Cell::Text(t),
                 _ if self.is_bytes(c) => Cell::Bytes(None),
                 _ => Cell::Empty,
             },
-            ShowColumn::Kind => Cell::Code(Cow::Borrowed(kind_of(&m.path).as_str())),
+            ShowColumn::Kind => {
+                Cell::Code(Cow::Borrowed(mapping_kind(&m.path, m.hugetlb).as_str()))
+            }
             ShowColumn::Path => Cell::Text(&m.path),
         }
     }
@@ -263,10 +335,34 @@ impl ShowView {
         if self.is_text(c) {
             spec = spec.text();
         }
+        // On a terminal too narrow for every column, the least telling go first: the
+        // kernel's further keys, offset, device, inode, swap; address, perms and path stay.
+        let priority = match c {
+            ShowColumn::Pid | ShowColumn::Address | ShowColumn::Path => ESSENTIAL,
+            ShowColumn::Field(_) => 10,
+            ShowColumn::Offset => 20,
+            ShowColumn::Device => 30,
+            ShowColumn::Inode => 35,
+            ShowColumn::SwapPss => 40,
+            ShowColumn::Swap => 50,
+            ShowColumn::Kind => 60,
+            ShowColumn::Dirty => 70,
+            ShowColumn::Uss => 80,
+            ShowColumn::Mappings => 90,
+            ShowColumn::Size => 100,
+            ShowColumn::Pss => 110,
+            ShowColumn::Rss => 120,
+            ShowColumn::Perms => 130,
+        };
+        let spec = spec.priority(priority);
         match c {
             // The header line names the process: no PID column in the table.
             ShowColumn::Pid => spec.not_in_table(),
-            ShowColumn::Path => spec.empty_as("[anon]"),
+            ShowColumn::Path => spec
+                .empty_as("[anon]")
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None),
+            // A narrow terminal shows where a mapping starts, as `pmap` does.
+            ShowColumn::Address => spec.elide(Elide::Range, 16, None),
             _ => spec,
         }
     }
@@ -313,8 +409,9 @@ impl ShowView {
         Sheet {
             columns: self.columns.iter().map(|&c| self.spec(c)).collect(),
             sections,
-            unit: UnitRule::Kib,
+            unit: UnitRule::Fixed(ByteUnit::Kib),
             footer: Vec::new(),
+            rows: None,
         }
     }
 }

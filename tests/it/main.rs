@@ -7,15 +7,20 @@
 
 mod support;
 
+mod capture;
 mod cgroups;
 mod hostile_names;
 mod output_safety;
 mod output_trust;
 mod peer_pmap;
+mod prometheus;
 mod read_plan;
 mod reliability;
 mod report_fake;
 mod report_live;
 mod show;
+mod summary;
 mod support_selfcheck;
+mod terminal;
+mod trust;
 mod unprivileged;

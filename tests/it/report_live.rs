@@ -168,14 +168,23 @@ fn rollup_and_smaps_agree_up_to_per_mapping_truncation() {
     drop(helpers);
 }
 
+/// A `-p` PID whose process has exited (reaped) is no process: it is not reported, the
+/// report is not partial (exit 3), but the question named a process that does not exist,
+/// which is said on stderr and exits 4.
 #[test]
 fn a_helper_that_exits_is_not_reported_and_not_partial() {
     let h = Helper::spawn(["--anon", "64K"]);
     let pid = h.pid;
     h.kill();
     let out = run_pmaps(["-p", &pid.to_string(), "-f", "csv"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), csv(FILE_HEADER, &[]));
+    assert!(
+        stderr(&out).contains(&format!("pmaps: no process {pid}\n")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("partial"), "{}", stderr(&out));
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! The report's columns: one definition per column (stable name, header, whether it holds
-//! bytes, how a row yields its cell) for every group-by and every format.
+//! bytes, how a row yields its cell) for every group-by and every format. Percentage columns
+//! are shares of RAM or swap ([`Basis`], from meminfo).
 
 use std::borrow::Cow;
 
-use crate::model::{GroupBy, Row, RowKey};
-use crate::parse::{self, kind_of};
+use crate::model::{Basis, GroupBy, Percent, Row, RowKey};
+use crate::parse;
 use crate::view::{Cell, ColumnSpec, Elide};
 
 /// A report column.
@@ -39,6 +40,14 @@ pub enum Column {
     Shared,
     Swap,
     SwapPss,
+    /// Shares of RAM (`MemTotal`).
+    RssPct,
+    PssPct,
+    UssPct,
+    SharedPct,
+    /// Shares of swap (`SwapTotal`).
+    SwapPct,
+    SwapPssPct,
     /// The cgroup's own charge (`memory.current`, v1 `memory.usage_in_bytes`).
     Charge,
     /// Of the charge: anonymous memory.
@@ -72,7 +81,7 @@ const METRICS: [Column; 8] = [
 ];
 
 impl Column {
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 33] = [
         Column::Path,
         Column::Kind,
         Column::Device,
@@ -95,6 +104,12 @@ impl Column {
         Column::Shared,
         Column::Swap,
         Column::SwapPss,
+        Column::RssPct,
+        Column::PssPct,
+        Column::UssPct,
+        Column::SharedPct,
+        Column::SwapPct,
+        Column::SwapPssPct,
         Column::Charge,
         Column::ChargeAnon,
         Column::ChargeFile,
@@ -122,6 +137,12 @@ impl Column {
             Column::Shared => "shared",
             Column::Swap => "swap",
             Column::SwapPss => "swap_pss",
+            Column::RssPct => "rss_pct",
+            Column::PssPct => "pss_pct",
+            Column::UssPct => "uss_pct",
+            Column::SharedPct => "shared_pct",
+            Column::SwapPct => "swap_pct",
+            Column::SwapPssPct => "swap_pss_pct",
             Column::Cgroup => "cgroup",
             Column::Unit => "unit",
             Column::Runtime => "runtime",
@@ -132,6 +153,20 @@ impl Column {
             Column::ChargeFile => "charge_file",
             Column::ChargeShmem => "charge_shmem",
             Column::ChargeKernel => "charge_kernel",
+        }
+    }
+
+    /// For a percentage column, the byte column it is a share of, and whether the whole is
+    /// swap (else RAM).
+    pub fn percent_of(self) -> Option<(Column, bool)> {
+        match self {
+            Column::RssPct => Some((Column::Rss, false)),
+            Column::PssPct => Some((Column::Pss, false)),
+            Column::UssPct => Some((Column::Uss, false)),
+            Column::SharedPct => Some((Column::Shared, false)),
+            Column::SwapPct => Some((Column::Swap, true)),
+            Column::SwapPssPct => Some((Column::SwapPss, true)),
+            _ => None,
         }
     }
 
@@ -164,6 +199,12 @@ impl Column {
             Column::Shared => "Shared",
             Column::Swap => "Swap",
             Column::SwapPss => "SwapPSS",
+            Column::RssPct => "RSS%",
+            Column::PssPct => "PSS%",
+            Column::UssPct => "USS%",
+            Column::SharedPct => "Shared%",
+            Column::SwapPct => "Swap%",
+            Column::SwapPssPct => "SwapPSS%",
             Column::Cgroup => "Cgroup",
             Column::Unit => "Unit",
             Column::Runtime => "Runtime",
@@ -248,6 +289,16 @@ impl Column {
                 Column::Command,
                 Column::Processes,
             ],
+            GroupBy::ProcessFile => &[
+                Column::Pid,
+                Column::StartTime,
+                Column::User,
+                Column::Command,
+                Column::Path,
+                Column::Kind,
+                Column::Device,
+                Column::Inode,
+            ],
             GroupBy::Cgroup => &[Column::Cgroup, Column::Processes],
             GroupBy::Unit => &[Column::Unit, Column::Cgroup, Column::Processes],
             GroupBy::Container => &[
@@ -288,27 +339,48 @@ impl Column {
             .collect()
     }
 
-    /// The cell of this column in `row`.
+    /// Every column a view can show (`--columns`): its own, then the percentages.
+    pub fn available(group_by: GroupBy) -> Vec<Column> {
+        let mut all = Column::for_view(group_by);
+        all.extend(Column::ALL.iter().filter(|c| c.percent_of().is_some()));
+        all
+    }
+
+    /// The cell of this column in `row`, percentages of `basis`.
+    pub fn cell_in<'r>(self, row: &'r Row, basis: &Basis) -> Cell<'r> {
+        match self.percent_of() {
+            Some((of, swap)) => {
+                let whole = if swap { basis.swap } else { basis.ram };
+                match of.cell(row) {
+                    Cell::Bytes(Some(v)) => Cell::Percent(Percent::of(v, whole)),
+                    _ => Cell::Percent(None),
+                }
+            }
+            None => self.cell(row),
+        }
+    }
+
+    /// The cell of this column in `row`; a percentage is unknown here (it needs a
+    /// [`Basis`]: see [`Column::cell_in`]).
     pub fn cell(self, row: &Row) -> Cell<'_> {
         let c = &row.counters;
         let bytes = |bit: u16, v: u64| Cell::Bytes(c.is_known(bit).then_some(v));
         use crate::model::field as f;
         match self {
             Column::Path => match row.key.file() {
-                Some((p, _)) => Cell::Text(p),
+                Some((p, _, _)) => Cell::Text(p),
                 None => Cell::Empty,
             },
-            Column::Kind => match (&row.key, row.key.file()) {
-                (_, Some((p, _))) => Cell::Code(Cow::Borrowed(kind_of(p).as_str())),
-                (RowKey::Kind(k), _) => Cell::Code(Cow::Borrowed(k.as_str())),
-                _ => Cell::Empty,
+            Column::Kind => match row.key.kind() {
+                Some(k) => Cell::Code(Cow::Borrowed(k.as_str())),
+                None => Cell::Empty,
             },
             Column::Device => match row.key.file() {
-                Some((_, o)) => Cell::Code(Cow::Owned(o.device())),
+                Some((_, o, _)) => Cell::Code(Cow::Owned(o.device())),
                 None => Cell::Empty,
             },
             Column::Inode => match row.key.file() {
-                Some((_, o)) => Cell::Id(o.inode),
+                Some((_, o, _)) => Cell::Id(o.inode),
                 None => Cell::Empty,
             },
             Column::StartTime => match &row.key {
@@ -387,34 +459,105 @@ impl Column {
             Column::Shared => bytes(f::SHARED_CLEAN | f::SHARED_DIRTY, c.shared()),
             Column::Swap => bytes(f::SWAP, c.swap),
             Column::SwapPss => bytes(f::SWAP_PSS, c.swap_pss),
+            Column::RssPct
+            | Column::PssPct
+            | Column::UssPct
+            | Column::SharedPct
+            | Column::SwapPct
+            | Column::SwapPssPct => Cell::Percent(None),
         }
     }
 }
 
 impl Column {
-    /// The column's definition for every format.
+    /// The column's definition for every format. On a terminal too narrow for all of them,
+    /// the columns are left out by `priority` (the view makes its key columns, the sort
+    /// column and the columns chosen with `--columns` essential): first the mapping count,
+    /// SwapPSS, the parts of a cgroup's charge, VSZ and Shared, last RSS, the charge and PSS.
     pub fn spec(self) -> ColumnSpec {
         let spec = ColumnSpec::new(self.name(), self.header());
+        let spec = if self.is_bytes() { spec.bytes() } else { spec };
         match self {
-            _ if self.is_bytes() => spec.bytes(),
-            Column::Path => spec.text().elide(Elide::KeepEnd, None).empty_as("[anon]"),
+            Column::Path => spec
+                .text()
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None)
+                .empty_as("[anon]"),
             // A command line can be thousands of bytes: the table shows its start; CSV and
             // JSON carry it whole.
-            Column::Command => spec.text().elide(Elide::KeepStart, Some(COMMAND_WIDTH)),
-            Column::Kind | Column::User => spec.text().elide(Elide::KeepStart, None),
+            Column::Command => spec
+                .text()
+                .elide(Elide::KeepStart, COMMAND_MIN_WIDTH, Some(COMMAND_WIDTH))
+                .priority(200),
+            Column::User => spec.text().elide(Elide::KeepStart, 8, None).priority(110),
+            Column::Kind => spec.text().priority(50),
             // Identity for programs; the table shows device and inode only where two rows
             // share a path (see `ReportView::sheet`).
-            Column::Device => spec.text().not_in_table(),
-            Column::Cgroup => spec.text().elide(Elide::KeepEnd, None),
-            Column::Unit | Column::Pod => spec.text().elide(Elide::KeepStart, None),
-            Column::Runtime => spec.text(),
+            Column::Device => spec.text().not_in_table().priority(60),
+            Column::Inode => spec.not_in_table().priority(60),
+            Column::StartTime => spec.not_in_table(),
+            // A cgroup path, like a file's: its last component (the unit) is what tells.
+            Column::Cgroup => spec
+                .text()
+                .elide(Elide::Middle, PATH_MIN_WIDTH, None)
+                .priority(100),
+            Column::Unit => spec.text().elide(Elide::KeepStart, 12, None).priority(105),
+            Column::Pod => spec.text().elide(Elide::KeepStart, 8, None).priority(85),
+            Column::Runtime => spec.text().priority(90),
             // A 64-hex-digit ID: the table shows its start, as `docker ps` does.
-            Column::Container => spec.text().elide(Elide::KeepStart, Some(15)),
-            Column::Inode | Column::StartTime => spec.not_in_table(),
-            _ => spec,
+            Column::Container => spec
+                .text()
+                .elide(Elide::KeepStart, 12, Some(15))
+                .priority(190),
+            Column::Pid => spec,
+            Column::Processes => spec.priority(80),
+            Column::Mappings => spec.priority(20),
+            Column::SwapPss => spec.priority(30),
+            Column::ChargeShmem | Column::ChargeKernel => spec.priority(35),
+            Column::Size => spec.priority(40),
+            Column::Shared => spec.priority(45),
+            Column::ChargeAnon | Column::ChargeFile => spec.priority(65),
+            Column::Swap => spec.priority(70),
+            Column::Uss => spec.priority(120),
+            Column::Rss => spec.priority(130),
+            Column::Charge => spec.priority(140),
+            Column::Pss => spec.priority(150),
+            // A share goes with the bytes it is a share of.
+            Column::RssPct
+            | Column::PssPct
+            | Column::UssPct
+            | Column::SharedPct
+            | Column::SwapPct
+            | Column::SwapPssPct => {
+                let of = self.percent_of().map_or(Column::Pss, |(of, _)| of);
+                spec.priority(of.spec().priority)
+            }
+        }
+    }
+
+    /// The columns that say what a row is, in each view: never left out of a table.
+    pub fn keys_of(group_by: GroupBy) -> &'static [Column] {
+        match group_by {
+            GroupBy::File => &[Column::Path],
+            GroupBy::Process => &[Column::Pid, Column::Command],
+            GroupBy::User => &[Column::User],
+            GroupBy::Command => &[Column::Command],
+            GroupBy::Kind => &[Column::Kind],
+            GroupBy::FileProcess | GroupBy::ProcessFile => {
+                &[Column::Path, Column::Pid, Column::Command]
+            }
+            GroupBy::Cgroup => &[Column::Cgroup],
+            GroupBy::Unit => &[Column::Unit],
+            GroupBy::Container => &[Column::Runtime, Column::Container],
+            GroupBy::FileContainer | GroupBy::ContainerFile => {
+                &[Column::Path, Column::Runtime, Column::Container]
+            }
         }
     }
 }
 
 /// Widest command line shown when the table is not on a terminal.
 const COMMAND_WIDTH: usize = 80;
+/// The narrowest a terminal shortens a path to (from the middle) before leaving columns out.
+const PATH_MIN_WIDTH: usize = 20;
+/// The narrowest a terminal shortens a command line to.
+const COMMAND_MIN_WIDTH: usize = 16;

@@ -1,27 +1,27 @@
-//! The report's view: the columns of each group-by, one definition for every format, and the
-//! order and cut of the rows (`--sort`, `--reverse`, `--top`, and on a terminal what fits
-//! the screen).
-
-use std::borrow::Cow;
+//! The report's view: the columns of each group-by, one definition for every format, the
+//! columns chosen and ordered by `--columns` (percentages of RAM and swap among them), the
+//! order and cut of the rows (`--sort`, `--reverse`, `--top`), and the rows laid out as a
+//! sheet ([`sheet`]: on a terminal, the whole rows that fit the screen).
 
 mod column;
+mod sheet;
 
 pub use column::Column;
 
-use crate::model::{GroupBy, Report, Row, RowKey};
-use crate::text::thousands;
-use crate::view::{Cell, ColumnSpec, Line, Role, Section, Sheet, Terminal, UnitRule};
+use crate::model::{Basis, Report, Row};
+use crate::view::Cell;
 
-/// With `--group-by file,process` on a terminal and no `-n`: processes listed per file.
-const TERMINAL_CHILDREN: usize = 5;
-
-/// How the rows are ordered and cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the rows are ordered and cut, and which columns they show.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewOptions {
     pub sort: Column,
     pub reverse: bool,
     /// Rows to show; `None`: all (or, on a terminal, what fits); `-n 0` is `usize::MAX`.
     pub top: Option<usize>,
+    /// The columns, in order (`--columns`); `None`: the group-by's own.
+    pub columns: Option<Vec<Column>>,
+    /// What percentage columns are of.
+    pub basis: Basis,
 }
 
 impl Default for ViewOptions {
@@ -30,6 +30,8 @@ impl Default for ViewOptions {
             sort: Column::Pss,
             reverse: false,
             top: None,
+            columns: None,
+            basis: Basis::default(),
         }
     }
 }
@@ -49,6 +51,12 @@ pub struct ReportView<'a> {
     pub rows: Vec<ViewRow<'a>>,
     /// Rows before `--top` cut them.
     pub total_rows: usize,
+    /// What percentage columns are of.
+    pub basis: Basis,
+    /// The column the rows are sorted by (a narrow terminal keeps it).
+    pub sort: Column,
+    /// Whether `--columns` chose the columns (a narrow terminal keeps every one).
+    pub chosen: bool,
 }
 
 impl<'a> ReportView<'a> {
@@ -63,166 +71,37 @@ impl<'a> ReportView<'a> {
             .map(|row| {
                 let mut children: Vec<&Row> = row.children.iter().collect();
                 sort_rows(&mut children, opts.sort, opts.reverse);
-                // With --group-by file,process, N also caps the processes listed under each
-                // file (the file's `processes` still counts them all).
+                // With a nested group-by (file,process, process,file…), N also caps the
+                // rows listed under each row (a file's `processes` still counts them all).
                 children.truncate(top);
                 ViewRow { row, children }
             })
             .collect();
         ReportView {
             report,
-            columns: Column::for_view(report.meta.group_by),
+            columns: opts
+                .columns
+                .clone()
+                .unwrap_or_else(|| Column::for_view(report.meta.group_by)),
             rows,
             total_rows,
+            basis: opts.basis,
+            sort: opts.sort,
+            chosen: opts.columns.is_some(),
         }
     }
 
-    fn group_by(&self) -> GroupBy {
-        self.report.meta.group_by
+    /// Whether any column is a percentage (the JSON meta then says what of).
+    pub fn has_percentages(&self) -> bool {
+        self.columns.iter().any(|c| c.percent_of().is_some())
     }
 
-    fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
-        self.columns.iter().map(|c| c.cell(row)).collect()
-    }
-
-    /// The rows laid out for a table (on `term`, only what fits) or for CSV (`None`: every
-    /// row the view has; with `file,process`, one flat row per (file, process)). `footer`
-    /// ends the table (the coverage line).
-    pub fn sheet(&self, term: Option<Terminal>, footer: Option<String>) -> Sheet<'a> {
-        let view = self.group_by();
-        let fit = term.map(|t| t.rows.saturating_sub(7).max(5));
-        // On a terminal, a file mapped by a thousand processes lists its first few only.
-        let child_cap = if fit.is_some() {
-            TERMINAL_CHILDREN
-        } else {
-            usize::MAX
-        };
-        let children_of = |r: &ViewRow<'_>| r.children.len().min(child_cap);
-        // A file's processes beyond those listed (`-n` or the terminal cut them).
-        let more_of = |r: &ViewRow<'_>| {
-            if view == GroupBy::FileProcess {
-                r.row.processes.saturating_sub(children_of(r) as u64)
-            } else {
-                0
-            }
-        };
-        let shown = match fit {
-            Some(budget) => {
-                let (mut used, mut n) = (0, 0);
-                for r in &self.rows {
-                    let lines = 1 + children_of(r) + usize::from(more_of(r) > 0);
-                    if n > 0 && used + lines > budget {
-                        break;
-                    }
-                    used += lines;
-                    n += 1;
-                }
-                n
-            }
-            None => self.rows.len(),
-        };
-        let command_col = self.columns.iter().position(|c| *c == Column::Command);
-        let mut columns: Vec<ColumnSpec> = self.columns.iter().map(|c| c.spec()).collect();
-        // Two rows with one path are two different files (another mount namespace, a
-        // replaced file): the table then shows which is which.
-        if self.columns.contains(&Column::Device) && self.shares_a_path() {
-            for (spec, c) in columns.iter_mut().zip(&self.columns) {
-                if matches!(c, Column::Device | Column::Inode) {
-                    spec.in_table = true;
-                }
-            }
-        }
-        // Under its file (or container), a part's row leaves the parent's key columns empty.
-        let parent_keys: &[Column] = if view == GroupBy::ContainerFile {
-            &[Column::Runtime, Column::Container, Column::Pod]
-        } else {
-            &[Column::Path, Column::Kind, Column::Device, Column::Inode]
-        };
-        let file_keys = self
-            .columns
+    /// The row's cells, one per column.
+    pub fn cells<'r>(&self, row: &'r Row) -> Vec<Cell<'r>> {
+        self.columns
             .iter()
-            .zip(&columns)
-            .take_while(|(c, _)| parent_keys.contains(c))
-            .filter(|(_, spec)| spec.in_table)
-            .count();
-        let mut lines = Vec::new();
-        for r in &self.rows[..shown] {
-            if view.is_pair() {
-                lines.push(Line {
-                    role: Role::TableOnly,
-                    cells: self.cells(r.row),
-                });
-                for child in &r.children[..children_of(r)] {
-                    // The file is named on its own row; its processes are indented under it.
-                    lines.push(Line {
-                        role: Role::Data { blank: file_keys },
-                        cells: self.cells(child),
-                    });
-                }
-            } else {
-                lines.push(Line {
-                    role: Role::Data { blank: 0 },
-                    cells: self.cells(r.row),
-                });
-            }
-            let more = more_of(r);
-            if let (true, Some(i)) = (more > 0, command_col) {
-                let mut cells = vec![Cell::Empty; self.columns.len()];
-                let noun = if more == 1 { "process" } else { "processes" };
-                cells[i] = Cell::Code(Cow::Owned(format!("... {} more {noun}", thousands(more))));
-                lines.push(Line {
-                    role: Role::TableOnly,
-                    cells,
-                });
-            }
-        }
-        let totals = &self.report.totals;
-        let mut total = self.cells(totals);
-        total[0] = Cell::Code(Cow::Borrowed("TOTAL"));
-        if view == GroupBy::FileProcess || view == GroupBy::Process {
-            // Distinct processes read, in the first numeric key column.
-            if let Some(i) = self.columns.iter().position(|c| *c == Column::Processes) {
-                total[i] = Cell::Count(totals.processes);
-            }
-        }
-        lines.push(Line {
-            role: Role::TableOnly,
-            cells: total,
-        });
-        let mut tail = Vec::new();
-        if shown < self.total_rows {
-            tail.push(format!(
-                "... {} more rows (-n 0 shows all)",
-                thousands((self.total_rows - shown) as u64)
-            ));
-        }
-        tail.extend(footer);
-        Sheet {
-            columns,
-            sections: vec![Section {
-                title: None,
-                note: None,
-                lines,
-            }],
-            unit: UnitRule::PerTable,
-            footer: tail,
-        }
-    }
-}
-
-impl ReportView<'_> {
-    /// Whether two rows of the view name the same path (different objects).
-    fn shares_a_path(&self) -> bool {
-        let mut paths: Vec<&[u8]> = self
-            .rows
-            .iter()
-            .filter_map(|r| match &r.row.key {
-                RowKey::File { path, .. } => Some(path.as_slice()),
-                _ => None,
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.windows(2).any(|w| w[0] == w[1])
+            .map(|c| c.cell_in(row, &self.basis))
+            .collect()
     }
 }
 
@@ -232,14 +111,18 @@ fn cell_key<'c>(c: &'c Cell<'_>) -> (u8, u64, &'c [u8]) {
         Cell::Empty | Cell::Unknown => (0, 0, b""),
         Cell::Bytes(None) => (1, 0, b""),
         Cell::Bytes(Some(v)) | Cell::Count(v) | Cell::Id(v) | Cell::Hex(v) => (2, *v, b""),
+        Cell::Percent(None) => (1, 0, b""),
+        Cell::Percent(Some(p)) => (2, p.hundredths(), b""),
         Cell::Text(t) => (2, 0, t),
         Cell::Code(t) => (2, 0, t.as_bytes()),
     }
 }
 
-/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips), then by the row's key
-/// columns so that the order is the same on every run.
+/// Sorts by `col` (numbers largest first, text A→Z; `reverse` flips; a percentage as the
+/// bytes it is a share of), then by the row's key columns so that the order is the same on
+/// every run.
 pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
+    let col = col.percent_of().map_or(col, |(of, _)| of);
     let tie = [
         Column::Path,
         Column::Device,
@@ -274,101 +157,6 @@ pub fn sort_rows(rows: &mut [&Row], col: Column, reverse: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counters, Coverage, Meta, Object, ProcDesc, Source};
-
-    fn render(report: &Report, term: Option<Terminal>) -> String {
-        let view = ReportView::new(report, &ViewOptions::default());
-        crate::render::table::render(&view.sheet(term, None), term)
-    }
-
-    fn file_process_report(files: usize, procs: u32) -> Report {
-        let row = |key: RowKey, processes: u64, pss: u64, children: Vec<Row>| Row {
-            key,
-            processes,
-            mappings: Some(processes),
-            counters: Counters {
-                pss,
-                ..Counters::default()
-            },
-            children,
-        };
-        let rows: Vec<Row> = (0..files)
-            .map(|f| {
-                let path = format!("/lib/f{f}.so").into_bytes();
-                let children = (0..procs)
-                    .map(|p| {
-                        let proc = ProcDesc {
-                            pid: 1000 + p,
-                            start_time: 1,
-                            uid: Some(0),
-                            user: "root".into(),
-                            comm: b"x".to_vec(),
-                            command: format!("cmd{p}").into_bytes(),
-                            cgroup: None,
-                        };
-                        let key = RowKey::FileProcess {
-                            path: path.clone(),
-                            object: Object::default(),
-                            proc,
-                        };
-                        row(key, 1, 4096, Vec::new())
-                    })
-                    .collect();
-                row(
-                    RowKey::File {
-                        path,
-                        object: Object::default(),
-                    },
-                    u64::from(procs),
-                    4096,
-                    children,
-                )
-            })
-            .collect();
-        Report {
-            meta: Meta {
-                host: None,
-                kernel: None,
-                time: std::time::SystemTime::UNIX_EPOCH,
-                source: Source::Smaps,
-                group_by: GroupBy::FileProcess,
-                proc_root: "/proc".into(),
-                threads: 1,
-                duration: std::time::Duration::ZERO,
-            },
-            rows,
-            totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
-            coverage: Coverage::default(),
-        }
-    }
-
-    #[test]
-    fn a_terminal_lists_five_processes_per_file_and_fits_the_files() {
-        let report = file_process_report(10, 8);
-        // 30 rows: 23 lines for the body; each file takes 1 + 5 + 1 lines.
-        let term = Some(Terminal {
-            rows: 30,
-            cols: 200,
-        });
-        let out = render(&report, term);
-        let lines: Vec<&str> = out.lines().collect();
-        let files = lines.iter().filter(|l| l.starts_with("/lib/")).count();
-        assert_eq!(files, 3, "{out}");
-        let pids = lines.iter().filter(|l| l.contains(" cmd")).count();
-        assert_eq!(pids, 15, "{out}");
-        let more = lines
-            .iter()
-            .filter(|l| l.trim() == "... 3 more processes")
-            .count();
-        assert_eq!(more, 3, "{out}");
-        assert!(out.contains("... 7 more rows (-n 0 shows all)"), "{out}");
-        // PIDs are printed as plain numbers.
-        assert!(out.contains(" 1000 "), "{out}");
-        // Not on a terminal: every process of every file.
-        let all = render(&report, None);
-        assert_eq!(all.lines().filter(|l| l.contains(" cmd")).count(), 80);
-        assert!(!all.contains("more processes"));
-    }
 
     #[test]
     fn names_round_trip_and_csv_names_carry_units() {

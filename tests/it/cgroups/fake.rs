@@ -448,6 +448,30 @@ fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
         "{csv}"
     );
     assert!(csv.contains(",,102400,0,0,\r\n"), "{csv}");
+    // The table: a unit per cell for the charges too, `-` for unknown.
+    let mut cmd = pmaps_on(fake.root());
+    cmd.args(["-g", "unit", "--source", "smaps", "--cgroup-root", &root]);
+    let table = expect_exit(&output(cmd), 0);
+    let charges = |unit: &str| -> Vec<String> {
+        let words: Vec<String> = table
+            .lines()
+            .find(|l| l.starts_with(unit))
+            .unwrap_or_else(|| panic!("no {unit} in\n{table}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        words[words.len() - 5..].to_vec()
+    };
+    assert_eq!(
+        charges("nginx.service"),
+        ["10M", "4.0M", "5.0M", "64K", "1.0M"]
+    );
+    assert_eq!(charges("session-3.scope"), ["-", "100K", "0", "0", "-"]);
+    let header = table.lines().next().expect("header");
+    assert!(
+        header.ends_with("Charge  ChAnon  ChFile  ChShmem  ChKernel"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -6,38 +6,63 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// One mapping of a fake process: address, perms, inode, path, and its smaps amounts.
-struct M {
+/// One mapping of a fake process: address, perms, inode, path, its smaps amounts, and
+/// whether its `VmFlags` say hugetlb (`ht`).
+pub(super) struct M {
     start: u64,
     perms: &'static str,
     inode: u64,
     path: &'static [u8],
     kb: SmapsKb,
+    ht: bool,
 }
 
-fn m(start: u64, perms: &'static str, inode: u64, path: &'static [u8], kb: SmapsKb) -> M {
+impl M {
+    /// The same mapping in huge pages of hugetlbfs: `ht` in its `VmFlags` (which `maps`
+    /// does not show).
+    pub(super) fn hugetlb(self) -> M {
+        M { ht: true, ..self }
+    }
+}
+
+pub(super) fn m(
+    start: u64,
+    perms: &'static str,
+    inode: u64,
+    path: &'static [u8],
+    kb: SmapsKb,
+) -> M {
     M {
         start,
         perms,
         inode,
         path,
         kb,
+        ht: false,
     }
 }
 
-fn header(x: &M) -> Vec<u8> {
+pub(super) fn header(x: &M) -> Vec<u8> {
     let dev = if x.inode == 0 { "00:00" } else { "fe:01" };
     let end = x.start + x.kb.size * 1024;
     map_header(x.start, end, x.perms, 0, dev, x.inode, x.path)
 }
 
-fn maps_of(list: &[M]) -> Vec<u8> {
+pub(super) fn maps_of(list: &[M]) -> Vec<u8> {
     list.iter().flat_map(header).collect()
 }
 
-fn smaps_of(list: &[M]) -> Vec<u8> {
+pub(super) fn smaps_of(list: &[M]) -> Vec<u8> {
     list.iter()
-        .flat_map(|x| full_smaps_record(header(x), x.kb))
+        .flat_map(|x| {
+            let record = full_smaps_record(header(x), x.kb);
+            if !x.ht {
+                return record;
+            }
+            // The record ends in `VmFlags: … \n`: `ht` goes before the trailing space.
+            let end = record.len() - b" \n".len();
+            [&record[..end], b" ht \n"].concat()
+        })
         .collect()
 }
 
@@ -49,11 +74,11 @@ const MEMFD: &[u8] = b"/memfd:pool (deleted)";
 const SYSV: &[u8] = b"/SYSV00001234 (deleted)";
 const SSL1_OLD: &[u8] = b"/opt/lib/libssl.so.1 (deleted)";
 
-fn libc(start: u64) -> M {
+pub(super) fn libc(start: u64) -> M {
     m(start, "r-xp", 20, LIBC, SmapsKb::private_clean(400))
 }
 
-fn heap(start: u64, kb: u64) -> M {
+pub(super) fn heap(start: u64, kb: u64) -> M {
     m(start, "rw-p", 0, b"[heap]", SmapsKb::private_dirty(kb, kb))
 }
 
@@ -160,13 +185,18 @@ fn tree() -> FakeProc {
         .maps(&maps_of(&before))
         .smaps(&smaps_of(&before[1..]))
         .write();
+    no_memory(&fake);
+    fake
+}
+
+/// Processes without memory of their own: 2, a kernel thread, and 500, a zombie.
+pub(super) fn no_memory(fake: &FakeProc) {
     fake.process(2)
         .comm(b"kthreadd")
         .ppid(0)
         .flags(PF_KTHREAD)
         .write();
     fake.process(500).comm(b"zed").state(b'Z').write();
-    fake
 }
 
 fn pmaps_json(fake: &FakeProc, args: &[&str]) -> Value {
@@ -178,7 +208,7 @@ fn pmaps_json(fake: &FakeProc, args: &[&str]) -> Value {
 }
 
 /// The document without what changes from run to run (time and duration).
-fn settled(mut doc: Value) -> Value {
+pub(super) fn settled(mut doc: Value) -> Value {
     let meta = doc["meta"].as_object_mut().expect("meta");
     meta.remove("time_utc");
     meta.remove("duration_seconds");
@@ -398,10 +428,11 @@ fn a_mapping_created_between_the_two_reads_is_missed_like_one_created_after_the_
     assert_eq!(full["rows"].as_array().map(Vec::len), Some(1));
 }
 
-/// Sorted by mappings, a per-process report still reads the rollup for its totals, and
-/// counts each process's mappings in its `maps`: the counts of the same report from smaps.
+/// With the `Maps` column asked for, a per-process report still reads the rollup for its
+/// totals, and counts each process's mappings in its `maps`: the counts of the same report
+/// from smaps. (Sorted by mappings, it reads smaps.)
 #[test]
-fn sorting_by_mappings_counts_them_in_maps_beside_the_rollup() {
+fn the_maps_column_counts_them_in_maps_beside_the_rollup() {
     let fake = FakeProc::new();
     for (pid, n) in [(30u32, 3u64), (31, 5), (32, 1)] {
         let list: Vec<M> = (0..n)
@@ -433,7 +464,8 @@ fn sorting_by_mappings_counts_them_in_maps_beside_the_rollup() {
             .smaps_rollup(&rollup)
             .write();
     }
-    let counted = pmaps_json(&fake, &["-g", "process", "-s", "mappings"]);
+    let columns = ["--columns", "pid,mappings,rss"];
+    let counted = pmaps_json(&fake, &[&["-g", "process"], &columns[..]].concat());
     assert_eq!(counted["meta"]["source"], "smaps_rollup");
     assert_eq!(counted["meta"]["coverage"]["mappings"], 9);
     let by_pid = |doc: &Value| -> Vec<(u64, u64, u64)> {
@@ -456,15 +488,25 @@ fn sorting_by_mappings_counts_them_in_maps_beside_the_rollup() {
     );
     let from_smaps = pmaps_json(
         &fake,
-        &["-g", "process", "-s", "mappings", "--source", "smaps"],
+        &[&["-g", "process", "--source", "smaps"], &columns[..]].concat(),
     );
+    assert_eq!(from_smaps["meta"]["source"], "smaps");
     assert_eq!(by_pid(&from_smaps), by_pid(&counted));
-    // Not sorted by mappings: the rollup alone, no count.
+    let sorted = pmaps_json(
+        &fake,
+        &[&["-g", "process", "-s", "mappings"], &columns[..]].concat(),
+    );
+    assert_eq!(sorted["meta"]["source"], "smaps");
+    assert_eq!(
+        by_pid(&sorted),
+        [(31, 5, 60 * 1024), (30, 3, 24 * 1024), (32, 1, 4 * 1024)]
+    );
+    // Not asked for: the rollup alone, no count.
     let plain = pmaps_json(&fake, &["-g", "process"]);
     assert_eq!(plain["meta"]["coverage"]["mappings"], Value::Null);
     assert_eq!(plain["rows"][0]["mappings"], Value::Null);
     let mut cmd = pmaps_on(fake.root());
-    cmd.args(["-g", "process", "-s", "mappings"]);
+    cmd.args(["-g", "process"]).args(columns);
     let table = expect_exit(&output(cmd), 0);
     assert!(
         table.contains("3 processes: 3 read; 9 mappings from maps, totals from smaps_rollup; "),

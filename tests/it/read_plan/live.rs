@@ -144,7 +144,14 @@ fn explain_counts_the_processes_maps_ruled_out() {
 fn mapping_counts_from_maps_are_the_kernels() {
     let h = Helpers::start();
     let pids = h.pids();
-    let doc = json(&["-p", &pids, "-g", "process", "-s", "mappings"]);
+    let doc = json(&[
+        "-p",
+        &pids,
+        "-g",
+        "process",
+        "--columns",
+        "pid,mappings,pss",
+    ]);
     assert_eq!(doc["meta"]["source"], "smaps_rollup");
     let mut total = 0;
     for r in doc["rows"].as_array().expect("rows") {

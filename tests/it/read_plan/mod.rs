@@ -4,10 +4,12 @@
 //!
 //! What the plan must never change is the answer: the filtered report equals the same report
 //! read in full (`--no-prefilter`), and equals the full report's matching rows, on fake trees
-//! (`fake.rs`) and live helpers (`live.rs`). What it changes is what is read: a process ruled
-//! out by its `maps` never has its `smaps` opened (a malformed one is then no error), and
-//! `--explain` says so, with the counts.
+//! (`fake.rs`), byte for byte with every filter, grouping and source, kinds only `VmFlags`
+//! tell included (`filters.rs`), and on live helpers (`live.rs`). What it changes is what is
+//! read: a process ruled out by its `maps` never has its `smaps` opened (a malformed one is
+//! then no error), and `--explain` says so, with the counts.
 
 mod fake;
+mod filters;
 mod live;
 mod show;

@@ -115,3 +115,43 @@ fn several_targets_are_shown_in_their_order_with_one_set_of_columns() {
         }
     }
 }
+
+/// Read in parallel, each process interns its smaps keys in a table of its own, capped like
+/// the shared one. A hostile process whose own 64 keys are all new ones would lose the
+/// fields of a key the shared table already knows (printed only in its later records): such
+/// a process is read again with the shared table, and keeps them, as when read one after
+/// the other.
+#[test]
+fn a_process_past_the_key_cap_keeps_the_keys_the_others_printed() {
+    let fake = tree();
+    let header = |i: u64| {
+        let start = 0x10_0000 + i * 0x2000;
+        map_header(start, start + 0x2000, "rw-p", 0, "00:00", 0, b"")
+    };
+    let mut hostile = Vec::new();
+    for i in 0..80u64 {
+        let mut fields = vec![("Size", 8), ("Rss", 4), ("Pss", 4), ("Private_Dirty", 4)];
+        let own = format!("Own{i:03}");
+        if i < 70 {
+            fields.push((&own, i));
+        } else {
+            // A key 41 printed, and that no one else prints before the cap.
+            fields.push(("Referenced", 4));
+        }
+        hostile.extend(smaps_record(header(i), &fields));
+    }
+    fake.process(43).comm(b"hostile").smaps(&hostile).write();
+    let (header, rows) = show(&fake, &["41", "43", "--all-fields"]);
+    let referenced: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["pid"] == "43")
+        .map(|r| r["referenced_bytes"].as_str())
+        .collect();
+    let mut want = vec![""; 70];
+    want.extend(["4096"; 10]);
+    assert_eq!(referenced, want);
+    // Of the hostile keys, those that fit under the cap after 41's 24 keys and 43's own.
+    let own: Vec<&String> = header.iter().filter(|c| c.starts_with("own")).collect();
+    assert_eq!(own.first().map(|c| c.as_str()), Some("own000_bytes"));
+    assert_eq!(own.len(), 64 - 24, "{header:?}");
+}

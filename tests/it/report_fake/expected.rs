@@ -138,20 +138,20 @@ pub const FILE_ROWS: [FileSpec; 11] = [
 /// The file-view table of processes 100-400 up to its TOTAL row; the coverage line that
 /// follows depends on who runs pmaps and with which filter.
 pub const FILE_TABLE: &str = "\
-Mapping                     Kind     Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
---------------------------- -------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                      anon         2     2    2,560    1,280    1,280    1,280           0         8            8
-/SYSV0000abcd (deleted)     shm          2     2    2,048    1,024      512        0       1,024         0            0
-/memfd:cache (deleted)      memfd        1     1      512      512      512      512           0         0            0
-/usr/lib/libshared.so.1     file         3     6    3,264    1,080      360        0       1,080         0            0
-[heap]                      heap         2     2      396      192      192      192           0         0            0
-/var/tmp/old.log (deleted)  deleted      1     1       40       40       40       40           0         0            0
-/opt/caf\\xe9/lib.so         file         1     1       32       32       32       32           0         0            0
-[stack]                     stack        2     2      264       28       28       28           0         0            0
-/usr/lib/libold.so          file         1     1      100       20       20       20           0         0            -
-/tmp/data,\"quoted\".db       file         1     1       16       16       16       16           0         0            0
-[vdso]                      vdso         2     2       16        8        0        0           8         0            0
-TOTAL                                    4    21    9,248    4,232    2,992    2,120       2,112         8            -
+Mapping                     Kind     Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+--------------------------- -------- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[anon]                      anon         2     2  2.5M  1.2M  1.2M  1.2M       0    8K       8K
+/SYSV0000abcd (deleted)     shm          2     2  2.0M  1.0M  512K     0    1.0M     0        0
+/memfd:cache (deleted)      memfd        1     1  512K  512K  512K  512K       0     0        0
+/usr/lib/libshared.so.1     file         3     6  3.2M  1.1M  360K     0    1.1M     0        0
+[heap]                      heap         2     2  396K  192K  192K  192K       0     0        0
+/var/tmp/old.log (deleted)  deleted      1     1   40K   40K   40K   40K       0     0        0
+/opt/caf\\xe9/lib.so         file         1     1   32K   32K   32K   32K       0     0        0
+[stack]                     stack        2     2  264K   28K   28K   28K       0     0        0
+/usr/lib/libold.so          file         1     1  100K   20K   20K   20K       0     0        -
+/tmp/data,\"quoted\".db       file         1     1   16K   16K   16K   16K       0     0        0
+[vdso]                      vdso         2     2   16K    8K     0     0      8K     0        0
+TOTAL                                    4    21  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ";
 
 /// The outcomes of the processes in [`GOOD`](super::tree::GOOD): 4 read, 1 vanished, 1 zombie, 1 kernel thread.

@@ -98,11 +98,11 @@ fn top_in_the_table_keeps_the_totals_of_everything() {
     let out = run(&fake, &["-p", GOOD, "-n", "2"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ----- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                   anon      2     2    2,560    1,280    1,280    1,280           0         8            8
-/SYSV0000abcd (deleted)  shm       2     2    2,048    1,024      512        0       1,024         0            0
-TOTAL                              4    21    9,248    4,232    2,992    2,120       2,112         8            -
+Mapping                  Kind  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------------------------ ----- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[anon]                   anon      2     2  2.5M  1.2M  1.2M  1.2M       0    8K       8K
+/SYSV0000abcd (deleted)  shm       2     2  2.0M  1.0M  512K     0    1.0M     0        0
+TOTAL                              4    21  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ... 9 more rows (-n 0 shows all)
 ";
     let want = format!("{want}{}", good_coverage("21 mappings from smaps"));
@@ -260,10 +260,10 @@ fn filtered_totals_and_coverage_in_the_table() {
     let out = run(&fake, &["-p", GOOD, "-k", "heap"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping  Kind  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
--------- ----- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[heap]   heap      2     2      396      192      192      192           0         0            0
-TOTAL              2     2      396      192      192      192           0         0            0
+Mapping  Kind  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+-------- ----- ------ ----- ----- ----- ----- ----- ------- ----- --------
+[heap]   heap      2     2  396K  192K  192K  192K       0     0        0
+TOTAL              2     2  396K  192K  192K  192K       0     0        0
 ";
     let want = format!("{want}{}", good_coverage("2 mappings from smaps"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -309,15 +309,15 @@ fn maps_source_and_vsz_give_virtual_sizes_only() {
     let out = run(&fake, &["-p", "100", "--vsz", "-s", "size"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind   Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ------ ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-[anon]                   anon       1     1    2,048        -        -        -           -         -            -
-/usr/lib/libshared.so.1  file       1     2    1,088        -        -        -           -         -            -
-/SYSV0000abcd (deleted)  shm        1     1    1,024        -        -        -           -         -            -
-[heap]                   heap       1     1      132        -        -        -           -         -            -
-[stack]                  stack      1     1      132        -        -        -           -         -            -
-[vdso]                   vdso       1     1        8        -        -        -           -         -            -
-TOTAL                               1     7    4,432        -        -        -           -         -            -
+Mapping                  Kind   Procs  Maps   VSZ  RSS  PSS  USS  Shared  Swap  SwapPSS
+------------------------ ------ ------ ----- ----- ---- ---- ---- ------- ----- --------
+[anon]                   anon       1     1  2.0M    -    -    -       -     -        -
+/usr/lib/libshared.so.1  file       1     2  1.1M    -    -    -       -     -        -
+/SYSV0000abcd (deleted)  shm        1     1  1.0M    -    -    -       -     -        -
+[heap]                   heap       1     1  132K    -    -    -       -     -        -
+[stack]                  stack      1     1  132K    -    -    -       -     -        -
+[vdso]                   vdso       1     1    8K    -    -    -       -     -        -
+TOTAL                               1     7  4.3M    -    -    -       -     -        -
 1 process: 1 read; 7 mappings from maps; 8 filtered out; <t> s
 ";
     assert_eq!(without_duration(&text), want, "got:\n{text}");

@@ -36,13 +36,14 @@ fn process_table_from_the_rollup() {
     let out = run(&fake, &["-p", GOOD, "-g", "process"]);
     let text = expect_exit(&out, 0);
     // (The first line starts with spaces: it cannot follow a `\` line continuation.)
-    let want = "  PID  User    Command           Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------- ------- ----------------- ----- -------- -------- -------- -------- ----------- --------- ------------
-  100  root    alpha --serve        -    4,424    1,980    1,481    1,104         876         8            8
-  200  nobody  /usr/bin/beta -x     -    2,944    1,572    1,072      696         876         0            0
-  300  root    -bash                -    1,760      660      421      300         360         0            0
-  400  root    [@old]               -       96       20       20       20           0         0            -
-TOTAL                               -    9,224    4,232    2,994    2,120       2,112         8            -
+    let want =
+        "  PID  User    Command           Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------ ------- ----------------- ----- ----- ----- ----- ----- ------- ----- --------
+  100  root    alpha --serve        -  4.3M  1.9M  1.4M  1.1M    876K    8K       8K
+  200  nobody  /usr/bin/beta -x     -  2.9M  1.5M  1.0M  696K    876K     0        0
+  300  root    -bash                -  1.7M  660K  421K  300K    360K     0        0
+  400  root    [@old]               -   96K   20K   20K   20K       0     0        -
+TOTAL                               -  9.0M  4.1M  2.9M  2.1M    2.1M    8K        -
 ";
     let want = format!("{want}{}", good_coverage("totals from smaps_rollup"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -183,16 +184,16 @@ fn file_process_view() {
     );
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping                  Kind  PID  User    Command           Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
------------------------- ----- ---- ------- ----------------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-/SYSV0000abcd (deleted)  shm                                      2     2    2,048    1,024      512        0       1,024         0            0
-                               100  root    alpha --serve               1    1,024      512      256        0         512         0            0
-                               200  nobody  /usr/bin/beta -x            1    1,024      512      256        0         512         0            0
-/usr/lib/libshared.so.1  file                                     3     6    3,264    1,080      360        0       1,080         0            0
-                               100  root    alpha --serve               2    1,088      360      120        0         360         0            0
-                               200  nobody  /usr/bin/beta -x            2    1,088      360      120        0         360         0            0
-                               300  root    -bash                       2    1,088      360      120        0         360         0            0
-TOTAL                                                             3     8    5,312    2,104      872        0       2,104         0            0
+Mapping                  Kind  PID  User    Command           Procs  Maps   VSZ   RSS   PSS  USS  Shared  Swap  SwapPSS
+------------------------ ----- ---- ------- ----------------- ------ ----- ----- ----- ----- ---- ------- ----- --------
+/SYSV0000abcd (deleted)  shm                                      2     2  2.0M  1.0M  512K    0    1.0M     0        0
+                               100  root    alpha --serve               1  1.0M  512K  256K    0    512K     0        0
+                               200  nobody  /usr/bin/beta -x            1  1.0M  512K  256K    0    512K     0        0
+/usr/lib/libshared.so.1  file                                     3     6  3.2M  1.1M  360K    0    1.1M     0        0
+                               100  root    alpha --serve               2  1.1M  360K  120K    0    360K     0        0
+                               200  nobody  /usr/bin/beta -x            2  1.1M  360K  120K    0    360K     0        0
+                               300  root    -bash                       2  1.1M  360K  120K    0    360K     0        0
+TOTAL                                                             3     8  5.2M  2.1M  872K    0    2.1M     0        0
 ";
     let want = format!("{want}{}", good_coverage("8 mappings from smaps"));
     assert_eq!(without_duration(&text), want, "got:\n{text}");

@@ -195,13 +195,13 @@ fn the_table_shows_device_and_inode_when_rows_share_a_path() {
     let out = run(&fake, &[]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping             Kind  Device  Inode  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
-------------------- ----- ------- ------ ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-/usr/lib/libc.so.6  file  fe:00    7002      1     2    1,040      608      608      608           0         0            0
-/usr/lib/libc.so.6  file  fe:00    5001      2     4    2,080      816      416       16         800         0            0
-[heap]              heap  00:00       0      4     4      528      256      256      256           0         0            0
-/usr/lib/libc.so.6  file  fe:01    5001      1     1    1,024      300      150        0         300         0            0
-TOTAL                                        4    11    4,672    1,980    1,430      880       1,100         0            0
+Mapping             Kind  Device  Inode  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------------------- ----- ------- ------ ------ ----- ----- ----- ----- ----- ------- ----- --------
+/usr/lib/libc.so.6  file  fe:00    7002      1     2  1.0M  608K  608K  608K       0     0        0
+/usr/lib/libc.so.6  file  fe:00    5001      2     4  2.0M  816K  416K   16K    800K     0        0
+[heap]              heap  00:00       0      4     4  528K  256K  256K  256K       0     0        0
+/usr/lib/libc.so.6  file  fe:01    5001      1     1  1.0M  300K  150K     0    300K     0        0
+TOTAL                                        4    11  4.6M  1.9M  1.4M  880K    1.1M     0        0
 4 processes: 4 read; 11 mappings from smaps; <t> s
 ";
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -215,16 +215,16 @@ TOTAL                                        4    11    4,672    1,980    1,430 
     let out = run(&fake, &["-g", "file,process", "-m", "libc"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping             Kind  Device  Inode  PID  User  Command  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
-------------------- ----- ------- ------ ---- ----- -------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-/usr/lib/libc.so.6  file  fe:00    7002                          1     2    1,040      608      608      608           0         0            0
-                                          20  root  [web]              2    1,040      608      608      608           0         0            0
-/usr/lib/libc.so.6  file  fe:00    5001                          2     4    2,080      816      416       16         800         0            0
-                                          10  root  [web]              2    1,040      408      208        8         400         0            0
-                                          30  root  [web]              2    1,040      408      208        8         400         0            0
-/usr/lib/libc.so.6  file  fe:01    5001                          1     1    1,024      300      150        0         300         0            0
-                                          40  root  [web]              1    1,024      300      150        0         300         0            0
-TOTAL                                                            4     7    4,144    1,724    1,174      624       1,100         0            0
+Mapping             Kind  Device  Inode  PID  User  Command  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------------------- ----- ------- ------ ---- ----- -------- ------ ----- ----- ----- ----- ----- ------- ----- --------
+/usr/lib/libc.so.6  file  fe:00    7002                          1     2  1.0M  608K  608K  608K       0     0        0
+                                          20  root  [web]              2  1.0M  608K  608K  608K       0     0        0
+/usr/lib/libc.so.6  file  fe:00    5001                          2     4  2.0M  816K  416K   16K    800K     0        0
+                                          10  root  [web]              2  1.0M  408K  208K    8K    400K     0        0
+                                          30  root  [web]              2  1.0M  408K  208K    8K    400K     0        0
+/usr/lib/libc.so.6  file  fe:01    5001                          1     1  1.0M  300K  150K     0    300K     0        0
+                                          40  root  [web]              1  1.0M  300K  150K     0    300K     0        0
+TOTAL                                                            4     7  4.0M  1.7M  1.1M  624K    1.1M     0        0
 4 processes: 4 read; 7 mappings from smaps; <t> s
 ";
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -232,11 +232,11 @@ TOTAL                                                            4     7    4,14
     let out = run(&fake, &["-p", "10,30"]);
     let text = expect_exit(&out, 0);
     let want = "\
-Mapping             Kind  Procs  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
-------------------- ----- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
-/usr/lib/libc.so.6  file      2     4    2,080      816      416       16         800         0            0
-[heap]              heap      2     2      264      128      128      128           0         0            0
-TOTAL                         2     6    2,344      944      544      144         800         0            0
+Mapping             Kind  Procs  Maps   VSZ   RSS   PSS   USS  Shared  Swap  SwapPSS
+------------------- ----- ------ ----- ----- ----- ----- ----- ------- ----- --------
+/usr/lib/libc.so.6  file      2     4  2.0M  816K  416K   16K    800K     0        0
+[heap]              heap      2     2  264K  128K  128K  128K       0     0        0
+TOTAL                         2     6  2.3M  944K  544K  144K    800K     0        0
 2 processes: 2 read; 6 mappings from smaps; 2 filtered out; <t> s
 ";
     assert_eq!(without_duration(&text), want, "got:\n{text}");
@@ -279,4 +279,62 @@ fn one_object_under_one_path_is_one_row_shared_by_its_processes() {
         expect_exit(&out, 0),
         csv(FILE_PROCESS_HEADER, &[&pair(10), &pair(30)])
     );
+}
+
+#[test]
+fn a_process_mapping_two_objects_of_one_path_lists_both_under_it() {
+    // 50 maps libc A (shared with 10) and libc C, one path on two devices.
+    let fake = containers();
+    let both = [shared_text(0, A, 400), shared_text(2048, C, 300), heap()].concat();
+    fake.process(50).comm(b"web").smaps(&both).write();
+    let out = run(&fake, &["-p", "50", "-g", "process,file", "-f", "csv"]);
+    let row = |(dev, inode): (&str, u64), kb: [u64; 5]| {
+        let [size, rss, pss, uss, shared] = kb.map(k);
+        format!(
+            "50,1050,root,[web],/usr/lib/libc.so.6,file,{dev},{inode},1,{size},{rss},{pss},{uss},\
+             {shared},0,0"
+        )
+    };
+    let heap = format!(
+        "50,1050,root,[web],[heap],heap,00:00,0,1,{},{},{},{},0,0,0",
+        k(132),
+        k(64),
+        k(64),
+        k(64)
+    );
+    let header = "pid,start_time,user,command,path,kind,device,inode,mappings,size_bytes,rss_bytes,\
+                  pss_bytes,uss_bytes,shared_bytes,swap_bytes,swap_pss_bytes";
+    assert_eq!(
+        expect_exit(&out, 0),
+        csv(
+            header,
+            &[
+                &row(A, [1024, 400, 200, 0, 400]),
+                &row(C, [1024, 300, 150, 0, 300]),
+                &heap
+            ]
+        )
+    );
+    // The table tells them apart by device and inode; JSON gives each its identity.
+    let out = run(&fake, &["-p", "50", "-g", "process,file", "--units", "KiB"]);
+    let text = expect_exit(&out, 0);
+    let want = "  PID  User  Command  Mapping             Kind  Device  Inode  Maps  VSZ KiB  RSS KiB  PSS KiB  USS KiB  Shared KiB  Swap KiB  SwapPSS KiB
+------ ----- -------- ------------------- ----- ------- ------ ----- -------- -------- -------- -------- ----------- --------- ------------
+   50  root  [web]                                                3    2,180      764      414       64         700         0            0
+                      /usr/lib/libc.so.6  file  fe:00    5001     1    1,024      400      200        0         400         0            0
+                      /usr/lib/libc.so.6  file  fe:01    5001     1    1,024      300      150        0         300         0            0
+                      [heap]              heap  00:00       0     1      132       64       64       64           0         0            0
+TOTAL                                                             3    2,180      764      414       64         700         0            0
+1 process: 1 read; 3 mappings from smaps; 4 filtered out; <t> s
+";
+    assert_eq!(without_duration(&text), want, "got:\n{text}");
+    let out = run(&fake, &["-p", "50", "-g", "process,file", "-f", "json"]);
+    assert_exit(&out, 0);
+    let doc = parse_json(&out);
+    let files = doc["rows"][0]["by_file"].as_array().expect("by_file");
+    let ids: Vec<(&str, u64)> = files
+        .iter()
+        .map(|f| (f["device"].as_str().unwrap(), f["inode"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(ids, [A, C, NO_OBJECT]);
 }

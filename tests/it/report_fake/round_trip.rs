@@ -16,7 +16,7 @@ fn rewritten<T: serde::Serialize>(doc: &T) -> String {
 #[test]
 fn every_group_by_reads_back_into_the_typed_report() {
     let fake = tree();
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 10] = [
         &["-g", "file"],
         &["-g", "process"],
         &["-g", "process", "--source", "smaps"],
@@ -24,6 +24,8 @@ fn every_group_by_reads_back_into_the_typed_report() {
         &["-g", "command"],
         &["-g", "kind"],
         &["-g", "file,process"],
+        &["-g", "process,file"],
+        &["-g", "process,file", "-n", "2"],
         &["-g", "file", "-n", "2"],
     ];
     for args in cases {
@@ -34,7 +36,8 @@ fn every_group_by_reads_back_into_the_typed_report() {
         assert!(matches!(code(&out), 0 | 3), "{args:?}: {}", stderr(&out));
         let doc: ReportDoc = read_doc(text.as_bytes()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         assert_eq!(doc.meta.group_by.as_str(), args[1], "{args:?}");
-        assert_eq!(rewritten(&doc), text, "{args:?}: not the same document");
+        let json = doc.to_json().expect("to_json");
+        assert_eq!(rewritten(&json), text, "{args:?}: not the same document");
         if args[1] == "file" && args.len() == 2 {
             // A path that is not UTF-8 comes back byte for byte.
             assert!(
@@ -43,6 +46,26 @@ fn every_group_by_reads_back_into_the_typed_report() {
                     .any(|r| r.path_bytes().as_deref() == Some(NON_UTF8)),
                 "{text}"
             );
+        }
+        if args[1] == "process,file" && args.len() == 2 {
+            // Each process's files, the one that is not UTF-8 too, with their identity.
+            let files: Vec<_> = doc
+                .rows
+                .iter()
+                .flat_map(|r| r.by_file.iter().flatten())
+                .collect();
+            assert!(
+                files
+                    .iter()
+                    .any(|f| f.path_bytes().as_deref() == Some(NON_UTF8)),
+                "{text}"
+            );
+            assert!(
+                files
+                    .iter()
+                    .all(|f| f.device.is_some() && f.inode.is_some())
+            );
+            assert!(doc.rows.iter().all(|r| r.by_process.is_none()));
         }
     }
 }

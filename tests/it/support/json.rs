@@ -210,3 +210,13 @@ pub fn kb(v: &Value) -> u64 {
     assert_eq!(b % 1024, 0, "{b} is not whole kB");
     b / 1024
 }
+
+/// The PIDs of the rows of a per-process report, in their order.
+pub fn row_pids(doc: &Value) -> Vec<u64> {
+    doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["pid"].as_u64().expect("pid"))
+        .collect()
+}
