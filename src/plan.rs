@@ -200,7 +200,7 @@ impl ReadPlan {
             MapsPass::Count => steps.push(Step {
                 file: "maps",
                 scope: Scope::Wanted,
-                why: "the mapping count (--sort mappings), which smaps_rollup lacks: no page \
+                why: "the mapping count (the Maps column), which smaps_rollup lacks: no page \
                       walk"
                     .into(),
             }),

@@ -152,10 +152,10 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             units: cli.units.iter().map(|u| u.as_bytes().to_vec()).collect(),
             container: cli.container.as_ref().map(|c| c.as_bytes().to_vec()),
         },
-        count_mappings: cli.sort == Some(Column::Mappings),
         plan: PlanOptions {
             prefilter: !cli.no_prefilter,
-            count_in_maps: cli.columns.contains(&Column::Mappings),
+            count_in_maps: cli.columns.contains(&Column::Mappings)
+                || cli.sort == Some(Column::Mappings),
         },
     };
     // A capture holds one map file: a question it can answer from smaps too reads that.
@@ -174,6 +174,21 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                  (with smaps_rollup: --group-by process, user or command only)",
                 src.describe(),
                 wanted.file_name()
+            ));
+        }
+    }
+    // Sorting by the mapping count needs `maps` beside the rollup (or `smaps` instead).
+    if cli.sort == Some(Column::Mappings)
+        && query.effective_source() == Source::Rollup
+        && !src.offers(Source::Maps)
+    {
+        if query.source == SourceChoice::Auto && src.offers(Source::Smaps) {
+            query.source = SourceChoice::Fixed(Source::Smaps);
+        } else {
+            return Err(format!(
+                "--sort mappings: {} holds smaps_rollup without maps, which do not count \
+                 mappings",
+                src.describe()
             ));
         }
     }
@@ -250,11 +265,6 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
              size or mappings",
             col.name()
         )),
-        Source::Rollup if col == Column::Mappings => Err(
-            "--sort mappings: smaps_rollup does not count mappings; use --source smaps (or \
-             auto, which picks it)"
-                .into(),
-        ),
         _ => Ok(col),
     }
 }
@@ -464,9 +474,10 @@ mod tests {
         assert_eq!(src(&["-g", "user", "-m", "libc"]), Ok(Source::Smaps));
         assert_eq!(src(&["-g", "process", "--vsz"]), Ok(Source::Maps));
         assert_eq!(src(&["-g", "file,process"]), Ok(Source::Smaps));
-        // The rollup cannot count mappings: sorting by them reads smaps.
-        assert_eq!(src(&["-g", "process", "-s", "mappings"]), Ok(Source::Smaps));
-        assert_eq!(src(&["-g", "user", "-s", "mappings"]), Ok(Source::Smaps));
+        // The rollup cannot count mappings: sorting by them counts them in maps beside it.
+        let run = run_for(&["-g", "user", "-s", "mappings"]).expect("a usable run");
+        assert_eq!(run.query.effective_source(), Source::Rollup);
+        assert!(run.query.plan.count_in_maps);
     }
 
     #[test]
@@ -481,8 +492,11 @@ mod tests {
             let err = sort(&["--vsz", "-s", bad]).expect_err(bad);
             assert!(err.contains("virtual sizes only"), "{err}");
         }
-        let err = sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]);
-        assert!(err.expect_err("rollup").contains("does not count mappings"));
+        // The rollup's mapping count comes from `maps` beside it.
+        assert_eq!(
+            sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]),
+            Ok(Column::Mappings)
+        );
         // The cgroup's own counters are read whatever the map file.
         assert_eq!(
             sort(&["-g", "cgroup", "--vsz", "-s", "charge"]),

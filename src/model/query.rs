@@ -54,9 +54,8 @@ pub struct PlanOptions {
     /// With a mapping filter, read each process's `maps` first and its `smaps` only when a
     /// mapping may match (the default); off (`--no-prefilter`): read every `smaps`.
     pub prefilter: bool,
-    /// The mapping count is shown (`--columns mappings`) although the rollup answers the
-    /// rest: count the lines of `maps` beside it. (Sorting by mappings reads `smaps`:
-    /// [`Query::count_mappings`].)
+    /// The mapping count is shown (`--columns mappings`) or sorted by (`--sort mappings`)
+    /// although the rollup answers the rest: count the lines of `maps` beside it.
     pub count_in_maps: bool,
 }
 
@@ -78,8 +77,6 @@ pub struct Query {
     pub source: SourceChoice,
     pub group_by: GroupBy,
     pub filters: Filters,
-    /// Rows must count their mappings (`--sort mappings`), which the rollup cannot.
-    pub count_mappings: bool,
     pub plan: PlanOptions,
 }
 
@@ -91,7 +88,6 @@ impl Default for Query {
             source: SourceChoice::Auto,
             group_by: GroupBy::File,
             filters: Filters::default(),
-            count_mappings: false,
             plan: PlanOptions::default(),
         }
     }
@@ -99,15 +95,12 @@ impl Default for Query {
 
 impl Query {
     /// The file actually read: the rollup when it answers the question (per-process totals,
-    /// no per-mapping filter, no mapping count to sort by), `smaps` otherwise.
+    /// no per-mapping filter; a mapping count comes from `maps` beside it), `smaps` otherwise.
     pub fn effective_source(&self) -> Source {
         match self.source {
             SourceChoice::Fixed(s) => s,
             SourceChoice::Auto => {
-                if self.group_by.needs_mappings()
-                    || self.filters.filters_mappings()
-                    || self.count_mappings
-                {
+                if self.group_by.needs_mappings() || self.filters.filters_mappings() {
                     Source::Smaps
                 } else {
                     Source::Rollup

@@ -496,7 +496,7 @@ fn the_maps_column_counts_them_in_maps_beside_the_rollup() {
         &fake,
         &[&["-g", "process", "-s", "mappings"], &columns[..]].concat(),
     );
-    assert_eq!(sorted["meta"]["source"], "smaps");
+    assert_eq!(sorted["meta"]["source"], "smaps_rollup");
     assert_eq!(
         by_pid(&sorted),
         [(31, 5, 60 * 1024), (30, 3, 24 * 1024), (32, 1, 4 * 1024)]

@@ -545,6 +545,16 @@ fn a_capture_without_maps_gets_no_maps_pass() {
         mappings(&["--from", archive]),
         (Value::Null, Value::from("none"))
     );
+    // Sorting by the count it lacks is refused rather than an order that means nothing.
+    let out = run(&["--from", archive], &["-g", "process", "-s", "mappings"]);
+    assert_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("pmaps: --sort mappings: ")
+            && err.ends_with("holds smaps_rollup without maps, which do not count mappings\n"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 /// A process whose main thread has exited is read through a live thread: its `maps` is the
