@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use regex::bytes::Regex;
 
 use crate::model::{
-    Cgroup, Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object,
-    Outcome, ProcDesc, ProcInfo, Query, Row, RowKey, Source,
+    Charge, Container, Counters, Coverage, Filters, GroupBy, MapHeader, MapKind, Object, Outcome,
+    ProcDesc, ProcInfo, Query, Row, RowKey, Source,
 };
 use crate::parse::{self, mapping_kind};
 use crate::source::{ProcSource, UserNames};
@@ -385,18 +385,6 @@ fn group(rows: Vec<Row>, key_of: impl Fn(&Row) -> RowKey) -> Vec<Row> {
     groups.into_values().collect()
 }
 
-/// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
-/// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
-fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
-    let unit = parse::unit_of(&c.path)?;
-    // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
-    let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();
-    Some(Cgroup {
-        path: c.path[..end].to_vec(),
-        hierarchy: c.hierarchy,
-    })
-}
-
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
@@ -585,7 +573,7 @@ pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>
                         charge: Charge::default(),
                     },
                     GroupBy::Unit => RowKey::Unit {
-                        cgroup: d.cgroup.as_ref().and_then(unit_cgroup),
+                        cgroup: d.cgroup.as_ref().and_then(parse::unit_cgroup),
                         charge: Charge::default(),
                     },
                     _ => RowKey::Container(

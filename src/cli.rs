@@ -162,9 +162,9 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// With -f prometheus: the series kept per family (file, user, command, process), largest
-    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
-    /// [default: 25].
+    /// With -f prometheus: the series kept per family (file, user, command, unit, container,
+    /// process), largest PSS + SwapPSS first; the rest is summed into one `(other)` series (0:
+    /// no limit) [default: 25].
     #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
     pub prom_top: Option<usize>,
 
@@ -395,8 +395,8 @@ pub enum FormatArg {
     /// column (PSS by default).
     Svg,
     /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
-    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
-    /// number of series, and health metrics.
+    /// kind, user, command, systemd unit with its cgroup's charge, container; process with
+    /// --prom-processes) from one smaps scan, a bounded number of series, and health metrics.
     Prometheus,
 }
 

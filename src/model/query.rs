@@ -59,6 +59,10 @@ pub struct Query {
     pub filters: Filters,
     /// Rows must count their mappings (`--sort mappings`), which the rollup cannot.
     pub count_mappings: bool,
+    /// Read each process's cgroup, and the own counters of its unit's cgroup, whatever the
+    /// grouping (the unit and container families of `-f prometheus` are derived from the
+    /// processes of a file,process scan).
+    pub cgroups: bool,
 }
 
 impl Default for Query {
@@ -70,6 +74,7 @@ impl Default for Query {
             group_by: GroupBy::File,
             filters: Filters::default(),
             count_mappings: false,
+            cgroups: false,
         }
     }
 }
