@@ -121,9 +121,9 @@ pub struct Cli {
     pub container: Option<String>,
 
     /// The root of the cgroup file system whose counters are read for cgroup and unit rows
-    /// (default: found in the mount table; the v1 memory controller's mount on a v1/hybrid
-    /// host).
-    #[arg(long, value_name = "DIR", help_heading = "Scan")]
+    /// and kept by `pmaps capture` (default: found in the mount table; the v1 memory
+    /// controller's mount on a v1/hybrid host).
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Scan")]
     pub cgroup_root: Option<PathBuf>,
 
     /// Output format.
@@ -213,12 +213,13 @@ pub struct Cli {
     #[arg(value_name = "PID", value_parser = parse_bare_pid)]
     pub show_pids: Vec<std::ffi::OsString>,
     /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
-    /// proc root; `-` reads it from standard input.
+    /// proc root (and the cgroups' counters it kept instead of a cgroupfs); `-` reads it from
+    /// standard input.
     #[arg(
         long,
         value_name = "FILE",
         global = true,
-        conflicts_with = "proc_root",
+        conflicts_with_all = ["proc_root", "cgroup_root"],
         help_heading = "Scan"
     )]
     pub from: Option<PathBuf>,
@@ -243,8 +244,11 @@ pub enum Subcommand {
     ///
     /// Reads each process as a report does (same outcomes, same truncation check), in
     /// parallel, and streams what it read into the archive: memory stays bounded for any
-    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
-    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    /// number of processes. Each process's cgroup is kept, and the counters of its cgroup
+    /// and of its systemd unit's (from the cgroupfs, or --cgroup-root DIR before `capture`),
+    /// so -g cgroup, unit and container work from the archive too. The archive goes to -o
+    /// FILE (replaced atomically) or to standard output (`ssh host pmaps capture >
+    /// host.tar.zst`), never to a terminal.
     #[command(after_help = CAPTURE_EXIT_CODES)]
     Capture(CaptureArgs),
 

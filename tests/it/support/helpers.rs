@@ -160,6 +160,24 @@ pub fn kill_pid(pid: u32) {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
+/// Stops `pid` with SIGSTOP and waits until its state reads `T`.
+pub fn freeze(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.trim().chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("helper {pid} did not stop");
+}
+
 /// A running `maphelper` process (see `examples/maphelper.rs` for the flags).
 ///
 /// Dropping it SIGKILLs it by PID and reaps it. Note: the helper asks for SIGKILL when its
@@ -366,11 +384,21 @@ impl PrivateLibs {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.spawn_with(args, |_| {})
+    }
+
+    /// [`PrivateLibs::spawn`], with `setup` applied to the command first (a `pre_exec`).
+    pub fn spawn_with<I, S>(&self, args: I, setup: impl FnOnce(&mut Command)) -> Helper
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = Command::new(&self.loader);
         cmd.arg("--library-path")
             .arg(self.dir.path())
             .arg(&self.helper)
             .args(args);
+        setup(&mut cmd);
         let helper = Helper::start(cmd);
         let private = self.dir.path().as_os_str().as_encoded_bytes();
         for path in maps_paths(helper.pid) {
