@@ -178,6 +178,15 @@ pub fn freeze(pid: u32) {
     panic!("helper {pid} did not stop");
 }
 
+/// Waits until `path`'s pages are on disk: a copy just written has dirty pages that
+/// writeback cleans whenever it comes, which would move the Dirty fields of every process
+/// mapping it between two reads (a helper stopped with SIGSTOP included).
+fn written_back(path: &Path) {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .unwrap_or_else(|e| panic!("cannot sync {}: {e}", path.display()));
+}
+
 /// A running `maphelper` process (see `examples/maphelper.rs` for the flags).
 ///
 /// Dropping it SIGKILLs it by PID and reaps it. Note: the helper asks for SIGKILL when its
@@ -355,6 +364,7 @@ impl PrivateLibs {
             std::fs::copy(path, &copy)
                 .unwrap_or_else(|e| panic!("cannot copy {path} to {}: {e}", copy.display()));
             set_mode(&copy, 0o755);
+            written_back(&copy);
             if soname.starts_with("ld-") {
                 loader = Some(copy);
             }
@@ -369,6 +379,7 @@ impl PrivateLibs {
             )
         });
         set_mode(&copy, 0o755);
+        written_back(&copy);
         PrivateLibs {
             dir,
             loader,
