@@ -121,9 +121,9 @@ pub struct Cli {
     pub container: Option<String>,
 
     /// The root of the cgroup file system whose counters are read for cgroup and unit rows
-    /// (default: found in the mount table; the v1 memory controller's mount on a v1/hybrid
-    /// host).
-    #[arg(long, value_name = "DIR", help_heading = "Scan")]
+    /// and kept by `pmaps capture` (default: found in the mount table; the v1 memory
+    /// controller's mount on a v1/hybrid host).
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Scan")]
     pub cgroup_root: Option<PathBuf>,
 
     /// Output format.
@@ -162,9 +162,9 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// With -f prometheus: the series kept per family (file, user, command, process), largest
-    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
-    /// [default: 25].
+    /// With -f prometheus: the series kept per family (file, user, command, unit, container,
+    /// process), largest PSS + SwapPSS first; the rest is summed into one `(other)` series (0:
+    /// no limit) [default: 25].
     #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
     pub prom_top: Option<usize>,
 
@@ -223,12 +223,13 @@ pub struct Cli {
     #[arg(value_name = "PID", value_parser = parse_bare_pid)]
     pub show_pids: Vec<std::ffi::OsString>,
     /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
-    /// proc root; `-` reads it from standard input.
+    /// proc root (and the cgroups' counters it kept instead of a cgroupfs); `-` reads it from
+    /// standard input.
     #[arg(
         long,
         value_name = "FILE",
         global = true,
-        conflicts_with = "proc_root",
+        conflicts_with_all = ["proc_root", "cgroup_root"],
         help_heading = "Scan"
     )]
     pub from: Option<PathBuf>,
@@ -253,8 +254,11 @@ pub enum Subcommand {
     ///
     /// Reads each process as a report does (same outcomes, same truncation check), in
     /// parallel, and streams what it read into the archive: memory stays bounded for any
-    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
-    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    /// number of processes. Each process's cgroup is kept, and the counters of its cgroup
+    /// and of its systemd unit's (from the cgroupfs, or --cgroup-root DIR before `capture`),
+    /// so -g cgroup, unit and container work from the archive too. The archive goes to -o
+    /// FILE (replaced atomically) or to standard output (`ssh host pmaps capture >
+    /// host.tar.zst`), never to a terminal.
     #[command(after_help = CAPTURE_EXIT_CODES)]
     Capture(CaptureArgs),
 
@@ -405,8 +409,8 @@ pub enum FormatArg {
     /// column (PSS by default).
     Svg,
     /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
-    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
-    /// number of series, and health metrics.
+    /// kind, user, command, systemd unit with its cgroup's charge, container; process with
+    /// --prom-processes) from one smaps scan, a bounded number of series, and health metrics.
     Prometheus,
 }
 

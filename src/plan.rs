@@ -101,7 +101,7 @@ impl ReadPlan {
             needs: Needs {
                 uid: !f.uids.is_empty() || user_column(query.group_by),
                 cmdline: f.command.is_some() || command_column(query.group_by),
-                cgroup: query.group_by.needs_cgroup() || f.filters_cgroups(),
+                cgroup: query.group_by.needs_cgroup() || f.filters_cgroups() || query.cgroups,
             },
             source,
             maps_pass,
@@ -182,6 +182,10 @@ impl ReadPlan {
                     (
                         query.group_by.needs_cgroup(),
                         &format!("the rows of {group}"),
+                    ),
+                    (
+                        query.cgroups,
+                        "the unit and container families of -f prometheus",
                     ),
                 ],
             );

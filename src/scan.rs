@@ -5,6 +5,7 @@
 //! outcome. When no worker thread can be started (`ulimit -u`, a low `ulimit -v`), the scan
 //! runs on the calling thread instead of failing.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
@@ -13,7 +14,9 @@ use rayon::prelude::*;
 
 use crate::address_space::{Sharing, Verdict};
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
-use crate::model::{Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey, SourceChoice};
+use crate::model::{
+    Cgroup, Charge, Hierarchy, Meta, Outcome, ProcInfo, Query, Report, Row, RowKey, SourceChoice,
+};
 use crate::parse;
 use crate::plan::{MapsPass, ReadPlan};
 use crate::read::{FirstPass, ReadResult, Reader};
@@ -154,6 +157,11 @@ pub fn scan(
     acc.coverage.shared = settled.shared;
     let (mut rows, totals, mut coverage) = aggregate::finish(acc, query, src);
     reconcile(&mut rows, src);
+    let charges = if query.cgroups {
+        unit_charges(&rows, src)
+    } else {
+        BTreeMap::new()
+    };
     coverage.filtered += filtered_by_pid;
     coverage.mappings_from_maps = plan.maps_pass == MapsPass::Count;
     coverage.missing = missing;
@@ -176,6 +184,7 @@ pub fn scan(
         rows,
         totals,
         coverage,
+        charges,
     })
 }
 
@@ -215,30 +224,59 @@ fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
 /// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
 fn reconcile(rows: &mut [Row], src: &dyn ProcSource) {
     for row in rows {
-        let (Some(cgroup), charge) = (match &mut row.key {
-            RowKey::Cgroup { cgroup, charge } | RowKey::Unit { cgroup, charge } => {
-                (cgroup.as_ref(), charge)
-            }
-            _ => continue,
-        }) else {
+        if let RowKey::Cgroup {
+            cgroup: Some(cgroup),
+            charge,
+        }
+        | RowKey::Unit {
+            cgroup: Some(cgroup),
+            charge,
+        } = &mut row.key
+        {
+            *charge = charge_of(src, cgroup);
+        }
+    }
+}
+
+/// The counters of the unit cgroup of every process of `rows` (and of their parts).
+fn unit_charges(rows: &[Row], src: &dyn ProcSource) -> BTreeMap<Cgroup, Charge> {
+    let mut charges = BTreeMap::new();
+    let all = rows
+        .iter()
+        .flat_map(|r| std::iter::once(r).chain(&r.children));
+    for row in all {
+        let (RowKey::Process(p) | RowKey::FileProcess { proc: p, .. }) = &row.key else {
             continue;
         };
-        let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
-        let (current, kmem) = match cgroup.hierarchy {
-            Hierarchy::V2 => (file("memory.current"), None),
-            Hierarchy::V1Memory => (
-                file("memory.usage_in_bytes"),
-                file("memory.kmem.usage_in_bytes"),
-            ),
-        };
-        let stat = file("memory.stat");
-        *charge = parse::parse_charge(
-            cgroup.hierarchy,
-            current.as_deref(),
-            stat.as_deref(),
-            kmem.as_deref(),
-        );
+        if let Some(unit) = p.cgroup.as_ref().and_then(parse::unit_cgroup)
+            && !charges.contains_key(&unit)
+        {
+            let charge = charge_of(src, &unit);
+            charges.insert(unit, charge);
+        }
     }
+    charges
+}
+
+/// A cgroup's own counters, read through the source: v2 `memory.current` and `memory.stat`;
+/// v1 `memory.usage_in_bytes`, `memory.kmem.usage_in_bytes` and `memory.stat`. What cannot
+/// be read is unknown.
+pub fn charge_of(src: &dyn ProcSource, cgroup: &Cgroup) -> Charge {
+    let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
+    let (current, kmem) = match cgroup.hierarchy {
+        Hierarchy::V2 => (file("memory.current"), None),
+        Hierarchy::V1Memory => (
+            file("memory.usage_in_bytes"),
+            file("memory.kmem.usage_in_bytes"),
+        ),
+    };
+    let stat = file("memory.stat");
+    parse::parse_charge(
+        cgroup.hierarchy,
+        current.as_deref(),
+        stat.as_deref(),
+        kmem.as_deref(),
+    )
 }
 
 /// Names the closure's type: one step of any worker, whatever its lifetime.

@@ -79,8 +79,8 @@ fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
     .collect();
     if !conflicts.is_empty() {
         return Err(format!(
-            "-f prometheus writes every family (file, kind, user, command, process) from one \
-             smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
+            "-f prometheus writes every family (file, kind, user, command, unit, container, \
+             process) from one smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
              choose the series)",
             conflicts.join(", ")
         ));
@@ -157,6 +157,8 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             count_in_maps: cli.columns.contains(&Column::Mappings)
                 || cli.sort == Some(Column::Mappings),
         },
+        // The unit and container families of the exposition.
+        cgroups: cli.format == FormatArg::Prometheus,
     };
     // A capture holds one map file: a question it can answer from smaps too reads that.
     let mut query = query;

@@ -78,6 +78,10 @@ pub struct Query {
     pub group_by: GroupBy,
     pub filters: Filters,
     pub plan: PlanOptions,
+    /// Read each process's cgroup, and the own counters of its unit's cgroup, whatever the
+    /// grouping (the unit and container families of `-f prometheus` are derived from the
+    /// processes of a file,process scan).
+    pub cgroups: bool,
 }
 
 impl Default for Query {
@@ -89,6 +93,7 @@ impl Default for Query {
             group_by: GroupBy::File,
             filters: Filters::default(),
             plan: PlanOptions::default(),
+            cgroups: false,
         }
     }
 }

@@ -160,6 +160,33 @@ pub fn kill_pid(pid: u32) {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
+/// Stops `pid` with SIGSTOP and waits until its state reads `T`.
+pub fn freeze(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.trim().chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("helper {pid} did not stop");
+}
+
+/// Waits until `path`'s pages are on disk: a copy just written has dirty pages that
+/// writeback cleans whenever it comes, which would move the Dirty fields of every process
+/// mapping it between two reads (a helper stopped with SIGSTOP included).
+fn written_back(path: &Path) {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .unwrap_or_else(|e| panic!("cannot sync {}: {e}", path.display()));
+}
+
 /// A running `maphelper` process (see `examples/maphelper.rs` for the flags).
 ///
 /// Dropping it SIGKILLs it by PID and reaps it. Note: the helper asks for SIGKILL when its
@@ -337,6 +364,7 @@ impl PrivateLibs {
             std::fs::copy(path, &copy)
                 .unwrap_or_else(|e| panic!("cannot copy {path} to {}: {e}", copy.display()));
             set_mode(&copy, 0o755);
+            written_back(&copy);
             if soname.starts_with("ld-") {
                 loader = Some(copy);
             }
@@ -351,6 +379,7 @@ impl PrivateLibs {
             )
         });
         set_mode(&copy, 0o755);
+        written_back(&copy);
         PrivateLibs {
             dir,
             loader,
@@ -366,11 +395,21 @@ impl PrivateLibs {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.spawn_with(args, |_| {})
+    }
+
+    /// [`PrivateLibs::spawn`], with `setup` applied to the command first (a `pre_exec`).
+    pub fn spawn_with<I, S>(&self, args: I, setup: impl FnOnce(&mut Command)) -> Helper
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = Command::new(&self.loader);
         cmd.arg("--library-path")
             .arg(self.dir.path())
             .arg(&self.helper)
             .args(args);
+        setup(&mut cmd);
         let helper = Helper::start(cmd);
         let private = self.dir.path().as_os_str().as_encoded_bytes();
         for path in maps_paths(helper.pid) {

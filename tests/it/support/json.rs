@@ -220,3 +220,20 @@ pub fn row_pids(doc: &Value) -> Vec<u64> {
         .map(|r| r["pid"].as_u64().expect("pid"))
         .collect()
 }
+
+/// What must be equal between a live report and one from a capture: rows, totals and the
+/// coverage (without what depends on the rest of the machine: processes filtered out by
+/// `-p`, pmaps' own PID).
+pub fn comparable(doc: &Value) -> Value {
+    let mut coverage = doc["meta"]["coverage"].clone();
+    let c = coverage.as_object_mut().expect("coverage object");
+    c.remove("filtered");
+    c.remove("self_pid");
+    serde_json::json!({
+        "rows": doc["rows"],
+        "totals": doc["totals"],
+        "coverage": coverage,
+        "source": doc["meta"]["source"],
+        "group_by": doc["meta"]["group_by"],
+    })
+}
