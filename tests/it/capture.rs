@@ -66,7 +66,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
     let doomed = doomed.to_str().expect("utf-8");
     let a = libs.spawn([
         "--comm",
-        "cap-a",
+        "frozencap-a",
         "--anon",
         "3M",
         "--map-shared",
@@ -76,7 +76,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
     ]);
     let b = libs.spawn([
         "--comm",
-        "cap-b",
+        "frozencap-b",
         "--map-shared",
         shared,
         "--map-private",
@@ -169,7 +169,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
         "show --all-fields"
     );
     // By name too, from the archive's command lines.
-    let by_name = run_pmaps(["--from", from, "show", "-f", "json", "cap-b"]);
+    let by_name = run_pmaps(["--from", from, "show", "-f", "json", "frozencap-b"]);
     let procs = json(&by_name)["processes"].clone();
     assert_eq!(procs.as_array().map(Vec::len), Some(1), "{procs}");
     assert_eq!(procs[0]["pid"], b.pid);
