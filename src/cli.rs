@@ -133,9 +133,9 @@ pub struct Cli {
     pub container: Option<String>,
 
     /// The root of the cgroup file system whose counters are read for cgroup and unit rows
-    /// (default: found in the mount table; the v1 memory controller's mount on a v1/hybrid
-    /// host).
-    #[arg(long, value_name = "DIR", help_heading = "Scan")]
+    /// and kept by `pmaps capture` (default: found in the mount table; the v1 memory
+    /// controller's mount on a v1/hybrid host).
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Scan")]
     pub cgroup_root: Option<PathBuf>,
 
     /// Output format.
@@ -174,9 +174,9 @@ pub struct Cli {
     )]
     pub output: Option<PathBuf>,
 
-    /// With -f prometheus: the series kept per family (file, user, command, process), largest
-    /// PSS + SwapPSS first; the rest is summed into one `(other)` series (0: no limit)
-    /// [default: 25].
+    /// With -f prometheus: the series kept per family (file, user, command, unit, container,
+    /// process), largest PSS + SwapPSS first; the rest is summed into one `(other)` series (0:
+    /// no limit) [default: 25].
     #[arg(long, value_name = "N", help_heading = "Prometheus (-f prometheus)")]
     pub prom_top: Option<usize>,
 
@@ -199,6 +199,16 @@ pub struct Cli {
     /// are then unknown).
     #[arg(long, conflicts_with = "source", help_heading = "Scan")]
     pub vsz: bool,
+
+    /// With --map/--kind, read every process's smaps instead of reading `maps` first and
+    /// smaps only where a mapping matches (the cost of a full read; for comparison).
+    #[arg(long, help_heading = "Scan")]
+    pub no_prefilter: bool,
+
+    /// Say on stderr which files are read per process and why, then what was read (with
+    /// --format json, also as `meta.plan`).
+    #[arg(long, help_heading = "Scan")]
+    pub explain: bool,
 
     /// A partial report (some process denied, incomplete or in error) exits 0 with nothing
     /// on stderr, for cron jobs where a known process is always unreadable; the output still
@@ -225,12 +235,13 @@ pub struct Cli {
     #[arg(value_name = "PID", value_parser = parse_bare_pid)]
     pub show_pids: Vec<std::ffi::OsString>,
     /// Read processes from a capture (`pmaps capture`, or smem's `smemcap` tar) instead of a
-    /// proc root; `-` reads it from standard input.
+    /// proc root (and the cgroups' counters it kept instead of a cgroupfs); `-` reads it from
+    /// standard input.
     #[arg(
         long,
         value_name = "FILE",
         global = true,
-        conflicts_with = "proc_root",
+        conflicts_with_all = ["proc_root", "cgroup_root"],
         help_heading = "Scan"
     )]
     pub from: Option<PathBuf>,
@@ -241,7 +252,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "SNAPSHOT",
-        conflicts_with = "from",
+        conflicts_with_all = ["from", "explain"],
         help_heading = "History"
     )]
     pub at: Option<String>,
@@ -272,8 +283,11 @@ pub enum Subcommand {
     ///
     /// Reads each process as a report does (same outcomes, same truncation check), in
     /// parallel, and streams what it read into the archive: memory stays bounded for any
-    /// number of processes. The archive goes to -o FILE (replaced atomically) or to standard
-    /// output (`ssh host pmaps capture > host.tar.zst`), never to a terminal.
+    /// number of processes. Each process's cgroup is kept, and the counters of its cgroup
+    /// and of its systemd unit's (from the cgroupfs, or --cgroup-root DIR before `capture`),
+    /// so -g cgroup, unit and container work from the archive too. The archive goes to -o
+    /// FILE (replaced atomically) or to standard output (`ssh host pmaps capture >
+    /// host.tar.zst`), never to a terminal.
     #[command(after_help = capture::CAPTURE_EXIT_CODES)]
     Capture(CaptureArgs),
 
@@ -420,8 +434,8 @@ pub enum FormatArg {
     /// column (PSS by default).
     Svg,
     /// Prometheus text exposition for node_exporter's textfile collector: every family (file,
-    /// kind, user, command; process with --prom-processes) from one smaps scan, a bounded
-    /// number of series, and health metrics.
+    /// kind, user, command, systemd unit with its cgroup's charge, container; process with
+    /// --prom-processes) from one smaps scan, a bounded number of series, and health metrics.
     Prometheus,
 }
 
@@ -516,7 +530,7 @@ fn parse_kind(s: &str) -> Result<MapKind, String> {
 }
 
 /// The report's own options: they mean nothing to a subcommand.
-pub const REPORT_OPTIONS: [(&str, &str); 22] = [
+pub const REPORT_OPTIONS: [(&str, &str); 24] = [
     ("at", "--at"),
     ("cgroup", "--cgroup"),
     ("units", "--unit"),
@@ -539,6 +553,8 @@ pub const REPORT_OPTIONS: [(&str, &str); 22] = [
     ("prom_top", "--prom-top"),
     ("prom_min", "--prom-min"),
     ("prom_processes", "--prom-processes"),
+    ("no_prefilter", "--no-prefilter"),
+    ("explain", "--explain"),
 ];
 
 /// Parses the command line: the typed options and the matches (which tell an option given

@@ -12,6 +12,9 @@
 //! JSON) → `output` (stdout, atomic file, closed pipe). `text` (numbers, timestamps,
 //! escaping) and `exit` (the exit statuses) are leaves every stage may use.
 //!
+//! `plan` chooses, from the question, which files the scan reads per process and why
+//! (`--explain` prints it): the cheapest that answer.
+//!
 //! `capture` (`pmaps capture`) runs the same `read` stage over a recording source and
 //! streams what each process's reads got into an archive; `--from` reads such an archive (or
 //! smem's `smemcap` tar) back as another proc source (`source::archive`), so every command
@@ -38,6 +41,7 @@ pub mod history;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod plan;
 pub mod read;
 pub mod render;
 pub mod scan;

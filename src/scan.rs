@@ -5,6 +5,7 @@
 //! outcome. When no worker thread can be started (`ulimit -u`, a low `ulimit -v`), the scan
 //! runs on the calling thread instead of failing.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
@@ -18,7 +19,8 @@ use crate::model::{
     Row, RowKey, Source, SourceChoice,
 };
 use crate::parse;
-use crate::read::{Needs, ReadResult, Reader};
+use crate::plan::{MapsPass, ReadPlan};
+use crate::read::{FirstPass, Needs, ReadResult, Reader};
 use crate::source::{self, ProcSource, outcome_of, read_small};
 
 /// Progress of a running scan, for a progress line on a terminal.
@@ -41,39 +43,22 @@ pub fn scan(
     query: &Query,
     progress: Option<&Progress>,
 ) -> anyhow::Result<Report> {
-    let needs = Needs {
-        uid: !query.filters.uids.is_empty()
-            || matches!(
-                query.group_by,
-                GroupBy::Process | GroupBy::User | GroupBy::FileProcess | GroupBy::ProcessFile
-            ),
-        cmdline: query.filters.command.is_some()
-            || matches!(
-                query.group_by,
-                GroupBy::Process | GroupBy::FileProcess | GroupBy::ProcessFile
-            ),
-        cgroup: query.group_by.needs_cgroup() || query.filters.filters_cgroups(),
-    };
-    let ((mut rows, totals, coverage), facts) = fold(src, query, needs, progress, |acc| {
+    let plan = ReadPlan::of(query, src);
+    let ((rows, totals, coverage), facts) = fold(src, query, plan, progress, |acc| {
         aggregate::finish(acc, query, src)
     })?;
-    reconcile(&mut rows, src);
     Ok(facts.report(src, query, rows, totals, coverage))
 }
 
-/// [`scan`] of every process from `smaps` grouped as `query` asks, and one row per process
-/// whatever the group-by (from the same reads: `pmaps watch` follows every file and every
-/// process at the cost of one report; the command line is not read).
+/// [`scan`] grouped as `query` asks, and one row per process whatever the group-by (from the
+/// same reads: `pmaps watch` follows every file and every process at the cost of one report;
+/// the plan reads no more than the report needs, so a file grouping reads no command line).
 pub fn scan_with_processes(
     src: &dyn ProcSource,
     query: &Query,
 ) -> anyhow::Result<(Report, Vec<Row>)> {
-    let needs = Needs {
-        uid: false,
-        cmdline: false,
-        cgroup: false,
-    };
-    let ((rows, processes, totals, coverage), facts) = fold(src, query, needs, None, |acc| {
+    let plan = ReadPlan::of(query, src);
+    let ((rows, processes, totals, coverage), facts) = fold(src, query, plan, None, |acc| {
         aggregate::finish_rows(acc, query, src, true)
     })?;
     Ok((facts.report(src, query, rows, totals, coverage), processes))
@@ -89,7 +74,7 @@ pub struct Recording {
     /// mapping.
     pub processes: Vec<Row>,
     /// The own counters of every cgroup a process is in, and of every unit's cgroup.
-    pub charges: Vec<(Cgroup, Charge)>,
+    pub charges: BTreeMap<Cgroup, Charge>,
 }
 
 /// Scans every process of `src` from `smaps`, with every fact a report may be grouped by.
@@ -104,51 +89,22 @@ pub fn scan_everything(
         source: SourceChoice::Fixed(Source::Smaps),
         group_by: GroupBy::FileProcess,
         filters: Filters::default(),
-        count_mappings: false,
+        plan: Default::default(),
+        cgroups: false,
     };
-    let needs = Needs {
-        uid: true,
-        cmdline: true,
-        cgroup: true,
+    // The plan of a file,process report, reading every small file besides: no mapping filter,
+    // so no `maps` pass.
+    let plan = ReadPlan {
+        needs: Needs::ALL,
+        ..ReadPlan::of(&query, src)
     };
-    let ((rows, processes, totals, coverage), facts) = fold(src, &query, needs, progress, |acc| {
+    let ((rows, processes, totals, coverage), facts) = fold(src, &query, plan, progress, |acc| {
         aggregate::finish_rows(acc, &query, src, true)
     })?;
-    let mut cgroups: Vec<Cgroup> = processes
-        .iter()
-        .filter_map(|r| match &r.key {
-            RowKey::Process(d) => d.cgroup.clone(),
-            _ => None,
-        })
-        .flat_map(|c| [aggregate::unit_cgroup(&c), Some(c)])
-        .flatten()
-        .collect();
-    cgroups.sort();
-    cgroups.dedup();
-    let mut charged: Vec<Row> = cgroups
-        .into_iter()
-        .map(|c| Row {
-            key: RowKey::Cgroup {
-                cgroup: Some(c),
-                charge: Charge::default(),
-            },
-            processes: 0,
-            mappings: None,
-            counters: Default::default(),
-            children: Vec::new(),
-        })
-        .collect();
-    reconcile(&mut charged, src);
-    let charges = charged
-        .into_iter()
-        .filter_map(|r| match r.key {
-            RowKey::Cgroup {
-                cgroup: Some(c),
-                charge,
-            } => Some((c, charge)),
-            _ => None,
-        })
-        .collect();
+    let cgroups = process_cgroups(&processes)
+        .flat_map(|c| [parse::unit_cgroup(c), Some(c.clone())])
+        .flatten();
+    let charges = charges_of(cgroups, |c| Some(charge_of(src, c)));
     Ok(Recording {
         report: facts.report(src, &query, rows, totals, coverage),
         processes,
@@ -165,18 +121,29 @@ struct Facts {
     missing: Vec<u32>,
     hidden: Option<String>,
     threads: usize,
+    plan: ReadPlan,
 }
 
 impl Facts {
+    /// The report of the fold's rows: cgroup and unit rows reconciled with their cgroup's own
+    /// counters, and the units' counters when the query asks for every process's cgroup.
     fn report(
         self,
         src: &dyn ProcSource,
         query: &Query,
-        rows: Vec<Row>,
+        mut rows: Vec<Row>,
         totals: Row,
         mut coverage: Coverage,
     ) -> Report {
+        let charge = |c: &Cgroup| Some(charge_of(src, c));
+        reconcile(&mut rows, charge);
+        let charges = if query.cgroups {
+            unit_charges(&rows, charge)
+        } else {
+            BTreeMap::new()
+        };
         coverage.filtered += self.filtered_by_pid;
+        coverage.mappings_from_maps = self.plan.maps_pass == MapsPass::Count;
         coverage.missing = self.missing;
         coverage.self_pid = self.own;
         coverage.hidden = self.hidden;
@@ -197,16 +164,17 @@ impl Facts {
             rows,
             totals,
             coverage,
+            charges,
         }
     }
 }
 
-/// Reads every process of `src` that `query` wants, in parallel, and hands the merged
-/// accumulator to `finish`.
+/// Reads every process of `src` that `query` wants, as `plan` says, in parallel, and hands
+/// the merged accumulator to `finish`.
 fn fold<T>(
     src: &dyn ProcSource,
     query: &Query,
-    needs: Needs,
+    plan: ReadPlan,
     progress: Option<&Progress>,
     finish: impl for<'g> FnOnce(Acc<'g>) -> T,
 ) -> anyhow::Result<(T, Facts)> {
@@ -237,15 +205,22 @@ fn fold<T>(
     if let Some(p) = progress {
         p.total.store(pids.len(), Ordering::Relaxed);
     }
-    let file = query.effective_source();
+    let file = plan.source;
     let detail = Detail::for_group(query.group_by);
     let want = |info: &ProcInfo| wanted(query, info);
+    let may_match = |path: &[u8]| ReadPlan::may_match(&query.filters, path);
+    let first = match plan.maps_pass {
+        MapsPass::None => FirstPass::None,
+        MapsPass::Prefilter => FirstPass::Prefilter(&may_match),
+        MapsPass::Count => FirstPass::Count,
+    };
     let grand = Grand::default();
     let sharing = Sharing::new(src);
     let new_worker = || Worker {
         reader: Reader::new(src, file)
-            .with_needs(needs)
-            .with_rollup_fallback(query.source == SourceChoice::Auto),
+            .with_needs(plan.needs)
+            .with_rollup_fallback(query.source == SourceChoice::Auto)
+            .with_first_pass(first),
         scratch: Scratch::new(detail, &query.filters),
         acc: Acc::new(query, &grand),
     };
@@ -255,6 +230,13 @@ fn fold<T>(
         let result = w
             .reader
             .read_process(pid, &want, &mut |h, c| scratch.add(h, c));
+        let verdict = w.reader.take_verdict();
+        if verdict.ruled_out {
+            w.acc.coverage.ruled_out_by_maps += 1;
+        }
+        if let Some(n) = verdict.mappings {
+            w.scratch.set_mappings(n);
+        }
         match result {
             ReadResult::Filtered(_) => w.acc.add_filtered(),
             ReadResult::Done(info, outcome) => {
@@ -316,6 +298,7 @@ fn fold<T>(
         missing,
         hidden,
         threads,
+        plan,
     };
     Ok((finish(acc), facts))
 }
@@ -353,33 +336,80 @@ fn resolve_pids(src: &dyn ProcSource, asked: &[u32]) -> (Vec<u32>, Vec<u32>) {
     (found, missing)
 }
 
-/// Fills cgroup and unit rows with the cgroup's own counters, read through the source.
-fn reconcile(rows: &mut [Row], src: &dyn ProcSource) {
+/// Fills cgroup and unit rows with the cgroup's own counters, as `charge` gives them (read
+/// through the source by a scan, stored by a record).
+pub fn reconcile(rows: &mut [Row], charge: impl Fn(&Cgroup) -> Option<Charge>) {
     for row in rows {
-        let (Some(cgroup), charge) = (match &mut row.key {
-            RowKey::Cgroup { cgroup, charge } | RowKey::Unit { cgroup, charge } => {
-                (cgroup.as_ref(), charge)
-            }
-            _ => continue,
-        }) else {
-            continue;
-        };
-        let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
-        let (current, kmem) = match cgroup.hierarchy {
-            Hierarchy::V2 => (file("memory.current"), None),
-            Hierarchy::V1Memory => (
-                file("memory.usage_in_bytes"),
-                file("memory.kmem.usage_in_bytes"),
-            ),
-        };
-        let stat = file("memory.stat");
-        *charge = parse::parse_charge(
-            cgroup.hierarchy,
-            current.as_deref(),
-            stat.as_deref(),
-            kmem.as_deref(),
-        );
+        if let RowKey::Cgroup {
+            cgroup: Some(cgroup),
+            charge: c,
+        }
+        | RowKey::Unit {
+            cgroup: Some(cgroup),
+            charge: c,
+        } = &mut row.key
+            && let Some(found) = charge(cgroup)
+        {
+            *c = found;
+        }
     }
+}
+
+/// The own counters of the unit cgroup of every process of `rows` (and of their parts), as
+/// `charge` gives them.
+pub fn unit_charges(
+    rows: &[Row],
+    charge: impl Fn(&Cgroup) -> Option<Charge>,
+) -> BTreeMap<Cgroup, Charge> {
+    charges_of(process_cgroups(rows).filter_map(parse::unit_cgroup), charge)
+}
+
+/// The cgroup of every process of `rows` and of their parts (a process may come more than
+/// once).
+fn process_cgroups(rows: &[Row]) -> impl Iterator<Item = &Cgroup> {
+    rows.iter()
+        .flat_map(|r| std::iter::once(r).chain(&r.children))
+        .filter_map(|row| match &row.key {
+            RowKey::Process(p) | RowKey::FileProcess { proc: p, .. } => p.cgroup.as_ref(),
+            _ => None,
+        })
+}
+
+/// The counters of each of `cgroups` that `charge` knows, each asked once.
+fn charges_of(
+    cgroups: impl IntoIterator<Item = Cgroup>,
+    charge: impl Fn(&Cgroup) -> Option<Charge>,
+) -> BTreeMap<Cgroup, Charge> {
+    let mut charges = BTreeMap::new();
+    for cgroup in cgroups {
+        if !charges.contains_key(&cgroup)
+            && let Some(c) = charge(&cgroup)
+        {
+            charges.insert(cgroup, c);
+        }
+    }
+    charges
+}
+
+/// A cgroup's own counters, read through the source: v2 `memory.current` and `memory.stat`;
+/// v1 `memory.usage_in_bytes`, `memory.kmem.usage_in_bytes` and `memory.stat`. What cannot
+/// be read is unknown.
+pub fn charge_of(src: &dyn ProcSource, cgroup: &Cgroup) -> Charge {
+    let file = |name: &str| src.cgroup_file(cgroup, name, source::SMALL_CAP).ok();
+    let (current, kmem) = match cgroup.hierarchy {
+        Hierarchy::V2 => (file("memory.current"), None),
+        Hierarchy::V1Memory => (
+            file("memory.usage_in_bytes"),
+            file("memory.kmem.usage_in_bytes"),
+        ),
+    };
+    let stat = file("memory.stat");
+    parse::parse_charge(
+        cgroup.hierarchy,
+        current.as_deref(),
+        stat.as_deref(),
+        kmem.as_deref(),
+    )
 }
 
 /// Names the closure's type: one step of any worker, whatever its lifetime.

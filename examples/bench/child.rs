@@ -2,7 +2,8 @@
 //! [`Role`]. Every child dlopens system libraries, maps the bench's own "libraries" the way
 //! ld.so maps a library, maps the large shared file and a private copy-on-write file, touches
 //! anonymous memory and thread-stack-like regions, has a SysV segment (1 in 4) and a memfd
-//! (1 in 3), and a mapped-then-deleted file; some roles add thousands of small mappings. Then it
+//! (1 in 3); 1 in 100 maps a library deleted afterwards, another 1 in 100 a library no one
+//! else maps; some roles add thousands of small mappings. Then it
 //! writes `ready` on stdout and sleeps until the bench kills it (or, with PR_SET_PDEATHSIG,
 //! until the bench dies). The mapping primitives are `examples/shared/maps.rs`, shared with
 //! `examples/maphelper.rs`.
@@ -39,6 +40,12 @@ pub const SYSTEM_LIBS: &[&str] = &[
     "libffi.so.8",
     "libglib-2.0.so.0",
 ];
+
+/// The library mapped by 1 in 100 processes (those with `idx % 100 == RARE_AT`).
+pub const RARE_LIB: &str = "libbench-rare.so";
+pub const RARE_AT: usize = 33;
+/// 1 in 100 processes (`idx % 100 == DELETED_AT`) map a copy of a library, then delete it.
+pub const DELETED_AT: usize = 66;
 
 /// What a child adds to the common maps.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -260,12 +267,20 @@ fn setup(role: Role, idx: usize, dir: &Path) -> Result<()> {
             .touch(page, Touch::Write);
     }
 
-    // A mapped-then-deleted file.
-    let path = dir.join(format!("deleted-{idx}.dat"));
-    fs::write(&path, vec![0x5au8; 64 * 1024])
-        .with_context(|| format!("writing {}", path.display()))?;
-    map_file(&path, libc::PROT_READ, libc::MAP_SHARED)?.touch(page, Touch::Read);
-    fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    // 1 in 100: a library that was deleted after it was mapped (an upgrade replaced it: what
+    // `pmaps -k deleted` finds); another 1 in 100: a library no other process maps (what
+    // `pmaps -m` looks for).
+    match idx % 100 {
+        DELETED_AT => {
+            let path = dir.join(format!("libbench-old-{idx}.so"));
+            fs::copy(dir.join("libbench0.so"), &path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            map_like_library(&path, page)?;
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+        RARE_AT => map_like_library(&dir.join(RARE_LIB), page)?,
+        _ => {}
+    }
 
     match role {
         Role::Normal => {}

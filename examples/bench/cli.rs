@@ -1,6 +1,6 @@
-//! The command line (clap derive): the benchmark's options with their defaults, and the two
-//! hidden modes the bench runs itself in: `child` (one workload process, `child.rs`) and
-//! `floor` (the raw-read floor reader, `floor.rs`).
+//! The command line (clap derive): the benchmark's options with their defaults, and the
+//! hidden modes the bench runs itself in: `child` (one workload process, `child.rs`), `floor`
+//! (the raw-read floor reader, `floor.rs`) and `faulter` (the stall measurement, `stall.rs`).
 
 use std::path::PathBuf;
 
@@ -64,6 +64,11 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub max_wait: u64,
 
+    /// The stall measurement: a process of M MiB faulting pages while pmaps scans (full
+    /// report and -k deleted); 0 skips it
+    #[arg(long, value_name = "M", default_value_t = 2048)]
+    pub stall_mib: usize,
+
     /// Start the workload (first --procs size), then wait for Ctrl-C; for profiling by hand
     #[arg(long)]
     pub hold: bool,
@@ -84,6 +89,9 @@ pub enum Mode {
         /// The bench's PID: the child gives up if its parent is already another process.
         parent: i32,
     },
+    /// A process of `mib` MiB that times its page faults (the stall measurement).
+    #[command(hide = true)]
+    Faulter { mib: usize },
     /// Reads every process's smaps or smaps_rollup to EOF with no parsing.
     #[command(hide = true)]
     Floor {
@@ -96,18 +104,24 @@ pub enum Mode {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FloorFile {
     Smaps,
     Rollup,
+    Maps,
+    /// Every `maps`, then `smaps` of the processes that map a deleted file.
+    MapsDeleted,
+    /// Every `maps`, then `smaps` of the processes that map the rare library.
+    MapsRare,
 }
 
 impl FloorFile {
-    /// The file under `/proc/PID/`.
+    /// The file under `/proc/PID/` (the first one read, for the two-step floors).
     pub fn name(self) -> &'static str {
         match self {
             FloorFile::Smaps => "smaps",
             FloorFile::Rollup => "smaps_rollup",
+            FloorFile::Maps | FloorFile::MapsDeleted | FloorFile::MapsRare => "maps",
         }
     }
 }

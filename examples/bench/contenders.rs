@@ -1,8 +1,10 @@
-//! What is timed, and how each is run: pmaps' per-file and per-process reports, `pmaps
-//! record` and one `pmaps watch` sample, the floor readers (this executable in its hidden
-//! `floor` mode), and the peers that are installed (`smem -m`, `ps_mem`, `pmap -x` over every
-//! PID in batches). Also finding them: building pmaps (or `--pmaps`), and looking up the peers
-//! on PATH.
+//! What is timed, and how each is run: pmaps' per-file and per-process reports, its filtered
+//! questions (`-k deleted`, `-m <a library 1 % of processes map>`, each also read in full
+//! with `--no-prefilter`), `pmaps record` and one `pmaps watch` sample, the floor readers
+//! (this executable in its hidden `floor` mode), and the peers that are installed (`smem -m`,
+//! `ps_mem`, `pmap -x` over every PID in batches; for the deleted-library question
+//! `needrestart -b` and `lsof -nP +c0 | grep DEL`). Also finding them: building pmaps (or
+//! `--pmaps`), and looking up the peers on PATH.
 
 use std::ffi::CString;
 use std::fs::{self, File};
@@ -13,6 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
+use crate::child::RARE_LIB;
 use crate::cli::FloorFile;
 use crate::floor::list_pids;
 use crate::measure::{Sample, busy_between, cpu_jiffies, run_measured};
@@ -37,6 +40,58 @@ pub enum Kind {
     ManyWithout,
     /// … and with one more process that has just under vm.max_map_count mappings.
     ManyWith,
+    /// `pmaps -k deleted`: maps first, smaps where a deleted file is mapped …
+    PmapsDeleted,
+    /// … and the same read in full (`--no-prefilter`: every smaps, the cost before the plan).
+    PmapsDeletedAll,
+    /// `pmaps -m <the rare library>`, and read in full.
+    PmapsRare,
+    PmapsRareAll,
+    /// The floors of those questions: every maps, then the matching processes' smaps; and
+    /// every maps alone.
+    FloorDeleted,
+    FloorRare,
+    FloorMaps,
+    /// Peers for "which processes map a deleted library": `needrestart -b`, and
+    /// checkrestart's method `lsof -nP +c0 | grep DEL`.
+    Needrestart,
+    LsofDel,
+}
+
+impl Kind {
+    /// pmaps' arguments for a pmaps contender (`None` for the others).
+    fn pmaps_args(self) -> Option<Vec<String>> {
+        let rare = format!("{}$", regex_escape(RARE_LIB));
+        let args: Vec<&str> = match self {
+            Kind::PmapsProc => vec!["--group-by", "process", "--source", "rollup"],
+            Kind::PmapsFile | Kind::ManyWithout | Kind::ManyWith => {
+                vec!["--group-by", "file", "--source", "smaps"]
+            }
+            Kind::PmapsDeleted => vec!["--kind", "deleted"],
+            Kind::PmapsDeletedAll => vec!["--kind", "deleted", "--no-prefilter"],
+            Kind::PmapsRare => vec!["--map", &rare],
+            Kind::PmapsRareAll => vec!["--map", &rare, "--no-prefilter"],
+            _ => return None,
+        };
+        Some(args.into_iter().map(String::from).collect())
+    }
+
+    /// The floor mode of a floor contender.
+    fn floor_file(self) -> Option<FloorFile> {
+        Some(match self {
+            Kind::FloorSmaps => FloorFile::Smaps,
+            Kind::FloorRollup => FloorFile::Rollup,
+            Kind::FloorMaps => FloorFile::Maps,
+            Kind::FloorDeleted => FloorFile::MapsDeleted,
+            Kind::FloorRare => FloorFile::MapsRare,
+            _ => return None,
+        })
+    }
+}
+
+/// `s` with the regex metacharacters it may hold (`.`) escaped.
+fn regex_escape(s: &str) -> String {
+    s.replace('.', "\\.")
 }
 
 pub struct Contender {
@@ -59,6 +114,15 @@ impl Contender {
             Kind::PmapLoop => format!("pmap -x, batches of {PMAP_BATCH}"),
             Kind::ManyWithout => "pmaps per-file, workload only".into(),
             Kind::ManyWith => "pmaps per-file, + max-maps process".into(),
+            Kind::PmapsDeleted => "pmaps -k deleted".into(),
+            Kind::PmapsDeletedAll => "pmaps -k deleted --no-prefilter".into(),
+            Kind::PmapsRare => format!("pmaps -m {RARE_LIB}"),
+            Kind::PmapsRareAll => format!("pmaps -m {RARE_LIB} --no-prefilter"),
+            Kind::FloorDeleted => "floor: maps + smaps of deleted-lib procs".into(),
+            Kind::FloorRare => "floor: maps + smaps of rare-lib procs".into(),
+            Kind::FloorMaps => "floor: read maps".into(),
+            Kind::Needrestart => "needrestart -b".into(),
+            Kind::LsofDel => "lsof -nP +c0 | grep DEL".into(),
         }
     }
 }
@@ -77,7 +141,7 @@ pub struct Env {
 
 impl Env {
     /// The contenders of one run, in their first order: pmaps and the floor at 1 and all
-    /// threads, then the peers.
+    /// threads, the filtered questions and their floors at all threads, then the peers.
     pub fn contenders(&self) -> Vec<Contender> {
         let mut list = Vec::new();
         let thread_counts = if self.threads > 1 {
@@ -114,10 +178,34 @@ impl Env {
                 });
             }
         }
+        // The filtered questions, at all threads only.
+        if let Some(p) = &self.pmaps {
+            for kind in [
+                Kind::PmapsDeleted,
+                Kind::PmapsDeletedAll,
+                Kind::PmapsRare,
+                Kind::PmapsRareAll,
+            ] {
+                list.push(Contender {
+                    kind,
+                    threads: self.threads,
+                    program: p.clone(),
+                });
+            }
+        }
+        for kind in [Kind::FloorMaps, Kind::FloorDeleted, Kind::FloorRare] {
+            list.push(Contender {
+                kind,
+                threads: self.threads,
+                program: self.exe.clone(),
+            });
+        }
         for (kind, prog) in [
             (Kind::Smem, &self.peers.smem),
             (Kind::PsMem, &self.peers.ps_mem),
             (Kind::PmapLoop, &self.peers.pmap),
+            (Kind::Needrestart, &self.peers.needrestart),
+            (Kind::LsofDel, &self.peers.lsof),
         ] {
             if let Some(p) = prog {
                 list.push(Contender {
@@ -148,29 +236,44 @@ impl Env {
 
 /// Runs one contender once, measured.
 pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
-    match c.kind {
-        Kind::PmapsFile | Kind::PmapsProc | Kind::ManyWithout | Kind::ManyWith => {
-            let (group, source) = if c.kind == Kind::PmapsProc {
-                ("process", "rollup")
-            } else {
-                ("file", "smaps")
-            };
-            let mut cmd = Command::new(&c.program);
-            cmd.args(["--group-by", group, "--source", source, "--format", "csv"])
-                .arg("--threads")
-                .arg(c.threads.to_string())
-                .stdout(Stdio::null())
-                .stderr(env.stderr_file("pmaps")?);
-            let s = run_measured(&mut cmd, false)?;
-            if s.codes.iter().any(|&code| code != 0 && code != 3) {
-                bail!(
-                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
-                    s.codes,
-                    env.stderr_tail("pmaps")
-                );
-            }
-            Ok(s)
+    if let Some(args) = c.kind.pmaps_args() {
+        let mut cmd = Command::new(&c.program);
+        cmd.args(args)
+            .args(["--format", "csv", "--threads"])
+            .arg(c.threads.to_string())
+            .stdout(Stdio::null())
+            .stderr(env.stderr_file("pmaps")?);
+        let s = run_measured(&mut cmd, false)?;
+        if s.codes.iter().any(|&code| code != 0 && code != 3) {
+            bail!(
+                "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                s.codes,
+                env.stderr_tail("pmaps")
+            );
         }
+        return Ok(s);
+    }
+    if let Some(file) = c.kind.floor_file() {
+        let file = file.to_possible_value().context("floor file")?;
+        let mut cmd = Command::new(&env.exe);
+        cmd.args(["floor", file.get_name(), "--threads"])
+            .arg(c.threads.to_string())
+            .stderr(Stdio::inherit());
+        let mut s = run_measured(&mut cmd, true)?;
+        if s.codes.iter().any(|&code| code != 0) {
+            bail!("floor reader failed: exit codes {:?}", s.codes);
+        }
+        if s.rchar.is_none() {
+            // /proc/PID/io unavailable: use the reader's own count.
+            s.rchar = s
+                .stdout
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("bytes="))
+                .and_then(|b| b.parse().ok());
+        }
+        return Ok(s);
+    }
+    match c.kind {
         Kind::Record | Kind::Watch => {
             let (mut cmd, name) = if c.kind == Kind::Record {
                 let db = env.dir.join("record.sqlite");
@@ -195,30 +298,21 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
             }
             Ok(s)
         }
-        Kind::FloorSmaps | Kind::FloorRollup => {
-            let file = if c.kind == Kind::FloorSmaps {
-                FloorFile::Smaps
-            } else {
-                FloorFile::Rollup
-            };
-            let file = file.to_possible_value().context("floor file")?;
-            let mut cmd = Command::new(&env.exe);
-            cmd.args(["floor", file.get_name(), "--threads"])
-                .arg(c.threads.to_string())
-                .stderr(Stdio::inherit());
-            let mut s = run_measured(&mut cmd, true)?;
-            if s.codes.iter().any(|&code| code != 0) {
-                bail!("floor reader failed: exit codes {:?}", s.codes);
-            }
-            if s.rchar.is_none() {
-                // /proc/PID/io unavailable: use the reader's own count.
-                s.rchar = s
-                    .stdout
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("bytes="))
-                    .and_then(|b| b.parse().ok());
-            }
-            Ok(s)
+        Kind::Needrestart => {
+            let mut cmd = Command::new(&c.program);
+            cmd.arg("-b")
+                .stdout(Stdio::null())
+                .stderr(env.stderr_file("needrestart")?);
+            run_measured(&mut cmd, false)
+        }
+        Kind::LsofDel => {
+            // checkrestart's method; the rusage of `sh` includes lsof's and grep's.
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(format!("'{}' -nP +c0 | grep DEL", c.program.display()))
+                .stdout(Stdio::null())
+                .stderr(env.stderr_file("lsof")?);
+            run_measured(&mut cmd, false)
         }
         Kind::Smem | Kind::PsMem => {
             let name = if c.kind == Kind::Smem {
@@ -259,6 +353,8 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
             total.machine_busy = busy_between(j0, cpu_jiffies());
             Ok(total)
         }
+        // pmaps and the floors were run above.
+        _ => bail!("{} has no runner", c.name()),
     }
 }
 
@@ -306,6 +402,8 @@ pub struct Peers {
     pub smem: Option<PathBuf>,
     pub ps_mem: Option<PathBuf>,
     pub pmap: Option<PathBuf>,
+    pub needrestart: Option<PathBuf>,
+    pub lsof: Option<PathBuf>,
     pub notes: Vec<String>,
 }
 
@@ -315,6 +413,8 @@ impl Peers {
             smem: None,
             ps_mem: None,
             pmap: None,
+            needrestart: None,
+            lsof: None,
             notes: Vec::new(),
         };
         if no_peers {
@@ -324,6 +424,8 @@ impl Peers {
         p.smem = find_in_path("smem");
         p.pmap = find_in_path("pmap");
         p.ps_mem = find_in_path("ps_mem");
+        p.needrestart = find_in_path("needrestart");
+        p.lsof = find_in_path("lsof");
         // A pyenv shim adds a bash wrapper and `pyenv exec` to every run: time the real script.
         if let Some(shim) = p
             .ps_mem
@@ -351,6 +453,8 @@ impl Peers {
             ("smem", &p.smem, "apt-get install smem"),
             ("ps_mem", &p.ps_mem, "pip install ps_mem"),
             ("pmap", &p.pmap, "procps"),
+            ("needrestart", &p.needrestart, "apt-get install needrestart"),
+            ("lsof", &p.lsof, "apt-get install lsof"),
         ] {
             if found.is_none() {
                 p.notes

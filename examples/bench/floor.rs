@@ -1,7 +1,8 @@
 //! Reading `/proc` without pmaps: the floor (the hidden `floor` mode, a contender that reads
-//! every process's smaps or smaps_rollup to EOF with no parsing, serially or with threads), the
-//! untimed [`census`] before each run that counts what every contender scans, and the small
-//! `/proc` readers the rest of the bench uses.
+//! every process's smaps, smaps_rollup or maps to EOF with no parsing, serially or with
+//! threads; or, for a filtered question, every maps and then the smaps of the processes that
+//! match: [`read_maps_then_smaps`]), the untimed [`census`] before each run that counts what
+//! every contender scans, and the small `/proc` readers the rest of the bench uses.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -11,6 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
+use pmaps::model::MapKind;
+
+use crate::child::RARE_LIB;
 use crate::cli::FloorFile;
 
 /// Every PID in `/proc`.
@@ -68,55 +72,30 @@ impl ReadTotals {
     }
 }
 
-/// Reads `/proc/PID/<file>` to EOF for every PID, into one reused 64 KiB buffer per thread.
-/// With `count`, also counts mappings (lines starting with a lowercase hex digit); the timed
-/// floor runs do not count.
-pub fn read_proc_files(pids: &[i32], file: &str, threads: usize, count: bool) -> ReadTotals {
+/// One reader thread's buffers: a 64 KiB read buffer, a whole `maps`, a path.
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    maps: Vec<u8>,
+    path: String,
+}
+
+/// Runs `per_pid` for every PID on `threads` threads (or this one), each thread with its own
+/// buffers and totals, and merges the totals.
+fn for_each_pid(
+    pids: &[i32],
+    threads: usize,
+    per_pid: impl Fn(i32, &mut Scratch, &mut ReadTotals) + Sync,
+) -> ReadTotals {
     let next = AtomicUsize::new(0);
     let work = || {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut path = String::with_capacity(40);
+        let mut scratch = Scratch {
+            buf: vec![0u8; 64 * 1024],
+            ..Scratch::default()
+        };
         let mut t = ReadTotals::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&pid) = pids.get(i) else { break };
-            path.clear();
-            let _ = write!(path, "/proc/{pid}/{file}");
-            let Ok(mut f) = File::open(&path) else {
-                t.errors += 1;
-                continue;
-            };
-            let (mut maps, mut at_line_start, mut ok) = (0u64, true, true);
-            loop {
-                match f.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        t.bytes += n as u64;
-                        if count {
-                            for &b in &buf[..n] {
-                                if at_line_start && matches!(b, b'0'..=b'9' | b'a'..=b'f') {
-                                    maps += 1;
-                                }
-                                at_line_start = b == b'\n';
-                            }
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok {
-                t.files += 1;
-            } else {
-                t.errors += 1;
-            }
-            t.mappings += maps;
-            if count {
-                t.per_pid.push((pid, maps));
-            }
+        while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
+            per_pid(pid, &mut scratch, &mut t);
         }
         t
     };
@@ -135,9 +114,111 @@ pub fn read_proc_files(pids: &[i32], file: &str, threads: usize, count: bool) ->
     })
 }
 
+/// Reads `path` to EOF through `buf`; the bytes read, and with `count` the mappings (lines
+/// starting with a lowercase hex digit). `None` when it cannot be read.
+fn read_to_eof(path: &str, buf: &mut [u8], count: bool) -> Option<(u64, u64)> {
+    let mut f = File::open(path).ok()?;
+    let (mut bytes, mut maps, mut at_line_start) = (0u64, 0u64, true);
+    loop {
+        match f.read(buf) {
+            Ok(0) => return Some((bytes, maps)),
+            Ok(n) => {
+                bytes += n as u64;
+                if count {
+                    for &b in &buf[..n] {
+                        if at_line_start && matches!(b, b'0'..=b'9' | b'a'..=b'f') {
+                            maps += 1;
+                        }
+                        at_line_start = b == b'\n';
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Reads `/proc/PID/<file>` to EOF for every PID, into one reused 64 KiB buffer per thread.
+/// With `count`, also counts mappings (lines starting with a lowercase hex digit); the timed
+/// floor runs do not count.
+pub fn read_proc_files(pids: &[i32], file: &str, threads: usize, count: bool) -> ReadTotals {
+    for_each_pid(pids, threads, |pid, s, t| {
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/{file}");
+        match read_to_eof(&s.path, &mut s.buf, count) {
+            Some((bytes, maps)) => {
+                t.files += 1;
+                t.bytes += bytes;
+                t.mappings += maps;
+                if count {
+                    t.per_pid.push((pid, maps));
+                }
+            }
+            None => t.errors += 1,
+        }
+    })
+}
+
+/// Which processes a two-step floor reads `smaps` of, decided from the whole of `maps`.
+#[derive(Clone, Copy)]
+pub enum Wanted {
+    /// A file deleted while mapped (pmaps' kind `deleted`: not memfd, SysV or /dev/zero).
+    Deleted,
+    /// The rare library.
+    Rare,
+}
+
+impl Wanted {
+    pub fn matches(self, maps: &[u8]) -> bool {
+        match self {
+            Wanted::Rare => memchr::memmem::find(maps, RARE_LIB.as_bytes()).is_some(),
+            Wanted::Deleted => memchr::memmem::find_iter(maps, b" (deleted)\n").any(|end| {
+                let start = memchr::memrchr(b'\n', &maps[..end]).map_or(0, |i| i + 1);
+                let line = &maps[start..end + b" (deleted)".len()];
+                pmaps::parse::parse_map_header(line)
+                    .is_ok_and(|h| pmaps::parse::kind_of(h.path) == MapKind::Deleted)
+            }),
+        }
+    }
+}
+
+/// The floor of a filtered question: every process's `maps` read whole, then the `smaps` of
+/// those that `wanted` matches, to EOF. `files` counts the smaps read.
+pub fn read_maps_then_smaps(pids: &[i32], wanted: Wanted, threads: usize) -> ReadTotals {
+    for_each_pid(pids, threads, |pid, s, t| {
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/maps");
+        s.maps.clear();
+        let read = File::open(&s.path).and_then(|mut f| f.read_to_end(&mut s.maps));
+        let Ok(n) = read else {
+            t.errors += 1;
+            return;
+        };
+        t.bytes += n as u64;
+        if !wanted.matches(&s.maps) {
+            return;
+        }
+        s.path.clear();
+        let _ = write!(s.path, "/proc/{pid}/smaps");
+        match read_to_eof(&s.path, &mut s.buf, false) {
+            Some((bytes, _)) => {
+                t.files += 1;
+                t.bytes += bytes;
+            }
+            None => t.errors += 1,
+        }
+    })
+}
+
 /// The hidden `floor` mode: reads, then prints `files= errors= bytes= mappings=`.
 pub fn main(file: FloorFile, threads: usize, count: bool) -> Result<()> {
-    let t = read_proc_files(&list_pids()?, file.name(), threads, count);
+    let pids = list_pids()?;
+    let t = match file {
+        FloorFile::MapsDeleted => read_maps_then_smaps(&pids, Wanted::Deleted, threads),
+        FloorFile::MapsRare => read_maps_then_smaps(&pids, Wanted::Rare, threads),
+        _ => read_proc_files(&pids, file.name(), threads, count),
+    };
     println!(
         "files={} errors={} bytes={} mappings={}",
         t.files, t.errors, t.bytes, t.mappings
@@ -147,6 +228,11 @@ pub fn main(file: FloorFile, threads: usize, count: bool) -> Result<()> {
 
 pub struct Census {
     pub mappings: u64,
+    /// Processes whose maps has a deleted file / the rare library; what the two-step
+    /// floors read of smaps.
+    pub deleted_procs: u64,
+    pub rare_procs: u64,
+    pub maps_bytes: u64,
     pub smaps_bytes: u64,
     pub rollup_bytes: u64,
     pub procs: u64,
@@ -163,6 +249,9 @@ pub fn census(mine: &BTreeSet<i32>, threads: usize) -> Result<Census> {
     let pids = list_pids()?;
     let s = read_proc_files(&pids, "smaps", threads, true);
     let r = read_proc_files(&pids, "smaps_rollup", threads, false);
+    let m = read_proc_files(&pids, "maps", threads, false);
+    let deleted = read_maps_then_smaps(&pids, Wanted::Deleted, threads);
+    let rare = read_maps_then_smaps(&pids, Wanted::Rare, threads);
     let workload_maps = s
         .per_pid
         .iter()
@@ -178,6 +267,9 @@ pub fn census(mine: &BTreeSet<i32>, threads: usize) -> Result<Census> {
     let others_biggest_comm = read_trimmed(&format!("/proc/{}/comm", others_biggest.0));
     Ok(Census {
         mappings: s.mappings,
+        deleted_procs: deleted.files,
+        rare_procs: rare.files,
+        maps_bytes: m.bytes,
         smaps_bytes: s.bytes,
         rollup_bytes: r.bytes,
         procs: s.files,

@@ -54,6 +54,7 @@ mod measure;
 mod pids;
 mod report;
 mod run;
+mod stall;
 mod targets;
 mod workload;
 
@@ -75,6 +76,7 @@ fn main() {
             ref dir,
             parent,
         }) => child::main(role, idx, dir, parent),
+        Some(Mode::Faulter { mib }) => stall::faulter(mib),
         Some(Mode::Floor {
             file,
             threads,

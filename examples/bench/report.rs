@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use crate::child::{OWN_LIBS, SYSTEM_LIBS};
+use crate::child::{OWN_LIBS, RARE_LIB, SYSTEM_LIBS};
 use crate::cli::Cli;
 use crate::contenders::{Contender, Env, Kind};
 use crate::floor::read_trimmed;
@@ -99,7 +99,17 @@ pub fn floor_of(kind: Kind) -> Option<Kind> {
             Some(Kind::FloorSmaps)
         }
         Kind::PmapsProc | Kind::PsMem => Some(Kind::FloorRollup),
-        Kind::ManyWithout | Kind::ManyWith | Kind::FloorSmaps | Kind::FloorRollup => None,
+        Kind::PmapsDeleted | Kind::PmapsDeletedAll | Kind::Needrestart | Kind::LsofDel => {
+            Some(Kind::FloorDeleted)
+        }
+        Kind::PmapsRare | Kind::PmapsRareAll => Some(Kind::FloorRare),
+        Kind::ManyWithout
+        | Kind::ManyWith
+        | Kind::FloorSmaps
+        | Kind::FloorRollup
+        | Kind::FloorMaps
+        | Kind::FloorDeleted
+        | Kind::FloorRare => None,
     }
 }
 
@@ -113,6 +123,10 @@ pub fn fill_ratios(rows: &mut [Row], all_threads: usize) {
         let pmaps = match kind {
             Kind::Smem | Kind::PmapLoop => wall(rows, Kind::PmapsFile, all_threads),
             Kind::PsMem => wall(rows, Kind::PmapsProc, all_threads),
+            Kind::Needrestart | Kind::LsofDel | Kind::PmapsDeletedAll => {
+                wall(rows, Kind::PmapsDeleted, all_threads)
+            }
+            Kind::PmapsRareAll => wall(rows, Kind::PmapsRare, all_threads),
             _ => f64::NAN,
         };
         rows[i].vs_floor = rows[i].wall_ms / floor;
@@ -265,8 +279,9 @@ pub fn header(opts: &Cli, env: &Env) -> String {
         "workload per process: {OWN_LIBS} own libraries (256 KiB-2 MiB, mapped like ld.so), \
          {} system libraries via dlopen (+ deps), {} MiB file shared by all (touched), \
          1 MiB private COW file (half written), 1-4 MiB anonymous (touched), 15-35 \
-         stack-like regions with guard pages, SysV segment (1 in 4), memfd (1 in 3), \
-         a mapped-then-deleted file; 1 in 100 with 2,500-3,500 extra small mappings",
+         stack-like regions with guard pages, SysV segment (1 in 4), memfd (1 in 3); \
+         1 in 100 with a library deleted after it was mapped, 1 in 100 with {RARE_LIB} \
+         (mapped by no other); 1 in 100 with 2,500-3,500 extra small mappings",
         SYSTEM_LIBS.len(),
         opts.big_mib
     );
@@ -277,7 +292,9 @@ pub fn header(opts: &Cli, env: &Env) -> String {
         h,
         "columns: ÷ floor = wall ÷ the raw-read floor of the same files with the same threads; \
          peer ÷ pmaps = peer wall ÷ pmaps' matching report at {threads} threads \
-         (smem -m and pmap vs per-file, ps_mem vs per-process); ns/map = wall ÷ mappings; \
+         (smem -m and pmap vs per-file, ps_mem vs per-process, needrestart, lsof and \
+         --no-prefilter vs the filtered question); ns/map = wall ÷ mappings (all mappings, \
+         for every row); \
          cpu ns/map = (user + sys) ÷ mappings; others % = CPU used by \
          other processes during the run, % of all CPUs (noise indicator)"
     );
@@ -334,6 +351,14 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
         fmt_int(mappings),
         med(|c| c.smaps_bytes) / 1e6,
         med(|c| c.rollup_bytes) / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "filtered questions: a deleted file is mapped by {} processes, {RARE_LIB} by {} \
+         (what the two-step floors read smaps of); maps {:.1} MB",
+        fmt_int(med(|c| c.deleted_procs)),
+        fmt_int(med(|c| c.rare_procs)),
+        med(|c| c.maps_bytes) / 1e6
     );
     let _ = writeln!(
         out,
@@ -410,6 +435,9 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
             crate::history::WEEK,
             mib(g.week_bytes()),
         );
+    }
+    if let Some(stall) = &r.stall {
+        out.push_str(stall);
     }
     let _ = writeln!(
         out,

@@ -1,7 +1,8 @@
 //! The benchmark of one workload size: start the workload, let it settle, warm up, then
 //! `--runs` alternating runs (an untimed census, a wait for idle CPUs, every contender once in
-//! rotating order, measured again when other work took a large share of the CPUs), and with
-//! `--many-maps` the peak-RSS comparison with one more process near vm.max_map_count. It
+//! rotating order, measured again when other work took a large share of the CPUs), with
+//! `--many-maps` the peak-RSS comparison with one more process near vm.max_map_count, and the
+//! stall measurement (`stall.rs`, unless `--stall-mib 0`). It
 //! returns the rows and what the report says about the run (`report.rs` prints it).
 
 use std::collections::BTreeSet;
@@ -17,6 +18,7 @@ use crate::floor::{self, Census};
 use crate::measure::{Sample, background_busy_pct, median, wait_for_quiet};
 use crate::pids::{self, check_interrupted};
 use crate::report::{Row, fill_ratios, fmt_int, summarize};
+use crate::stall;
 use crate::workload::Workload;
 
 /// A sample during which other processes used this many % of the CPUs more than the
@@ -43,6 +45,8 @@ pub struct SizeResult {
     pub many_maps: Option<ManyMaps>,
     /// `--record-snapshots`: the history database's growth.
     pub growth: Option<crate::history::Growth>,
+    /// The stall block (`stall.rs`), printed as is.
+    pub stall: Option<String>,
 }
 
 /// The `--many-maps` result: pmaps' peak RSS without and with the max-maps process.
@@ -83,7 +87,10 @@ pub fn run_size(n: usize, opts: &Cli, env: &Env) -> Result<SizeResult> {
     let quiet_idle = (1.0 - background / 100.0 - 0.10).min(0.90);
     for c in &contenders {
         check_interrupted()?;
-        if !matches!(c.kind, Kind::Smem | Kind::PmapLoop) {
+        if !matches!(
+            c.kind,
+            Kind::Smem | Kind::PmapLoop | Kind::Needrestart | Kind::LsofDel
+        ) {
             contenders::run(c, env)?;
         }
     }
@@ -145,6 +152,10 @@ pub fn run_size(n: usize, opts: &Cli, env: &Env) -> Result<SizeResult> {
         )?),
         _ => None,
     };
+    let stall = match &env.pmaps {
+        Some(p) if opts.stall_mib > 0 => Some(stall::measure(env, p, opts.stall_mib, opts.runs)?),
+        _ => None,
+    };
     wl.stop();
     fill_ratios(&mut rows, env.threads);
 
@@ -164,6 +175,7 @@ pub fn run_size(n: usize, opts: &Cli, env: &Env) -> Result<SizeResult> {
         retried,
         many_maps,
         growth,
+        stall,
     })
 }
 

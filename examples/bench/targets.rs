@@ -53,6 +53,21 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         ratio(file),
         &|x| x <= 1.10,
     );
+    for (question, kind, all) in [
+        ("-k deleted", Kind::PmapsDeleted, Kind::PmapsDeletedAll),
+        ("-m <1 % lib>", Kind::PmapsRare, Kind::PmapsRareAll),
+    ] {
+        add(
+            &format!("pmaps {question} wall ≤ 1.3 × floor (all maps + matching smaps, {t} thr)"),
+            ratio(find_row(rows, kind, t)),
+            &|x| x <= 1.3,
+        );
+        add(
+            &format!("pmaps {question} ≥ 4× faster than read in full (--no-prefilter)"),
+            find_row(rows, all, t).map(|r| (r.peer_ratio, format!("{:.1}× faster", r.peer_ratio))),
+            &|x| x >= 4.0,
+        );
+    }
     add(
         "per-file report user CPU ≤ 20 % of system CPU",
         file.map(|r| {
@@ -105,6 +120,25 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         rss_delta.map(|d| (d, format!("{d:+.1} MiB"))),
         &|x| x <= 8.0,
     );
+    // Peers of the deleted-library question: compared, with no stated target.
+    for (kind, name) in [
+        (Kind::Needrestart, "needrestart -b"),
+        (Kind::LsofDel, "lsof -nP +c0 | grep DEL"),
+    ] {
+        let floor = find_row(rows, Kind::FloorDeleted, t).map_or(f64::NAN, |f| f.wall_ms);
+        let value = find_row(rows, kind, 1).map_or("not measured".into(), |r| {
+            format!(
+                "{:.1}× faster (floor: {:.1}×)",
+                r.peer_ratio,
+                r.wall_ms / floor
+            )
+        });
+        v.push(Target {
+            text: format!("pmaps -k deleted vs {name} (no target)"),
+            value,
+            met: None,
+        });
+    }
     v
 }
 

@@ -13,11 +13,12 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
-use crate::child::{OWN_LIBS, Role};
+use crate::child::{OWN_LIBS, RARE_LIB, Role};
 use crate::pids;
 
 /// Creates the bench's temporary directory with the files every workload process maps: its
-/// own "libraries" `libbench{i}.so`, `big.dat` (`big_mib` MiB, shared by all) and `cow.dat`.
+/// own "libraries" `libbench{i}.so`, the rare one, `big.dat` (`big_mib` MiB, shared by all)
+/// and `cow.dat`.
 pub fn create_files(big_mib: usize) -> Result<TempDir> {
     let dir = tempfile::Builder::new()
         .prefix("pmaps-bench-")
@@ -32,6 +33,7 @@ pub fn create_files(big_mib: usize) -> Result<TempDir> {
             i as u8,
         )?;
     }
+    write_pattern_file(&dir.path().join(RARE_LIB), 512 * 1024, 0x20)?;
     write_pattern_file(&dir.path().join("big.dat"), big_mib * 1024 * 1024, 0x40)?;
     write_pattern_file(&dir.path().join("cow.dat"), 1024 * 1024, 0x80)?;
     Ok(dir)

@@ -10,10 +10,11 @@
 use std::collections::HashMap;
 
 use crate::model::{
-    Cgroup, Charge, Container, Counters, Coverage, GroupBy, MapKind, Object, Outcome, ProcDesc,
-    ProcInfo, Query, Row, RowKey, Source,
+    Charge, Container, Counters, Coverage, GroupBy, MapKind, Object, Outcome, ProcDesc, ProcInfo,
+    Query, Row, RowKey,
 };
 use crate::parse;
+use crate::plan::ReadPlan;
 use crate::source::{ProcSource, UserNames};
 
 mod scratch;
@@ -247,18 +248,6 @@ fn group(rows: Vec<Row>, key_of: impl Fn(&Row) -> RowKey) -> Vec<Row> {
     groups.into_values().collect()
 }
 
-/// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
-/// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
-pub fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
-    let unit = parse::unit_of(&c.path)?;
-    // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
-    let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();
-    Some(Cgroup {
-        path: c.path[..end].to_vec(),
-        hierarchy: c.hierarchy,
-    })
-}
-
 /// Turns the merged accumulator into sorted rows and totals.
 pub fn finish(acc: Acc<'_>, query: &Query, source: &dyn ProcSource) -> (Vec<Row>, Row, Coverage) {
     let (rows, _, totals, coverage) = finish_rows(acc, query, source, false);
@@ -274,8 +263,9 @@ pub fn finish_rows(
     with_processes: bool,
 ) -> (Vec<Row>, Vec<Row>, Row, Coverage) {
     let mut users = UserNames::default();
-    // The rollup is one record per process: it says nothing of how many mappings there are.
-    let counted = query.effective_source() != Source::Rollup;
+    // The rollup is one record per process: it says nothing of how many mappings there are,
+    // unless the plan counts them in `maps`.
+    let counted = ReadPlan::of(query, source).counts_mappings();
     let known = |n: u64| counted.then_some(n);
     let mut totals = Row {
         key: RowKey::Total,
@@ -459,7 +449,7 @@ pub fn finish_rows(
                         charge: Charge::default(),
                     },
                     GroupBy::Unit => RowKey::Unit {
-                        cgroup: d.cgroup.as_ref().and_then(unit_cgroup),
+                        cgroup: d.cgroup.as_ref().and_then(parse::unit_cgroup),
                         charge: Charge::default(),
                     },
                     _ => RowKey::Container(

@@ -88,6 +88,12 @@ impl Scratch {
         self.overflow = false;
     }
 
+    /// Sets the process's mapping count, read from `maps` beside a rollup (whose one record
+    /// is not a mapping).
+    pub fn set_mappings(&mut self, n: u64) {
+        self.mappings = n;
+    }
+
     /// Takes one mapping, if it passes the per-mapping filters.
     #[inline]
     pub fn add(&mut self, h: &MapHeader<'_>, c: &Counters) {

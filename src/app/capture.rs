@@ -25,7 +25,11 @@ pub fn options_of(
     matches: &ArgMatches,
     args: &CaptureArgs,
 ) -> Result<CaptureOptions, String> {
-    let mut wrong = cli::report_options_given(matches);
+    // The cgroups' counters are captured from the same cgroupfs a report reads.
+    let mut wrong: Vec<&str> = cli::report_options_given(matches)
+        .into_iter()
+        .filter(|&f| f != "--cgroup-root")
+        .collect();
     let given = |m: &ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
     let sub = matches.subcommand_matches("capture");
     for (id, flag) in [("format", "--format"), ("byte_units", "--units")] {
@@ -36,7 +40,7 @@ pub fn options_of(
     if !wrong.is_empty() {
         return Err(format!(
             "{} applies to reports, not to `pmaps capture` (which takes --source, --threads, \
-             --level, --output and --proc-root)",
+             --level, --output, --proc-root and --cgroup-root)",
             wrong.join(", ")
         ));
     }
@@ -90,7 +94,7 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &CaptureArgs) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let src = ProcRoot::new(&cli.proc_root);
+    let src = ProcRoot::new(&cli.proc_root).with_cgroup_root(cli.cgroup_root.as_deref());
     let mut summary = None;
     let delivered = out.deliver_with(ARCHIVE_MODE, &mut |w| {
         summary = Some(capture(&src, &opts, w)?);

@@ -192,7 +192,8 @@ fn scan_shaped(cli: &Cli, src: &dyn ProcSource, shape: &Shape) -> Result<ReportD
         source: SourceChoice::Fixed(source),
         group_by: shape.group_by,
         filters: shape.filters.clone(),
-        count_mappings: false,
+        plan: Default::default(),
+        cgroups: false,
     };
     let report =
         scan_with_progress(src, &query).map_err(|e| Stop::fatal(format!("error: {e:#}")))?;
@@ -224,7 +225,8 @@ fn report_of(cli: &Cli, operand: Operand, shape: &Shape) -> Result<ReportDoc, St
                 source: SourceChoice::Fixed(Source::Smaps),
                 group_by: shape.group_by,
                 filters: shape.filters.clone(),
-                count_mappings: false,
+                plan: Default::default(),
+                cgroups: false,
             };
             let report = crate::history::report_at(&db, &reference, &query)
                 .map_err(|e| Stop::fatal(format!("error: {e:#}")))?;

@@ -10,14 +10,17 @@ use super::summary::memory_of;
 use super::terminal::{below_table, terminal_size, units_of};
 use crate::cli::{Cli, FormatArg, GroupArg, SourceArg};
 use crate::exit;
-use crate::model::{Basis, Filters, GroupBy, Query, Report, Source, SourceChoice};
+use crate::model::{Basis, Filters, GroupBy, PlanOptions, Query, Report, Source, SourceChoice};
 use crate::output::{self, eprint_line};
+use crate::plan::ReadPlan;
 use crate::render::{self, Format};
 use crate::scan::{self, Progress};
+use crate::schema::plan::PlanDoc;
 use crate::schema::report::{FiltersDoc, ReportDoc};
 use crate::source::{self, ProcSource};
 use crate::view::chart::chart_metric;
 use crate::view::coverage::{coverage_line, missing_pids, partial_summary};
+use crate::view::plan::{plan_lines, result_line};
 use crate::view::prometheus::{Bounds, Exposition};
 use crate::view::report::{Column, ReportView, ViewOptions};
 use crate::view::{Terminal, UnitRule};
@@ -29,6 +32,8 @@ pub struct ReportRun {
     pub view: ViewOptions,
     pub format: Format,
     pub output: Option<std::path::PathBuf>,
+    /// `--explain`: the read plan, said on stderr (and put in the JSON meta).
+    pub explain: Option<ReadPlan>,
     /// The series `-f prometheus` keeps per family.
     pub bounds: Bounds,
     /// `--allow-partial`: a partial report exits 0, quietly.
@@ -74,8 +79,8 @@ fn prometheus_bounds(cli: &Cli) -> Result<Bounds, String> {
     .collect();
     if !conflicts.is_empty() {
         return Err(format!(
-            "-f prometheus writes every family (file, kind, user, command, process) from one \
-             smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
+            "-f prometheus writes every family (file, kind, user, command, unit, container, \
+             process) from one smaps scan, ranked by PSS + SwapPSS: {} does not apply (--prom-top and --prom-min \
              choose the series)",
             conflicts.join(", ")
         ));
@@ -153,7 +158,13 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         source,
         group_by,
         filters: filters_of(cli, src)?,
-        count_mappings: cli.sort == Some(Column::Mappings),
+        plan: PlanOptions {
+            prefilter: !cli.no_prefilter,
+            count_in_maps: cli.columns.contains(&Column::Mappings)
+                || cli.sort == Some(Column::Mappings),
+        },
+        // The unit and container families of the exposition.
+        cgroups: cli.format == FormatArg::Prometheus,
     };
     // A capture holds one map file: a question it can answer from smaps too reads that.
     let mut query = query;
@@ -171,6 +182,21 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
                  (with smaps_rollup: --group-by process, user or command only)",
                 src.describe(),
                 wanted.file_name()
+            ));
+        }
+    }
+    // Sorting by the mapping count needs `maps` beside the rollup (or `smaps` instead).
+    if cli.sort == Some(Column::Mappings)
+        && query.effective_source() == Source::Rollup
+        && !src.offers(Source::Maps)
+    {
+        if query.source == SourceChoice::Auto && src.offers(Source::Smaps) {
+            query.source = SourceChoice::Fixed(Source::Smaps);
+        } else {
+            return Err(format!(
+                "--sort mappings: {} holds smaps_rollup without maps, which do not count \
+                 mappings",
+                src.describe()
             ));
         }
     }
@@ -205,6 +231,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
             return Err(format!("--columns {}: given twice", c.name()));
         }
     }
+    let explain = cli.explain.then(|| ReadPlan::of(&query, src));
     Ok(ReportRun {
         query,
         view: ViewOptions {
@@ -218,6 +245,7 @@ pub fn run_of(cli: &Cli, src: &dyn ProcSource) -> Result<ReportRun, String> {
         },
         format: format_of(cli.format),
         output: cli.output.clone(),
+        explain,
         bounds,
         allow_partial: cli.allow_partial,
         units: units_of(cli.byte_units, UnitRule::PerCell),
@@ -245,11 +273,6 @@ fn sort_of(asked: Option<Column>, source: Source) -> Result<Column, String> {
              size or mappings",
             col.name()
         )),
-        Source::Rollup if col == Column::Mappings => Err(
-            "--sort mappings: smaps_rollup does not count mappings; use --source smaps (or \
-             auto, which picks it)"
-                .into(),
-        ),
         _ => Ok(col),
     }
 }
@@ -303,6 +326,9 @@ pub fn render(report: &Report, run: &ReportRun, term: Option<Terminal>) -> anyho
         Format::Json => {
             let mut doc = ReportDoc::of(&view());
             doc.meta.filters = FiltersDoc::of(&run.query.filters);
+            if let Some(plan) = &run.explain {
+                doc.meta.plan = Some(PlanDoc::of(&run.query, plan, &report.coverage));
+            }
             render::json::render(&doc.to_json()?)
         }
         Format::Svg => {
@@ -376,6 +402,11 @@ pub fn run(cli: &Cli) -> u8 {
             None => basis_of(src),
         };
     }
+    if let Some(plan) = &run.explain {
+        plan_lines(&run.query, plan)
+            .iter()
+            .for_each(|l| eprint_line(l));
+    }
     let report = match &cli.at {
         Some(at) => super::record::db_of(cli)
             .map_err(anyhow::Error::msg)
@@ -389,6 +420,9 @@ pub fn run(cli: &Cli) -> u8 {
             return exit::FATAL;
         }
     };
+    if let Some(line) = run.explain.and_then(|plan| result_line(&plan, &report)) {
+        eprint_line(&line);
+    }
     let verdict = Verdict::of(&report, src, run.format, run.allow_partial);
     // The messages go on the same screen as a table: it leaves them their lines.
     let term = if out.is_stdout() {
@@ -480,9 +514,10 @@ mod tests {
         assert_eq!(src(&["-g", "user", "-m", "libc"]), Ok(Source::Smaps));
         assert_eq!(src(&["-g", "process", "--vsz"]), Ok(Source::Maps));
         assert_eq!(src(&["-g", "file,process"]), Ok(Source::Smaps));
-        // The rollup cannot count mappings: sorting by them reads smaps.
-        assert_eq!(src(&["-g", "process", "-s", "mappings"]), Ok(Source::Smaps));
-        assert_eq!(src(&["-g", "user", "-s", "mappings"]), Ok(Source::Smaps));
+        // The rollup cannot count mappings: sorting by them counts them in maps beside it.
+        let run = run_for(&["-g", "user", "-s", "mappings"]).expect("a usable run");
+        assert_eq!(run.query.effective_source(), Source::Rollup);
+        assert!(run.query.plan.count_in_maps);
     }
 
     #[test]
@@ -497,8 +532,11 @@ mod tests {
             let err = sort(&["--vsz", "-s", bad]).expect_err(bad);
             assert!(err.contains("virtual sizes only"), "{err}");
         }
-        let err = sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]);
-        assert!(err.expect_err("rollup").contains("does not count mappings"));
+        // The rollup's mapping count comes from `maps` beside it.
+        assert_eq!(
+            sort(&["-g", "process", "--source", "rollup", "-s", "mappings"]),
+            Ok(Column::Mappings)
+        );
         // The cgroup's own counters are read whatever the map file.
         assert_eq!(
             sort(&["-g", "cgroup", "--vsz", "-s", "charge"]),

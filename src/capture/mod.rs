@@ -11,9 +11,12 @@
 //! The archive: the system files (`meminfo`, `version`, `sys/kernel/hostname`,
 //! `sys/kernel/osrelease`), per process `PID/stat`, `PID/status`, `PID/cmdline`, `PID/comm`
 //! and the map file (`PID/smaps`, or `smaps_rollup` / `maps`; under `PID/task/TID/` for a
-//! process whose main thread had exited, read through a live thread), `passwd` (the names
-//! of the uids seen, as the captured host names them), and last `manifest.json` (see
-//! [`crate::source::archive::manifest`]).
+//! process whose main thread had exited, read through a live thread) and `PID/cgroup`; per
+//! cgroup of the processes (each one's own and its unit's) the counter files a report reads
+//! for it (`cgroup/N/memory.current`, `memory.stat`, v1 `memory.usage_in_bytes`,
+//! `memory.kmem.usage_in_bytes`), read once every process is, as a report's scan reads them
+//! once it has read every process; `passwd` (the names of the uids seen, as the captured
+//! host names them), and last `manifest.json` (see [`crate::source::archive::manifest`]).
 
 pub mod writer;
 
@@ -26,11 +29,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::model::{Coverage, Outcome, OutcomeKind, Problem, ProcInfo, Source};
+use crate::model::{Cgroup, Coverage, Outcome, OutcomeKind, Problem, ProcInfo, Source};
+use crate::parse;
 use crate::read::{ReadResult, Reader};
 use crate::scan;
 use crate::source::archive::manifest::{
-    self, MANIFEST, Manifest, PASSWD, ProcessRecord, ReadRecord, SYSTEM_FILES,
+    self, CgroupRecord, MANIFEST, Manifest, PASSWD, ProcessRecord, ReadRecord, SYSTEM_FILES,
 };
 use crate::source::{self, PidLog, ProcSource, Recorder, Stage};
 use crate::text::utc_timestamp;
@@ -106,8 +110,9 @@ pub fn capture(
         })
     })
     .context(write_err)?;
-    let (mut records, uids, coverage) = written;
+    let (mut records, uids, cgroups, coverage) = written;
     records.sort_by_key(|r| r.pid);
+    let cgroups = write_cgroups(&mut w, &recorder, &cgroups).context(write_err)?;
     let mut passwd = String::new();
     for uid in uids {
         if let Some(name) = src.user_name(uid) {
@@ -136,6 +141,7 @@ pub fn capture(
         self_pid: own,
         hidden: src.hidden_processes(),
         processes: records,
+        cgroups,
     };
     let json = serde_json::to_vec(&m).context("cannot write the manifest")?;
     w.add(MANIFEST, &json, 0).context(write_err)?;
@@ -202,21 +208,32 @@ fn read_all(
     }
 }
 
-type Written = (Vec<ProcessRecord>, BTreeSet<u32>, Coverage);
+type Written = (
+    Vec<ProcessRecord>,
+    BTreeSet<u32>,
+    BTreeSet<Cgroup>,
+    Coverage,
+);
 
-/// Writes each process's files as it arrives; returns the manifest's records, the uids seen
-/// and the coverage.
+/// Writes each process's files as it arrives; returns the manifest's records, the uids seen,
+/// the cgroups whose counters a report may read (each process's own and its unit's) and the
+/// coverage.
 fn write_all<W: Write>(
     w: &mut ArchiveWriter<W>,
     rx: Receiver<Captured>,
 ) -> anyhow::Result<Written> {
     let mut records = Vec::new();
     let mut uids = BTreeSet::new();
+    let mut cgroups = BTreeSet::new();
     let mut coverage = Coverage::default();
     for c in rx {
         let pid = c.info.pid;
         uids.extend(c.log.owner);
         uids.extend(c.info.uid);
+        if let Some(cg) = &c.info.cgroup {
+            cgroups.extend(parse::unit_cgroup(cg));
+            cgroups.insert(cg.clone());
+        }
         let kind = c.outcome.kind();
         coverage.counts[kind as usize] += 1;
         if kind == OutcomeKind::Read {
@@ -286,7 +303,39 @@ fn write_all<W: Write>(
         });
     }
     coverage.problems.sort_by_key(|p| p.pid);
-    Ok((records, uids, coverage))
+    Ok((records, uids, cgroups, coverage))
+}
+
+/// Reads the counters of each of `cgroups` as a report does ([`scan::charge_of`], through
+/// the recorder) and writes what each read got under `cgroup/N/`; returns the manifest's
+/// records, in the same order.
+fn write_cgroups<W: Write>(
+    w: &mut ArchiveWriter<W>,
+    recorder: &Recorder<'_>,
+    cgroups: &BTreeSet<Cgroup>,
+) -> std::io::Result<Vec<CgroupRecord>> {
+    let mut records = Vec::with_capacity(cgroups.len());
+    for (i, cg) in cgroups.iter().enumerate() {
+        // What is kept is what the reads got; the counters are for the report to parse.
+        let _ = scan::charge_of(recorder, cg);
+        let mut reads = Vec::new();
+        for (_, r) in recorder.take_cgroup_reads() {
+            if !manifest::is_plain_name(&r.name) {
+                continue;
+            }
+            let entry = r.failure.is_none().then(|| r.name.clone());
+            if let Some(e) = &entry {
+                w.add(&manifest::cgroup_entry(i, e), &r.data, 0)?;
+            }
+            reads.push(ReadRecord {
+                file: r.name,
+                entry,
+                failure: r.failure,
+            });
+        }
+        records.push(CgroupRecord::new(cg, reads));
+    }
+    Ok(records)
 }
 
 fn unix_ms(t: SystemTime) -> u64 {

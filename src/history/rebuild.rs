@@ -14,8 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use super::snapshots::Loaded;
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
 use crate::model::{
-    Cgroup, MapHeader, MapKind, Meta, Outcome, OutcomeKind, ProcInfo, Query, Report, RowKey,
-    Source, SourceChoice,
+    Cgroup, MapHeader, MapKind, Meta, Outcome, OutcomeKind, ProcInfo, Query, Report, Source,
+    SourceChoice,
 };
 use crate::scan;
 use crate::source::{PidDir, ProcSource};
@@ -89,20 +89,13 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
     }
     let names = Names::of(loaded);
     let (mut rows, totals, scanned) = aggregate::finish(acc, &query, &names);
-    for row in &mut rows {
-        if let RowKey::Cgroup {
-            cgroup: Some(c),
-            charge,
-        }
-        | RowKey::Unit {
-            cgroup: Some(c),
-            charge,
-        } = &mut row.key
-            && let Some(found) = loaded.charges.get(c)
-        {
-            *charge = *found;
-        }
-    }
+    let stored = |c: &Cgroup| loaded.charges.get(c).copied();
+    scan::reconcile(&mut rows, stored);
+    let charges = if query.cgroups {
+        scan::unit_charges(&rows, stored)
+    } else {
+        Default::default()
+    };
     let mut coverage = loaded.coverage();
     let read = OutcomeKind::Read as usize;
     coverage.counts[read] = scanned.counts[read];
@@ -147,6 +140,7 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
         rows,
         totals,
         coverage,
+        charges,
     }
 }
 

@@ -227,6 +227,9 @@ impl Loaded {
             shared_unknown: self.snapshot.shared_unknown,
             // Which PIDs a question names is the question's, not the snapshot's.
             missing: Vec::new(),
+            // A record reads every smaps.
+            ruled_out_by_maps: 0,
+            mappings_from_maps: false,
         }
     }
 }

@@ -22,5 +22,5 @@ pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, So
 pub use memory::{Basis, Percent, SystemMemory, Unseen};
 pub use privilege::Privilege;
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo, SharedSpace};
-pub use query::{Filters, Query, SourceChoice};
+pub use query::{Filters, PlanOptions, Query, SourceChoice};
 pub use report::{GroupBy, Meta, Report, Row, RowKey};

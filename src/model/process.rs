@@ -179,6 +179,11 @@ pub struct Coverage {
     pub problems: Vec<Problem>,
     /// Processes the proc mount hides (hidepid), when that can be told.
     pub hidden: Option<String>,
+    /// Processes read whose `maps` had no mapping that could pass the mapping filters: their
+    /// `smaps` was not read (counted `read`, with nothing to add).
+    pub ruled_out_by_maps: u64,
+    /// The mapping count was read from `maps` beside a `smaps_rollup` that has none.
+    pub mappings_from_maps: bool,
     /// Processes read in full whose address space another process of the report shares
     /// (`CLONE_VM`): their memory is counted once, with the lowest PID of the group, and
     /// these are counted `read` but add no row and no memory.
@@ -231,6 +236,7 @@ impl Coverage {
         }
         self.mappings += other.mappings;
         self.filtered += other.filtered;
+        self.ruled_out_by_maps += other.ruled_out_by_maps;
         self.problems.extend(other.problems);
         self.shared.extend(other.shared);
         self.shared_unknown += other.shared_unknown;

@@ -48,6 +48,26 @@ impl Filters {
     }
 }
 
+/// What the read plan (`crate::plan`) may do beyond reading the file that answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// With a mapping filter, read each process's `maps` first and its `smaps` only when a
+    /// mapping may match (the default); off (`--no-prefilter`): read every `smaps`.
+    pub prefilter: bool,
+    /// The mapping count is shown (`--columns mappings`) or sorted by (`--sort mappings`)
+    /// although the rollup answers the rest: count the lines of `maps` beside it.
+    pub count_in_maps: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            prefilter: true,
+            count_in_maps: false,
+        }
+    }
+}
+
 /// Everything one scan needs.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -57,8 +77,11 @@ pub struct Query {
     pub source: SourceChoice,
     pub group_by: GroupBy,
     pub filters: Filters,
-    /// Rows must count their mappings (`--sort mappings`), which the rollup cannot.
-    pub count_mappings: bool,
+    pub plan: PlanOptions,
+    /// Read each process's cgroup, and the own counters of its unit's cgroup, whatever the
+    /// grouping (the unit and container families of `-f prometheus` are derived from the
+    /// processes of a file,process scan).
+    pub cgroups: bool,
 }
 
 impl Default for Query {
@@ -69,22 +92,20 @@ impl Default for Query {
             source: SourceChoice::Auto,
             group_by: GroupBy::File,
             filters: Filters::default(),
-            count_mappings: false,
+            plan: PlanOptions::default(),
+            cgroups: false,
         }
     }
 }
 
 impl Query {
     /// The file actually read: the rollup when it answers the question (per-process totals,
-    /// no per-mapping filter, no mapping count to sort by), `smaps` otherwise.
+    /// no per-mapping filter; a mapping count comes from `maps` beside it), `smaps` otherwise.
     pub fn effective_source(&self) -> Source {
         match self.source {
             SourceChoice::Fixed(s) => s,
             SourceChoice::Auto => {
-                if self.group_by.needs_mappings()
-                    || self.filters.filters_mappings()
-                    || self.count_mappings
-                {
+                if self.group_by.needs_mappings() || self.filters.filters_mappings() {
                     Source::Smaps
                 } else {
                     Source::Rollup

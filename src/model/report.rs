@@ -1,6 +1,7 @@
 //! A finished report: every row of the question asked (unsorted, uncut: sorting and `--top`
 //! belong to the view), the totals, the coverage and the facts of the run.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -276,4 +277,7 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub totals: Row,
     pub coverage: Coverage,
+    /// The own counters of the units' cgroups, when the query asked for every process's
+    /// cgroup (`Query::cgroups`); empty otherwise (cgroup and unit rows carry their own).
+    pub charges: BTreeMap<Cgroup, Charge>,
 }

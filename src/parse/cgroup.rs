@@ -47,6 +47,18 @@ pub fn unit_of(path: &[u8]) -> Option<&[u8]> {
         .find(|c| c.ends_with(b".service") || c.ends_with(b".scope"))
 }
 
+/// The cgroup of the unit a cgroup path ends in: the path up to and including the unit's
+/// component (`/system.slice/nginx.service/worker` → `/system.slice/nginx.service`).
+pub fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
+    let unit = unit_of(&c.path)?;
+    // `unit` borrows from `c.path`: its end is where the unit's cgroup ends.
+    let end = unit.as_ptr() as usize - c.path.as_ptr() as usize + unit.len();
+    Some(Cgroup {
+        path: c.path[..end].to_vec(),
+        hierarchy: c.hierarchy,
+    })
+}
+
 /// 64 lowercase hex digits: a Docker, containerd or CRI-O container ID.
 fn is_container_id(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

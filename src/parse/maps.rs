@@ -54,6 +54,31 @@ pub fn parse_map_header(line: &[u8]) -> Result<MapHeader<'_>, ParseError> {
     })
 }
 
+/// The path field of a `maps` line, without parsing the fields before it: what a question
+/// that looks only at paths (and the kinds a path allows) needs, at a fraction of the
+/// cost of [`parse_map_header`]. The line must still have the shape of a maps line (an
+/// address range and the four fields after it); its path is the same as
+/// [`parse_map_header`] gives.
+pub fn map_line_path(line: &[u8]) -> Result<&[u8], ParseError> {
+    let bad = || ParseError::new("malformed mapping line", line);
+    // The spaces after the range, perms, offset, device and inode; the last may be missing
+    // (a line whose trailing space was lost, like `parse_map_header` accepts).
+    let mut spaces = memchr::memchr_iter(b' ', line);
+    let range_end = spaces.next().ok_or_else(bad)?;
+    if !line[..range_end].contains(&b'-') {
+        return Err(bad());
+    }
+    spaces.nth(1).ok_or_else(bad)?;
+    let dev_end = spaces.next().ok_or_else(bad)?;
+    let rest = match spaces.next() {
+        Some(i) => &line[i + 1..],
+        None if dev_end + 1 < line.len() => &line[line.len()..],
+        None => return Err(bad()),
+    };
+    let pad = rest.iter().take_while(|&&b| b == b' ').count();
+    Ok(&rest[pad..])
+}
+
 /// The kind of a mapping, from its path field and, when smaps said, whether it is hugetlb
 /// (`ht` in `VmFlags:`): hugetlb memory is hugetlb whatever its name (a SysV segment or a
 /// memfd in huge pages), and a mapping smaps calls ordinary is never hugetlb (a file really
@@ -143,6 +168,30 @@ mod tests {
         ]
         .concat();
         assert_eq!(parse_map_header(&long).expect("long").path.len(), 5001);
+    }
+
+    #[test]
+    fn the_path_alone_is_the_path_of_the_whole_header() {
+        let long = [
+            b"1000-2000 r--p 00000000 00:00 5 /".as_slice(),
+            &[b'a'; 5000],
+        ]
+        .concat();
+        let lines: [&[u8]; 6] = [
+            b"7f1c2a000000-7f1c2a021000 rw-s 0001a000 08:1f 1234567                    /tmp/a b\tc\\012d (deleted)",
+            b"7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0 ",
+            b"7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0",
+            b"1000-2000 r--p 00000000 00:00 5 /x\xff\xfe \r  ",
+            b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
+            &long,
+        ];
+        for line in lines {
+            let whole = parse_map_header(line).expect("a maps line");
+            assert_eq!(map_line_path(line).expect("a maps line"), whole.path);
+        }
+        for bad in [&b"Size:    4 kB"[..], b"", b"1000-2000 r--p 0"] {
+            assert!(map_line_path(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

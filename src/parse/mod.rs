@@ -21,9 +21,11 @@ pub mod stat;
 pub mod status;
 pub mod uid_map;
 
-pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_of};
+pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_cgroup, unit_of};
 pub use cmdline::cmdline_display;
-pub use maps::{is_header_line, kind_of, mapping_kind, maps_counters, parse_map_header};
+pub use maps::{
+    is_header_line, kind_of, map_line_path, mapping_kind, maps_counters, parse_map_header,
+};
 pub use meminfo::parse_meminfo;
 pub use mountinfo::{CgroupMount, CgroupMounts, HidePid, ProcMount, cgroup_mounts, proc_mount};
 pub use smaps::{FieldRef, Record, SmapsParser, apply_field, parse_field};

@@ -12,12 +12,14 @@
 //! reading `stat` again afterwards and comparing the process's identity and address-space
 //! fields ([`Stat::mm_fingerprint`]).
 
+mod first;
 mod full;
 mod leader;
 mod stream;
 
 use std::borrow::Cow;
 
+pub use first::{FirstPass, MapsVerdict};
 pub use full::ProcessMaps;
 
 use crate::model::{Counters, MapHeader, Outcome, ProcInfo, Source, field};
@@ -102,6 +104,9 @@ pub struct Reader<'s> {
     buf: Vec<u8>,
     small: Vec<u8>,
     parser: SmapsParser,
+    /// The read plan's first pass over `maps`, and what it found for the last process.
+    first: FirstPass<'s>,
+    verdict: MapsVerdict,
 }
 
 fn parse_error(e: ParseError, path: String) -> Outcome {
@@ -123,6 +128,8 @@ impl<'s> Reader<'s> {
             buf: Vec::new(),
             small: Vec::new(),
             parser: SmapsParser::new(),
+            first: FirstPass::None,
+            verdict: MapsVerdict::default(),
         }
     }
 
@@ -232,7 +239,7 @@ impl<'s> Reader<'s> {
         if is_dead(facts.state) {
             return ReadResult::Done(info, Outcome::Zombie);
         }
-        let outcome = self.read_maps(dir, &info, &facts, on_map, on_field);
+        let outcome = self.read_planned(dir, &info, &facts, on_map, on_field);
         ReadResult::Done(info, outcome)
     }
 

@@ -31,6 +31,16 @@ pub fn stream_lines(
     buf: &mut Vec<u8>,
     mut on_line: impl FnMut(&[u8]) -> Result<(), ParseError>,
 ) -> Result<(), StreamError> {
+    stream_lines_while(file, buf, |line| on_line(line).map(|()| true)).map(|_| ())
+}
+
+/// [`stream_lines`] until `on_line` returns `false`: the rest of the file is not read.
+/// Returns whether the whole file was read (`false`: stopped by `on_line`).
+pub fn stream_lines_while(
+    file: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    mut on_line: impl FnMut(&[u8]) -> Result<bool, ParseError>,
+) -> Result<bool, StreamError> {
     if buf.len() < CHUNK {
         buf.resize(CHUNK, 0);
     }
@@ -52,10 +62,10 @@ pub fn stream_lines(
             Err(e) => return Err(StreamError::Io(e)),
         };
         if n == 0 {
-            if filled > 0 {
-                on_line(&buf[..filled])?;
+            if filled > 0 && !on_line(&buf[..filled])? {
+                return Ok(false);
             }
-            return Ok(());
+            return Ok(true);
         }
         let end = filled + n;
         let mut start = 0;
@@ -63,7 +73,9 @@ pub fn stream_lines(
         let mut from = filled;
         while let Some(i) = memchr::memchr(b'\n', &buf[from..end]) {
             let nl = from + i;
-            on_line(&buf[start..nl])?;
+            if !on_line(&buf[start..nl])? {
+                return Ok(false);
+            }
             start = nl + 1;
             from = start;
         }
@@ -107,6 +119,24 @@ mod tests {
         assert_eq!(lines[19_999], b"line 19999");
         assert_eq!(lines[20_000], long);
         assert_eq!(lines[20_001], b"no newline at end");
+    }
+
+    #[test]
+    fn stopping_early_reads_no_further_line() {
+        let mut tmp = tempfile::tempfile().expect("tempfile");
+        tmp.write_all(b"a\nb\nstop\nc\nd").expect("write");
+        std::io::Seek::rewind(&mut tmp).expect("rewind");
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        let r = stream_lines_while(&mut tmp, &mut buf, |l| {
+            seen.push(l.to_vec());
+            Ok(l != b"stop")
+        });
+        assert!(matches!(r, Ok(false)));
+        assert_eq!(seen, [&b"a"[..], b"b", b"stop"]);
+        std::io::Seek::rewind(&mut tmp).expect("rewind");
+        let r = stream_lines_while(&mut tmp, &mut buf, |_| Ok(true));
+        assert!(matches!(r, Ok(true)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod capture;
 pub mod diff;
 pub mod history;
 pub mod key;
+pub mod plan;
 pub mod report;
 pub mod show;
 pub mod summary;
@@ -15,37 +16,10 @@ pub mod watch;
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::escape::{display, hex};
+pub use crate::text::escape::{name_bytes, name_fields};
 
 /// The layout of the documents. A reader refuses a document of a version it does not know.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// A raw name as JSON: its exact string when it is UTF-8; otherwise the escaped text and the
-/// exact bytes in hex.
-pub fn name_fields(bytes: &[u8]) -> (String, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (display(bytes).into_owned(), Some(hex(bytes))),
-    }
-}
-
-/// The exact bytes of a name given as (text, hex): the hex when there is one.
-pub fn name_bytes(text: &str, hex_text: Option<&str>) -> Option<Vec<u8>> {
-    match hex_text {
-        None => Some(text.as_bytes().to_vec()),
-        Some(h) => unhex(h),
-    }
-}
-
-fn unhex(h: &str) -> Option<Vec<u8>> {
-    if !h.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..h.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 /// The version a document says it has, checked before it is read as that layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

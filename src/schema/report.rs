@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::capture::CaptureDoc;
+use super::plan::PlanDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{
     Basis, Filters, GroupBy, MapKind, Outcome, OutcomeKind, Percent, Report, Row, Source,
@@ -39,6 +40,9 @@ pub struct MetaDoc {
     pub coverage: CoverageDoc,
     /// Rows before `--top` cut them.
     pub rows_total: usize,
+    /// The read plan (with `--explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanDoc>,
     /// The capture the data came from (`--from`); absent when read live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureDoc>,
@@ -121,7 +125,8 @@ pub struct PercentOfDoc {
 pub struct CoverageDoc {
     pub processes: u64,
     pub outcomes: OutcomesDoc,
-    /// `null` when read from `smaps_rollup` (one record per process).
+    /// `null` when read from `smaps_rollup` (one record per process) without counting them in
+    /// `maps` (`--columns mappings`).
     pub mappings: Option<u64>,
     pub filtered: u64,
     pub complete: bool,
@@ -218,7 +223,8 @@ impl CoverageDoc {
                 incomplete: count(OutcomeKind::Incomplete),
                 error: count(OutcomeKind::Error),
             },
-            mappings: (report.meta.source != Source::Rollup).then_some(c.mappings),
+            mappings: (report.meta.source != Source::Rollup || c.mappings_from_maps)
+                .then_some(c.mappings),
             filtered: c.filtered,
             complete: c.is_complete(),
             hidden: c.hidden.clone(),
@@ -484,6 +490,7 @@ impl ReportDoc {
                 columns: (view.columns != Column::for_view(m.group_by))
                     .then(|| view.columns.iter().map(|c| c.csv_name()).collect()),
                 filters: None,
+                plan: None,
             },
             totals: of(&report.totals),
             rows: view.rows.iter().map(row_doc).collect(),

@@ -1,8 +1,9 @@
 //! `pmaps show PID|NAME…`: one process's memory map, mapping by mapping, like `pmap`.
 //!
 //! This module owns the data of `show`: which processes a target names, reading each one's
-//! mappings in full (through [`Reader::read_mappings`], so the same outcomes and truncation
-//! check as the report apply), folding them with `--merge`, and what the exit status says.
+//! mappings in full (through [`crate::read::Reader::read_mappings`], so the same outcomes
+//! and truncation check as the report apply; several processes in parallel, shown in
+//! order), folding them with `--merge`, and what the exit status says.
 //! Its columns are a view (`view::show`) that the same renderers as the report print.
 //!
 //! # Targets
@@ -10,12 +11,13 @@
 //! TID included). Any other target is a NAME: it matches every process whose command name
 //! (`comm`) or command line (arguments joined by spaces) contains it as a substring, byte for
 //! byte and case-sensitively, like `pgrep -f NAME` with a fixed string. Kernel threads and
-//! zombies (no memory map) and pmaps itself are never matched by name, nor is a wrapper whose command
-//! line holds pmaps' own (`sudo pmaps show nginx`, `sh -c 'pmaps show nginx'`): it matches
-//! only because of pmaps' arguments. pmaps' own ancestors (its shell, `sh -c "pmaps show
-//! 'two words'"`, whose command line is not pmaps' own once the shell has removed the
-//! quotes) match by their command name only, never by their command line. Processes are shown in the order of the targets, a
-//! name's matches by ascending PID, each once.
+//! zombies (no memory map) and pmaps itself are never matched by name, nor is a wrapper
+//! whose command line holds pmaps' own (`sudo pmaps show nginx`, `sh -c 'pmaps show
+//! nginx'`): it matches only because of pmaps' arguments. pmaps' own ancestors (its shell,
+//! `sh -c "pmaps show 'two words'"`, whose command line is not pmaps' own once the shell has
+//! removed the quotes) match by their command name only, never by their command line.
+//! Processes are shown in the order of the targets, a name's matches by ascending PID, each
+//! once.
 //!
 //! # Outcomes and exit status
 //! Each process shown, or not shown, says why: denied, changed while read (exit or exec;
@@ -32,6 +34,7 @@
 //! counters are summed (so `size` is the sum of the segments, not end minus start when there
 //! is a gap), and `mappings` counts the folded segments.
 
+mod parallel;
 mod rows;
 
 pub use rows::{ShowRow, ShownProcess, byte_keys, merge_rows, totals};
@@ -42,8 +45,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::exit;
-use crate::model::{CaptureInfo, FieldKeys, Outcome, Privilege, ProcInfo, Source};
-use crate::read::{Needs, ReadResult, Reader};
+use crate::model::{CaptureInfo, FieldKeys, Outcome, Privilege, ProcInfo};
 use crate::source::{self, ProcSource, UserNames, parse_pid};
 use crate::text::escape::display;
 
@@ -113,37 +115,30 @@ pub struct Resolved {
     pub unmatched: Vec<Target>,
 }
 
-/// Finds the processes the targets name. Lists the proc root only when there is a name.
-pub fn resolve(
-    reader: &mut Reader<'_>,
-    src: &dyn ProcSource,
-    targets: &[Target],
-) -> anyhow::Result<Resolved> {
+/// Finds the processes the targets name. Lists the proc root only when there is a name; the
+/// facts of the processes listed are read in parallel.
+pub fn resolve(src: &dyn ProcSource, targets: &[Target]) -> anyhow::Result<Resolved> {
     let mut out = Resolved::default();
     let mut candidates: Vec<ProcInfo> = Vec::new();
     let mut ancestors = Vec::new();
     if targets.iter().any(|t| matches!(t, Target::Name(_))) {
-        let (pids, own) = src
+        let (mut pids, own) = src
             .list_pids()
             .map_err(|e| anyhow::anyhow!("cannot list processes in {}: {e}", src.describe()))?;
-        let own_info = own.and_then(|p| facts(reader, p));
+        pids.retain(|&p| Some(p) != own);
+        let own_info = own.and_then(|p| parallel::facts_of(src, &[p]).pop().flatten());
         let own_cmdline = own_info
             .as_ref()
             .map(|i| i.cmdline.clone())
             .unwrap_or_default();
         let mut parents = HashMap::new();
-        for pid in pids {
-            if Some(pid) == own {
-                continue;
-            }
-            if let Some(info) = facts(reader, pid) {
-                parents.insert(pid, info.ppid);
-                if !info.kernel_thread
-                    && !matches!(info.state, b'Z' | b'X' | b'x')
-                    && !is_wrapper_of(&info, &own_cmdline)
-                {
-                    candidates.push(info);
-                }
+        for info in parallel::facts_of(src, &pids).into_iter().flatten() {
+            parents.insert(info.pid, info.ppid);
+            if !info.kernel_thread
+                && !matches!(info.state, b'Z' | b'X' | b'x')
+                && !is_wrapper_of(&info, &own_cmdline)
+            {
+                candidates.push(info);
             }
         }
         if let Some(info) = &own_info {
@@ -204,16 +199,6 @@ pub fn ancestor_matches(name: &[u8], info: &ProcInfo) -> bool {
     contains(&info.comm, name)
 }
 
-/// A process's facts (comm, command line, kernel-thread flag) without reading its maps;
-/// `None` when they cannot be read (gone, or hidden from us).
-fn facts(reader: &mut Reader<'_>, pid: u32) -> Option<ProcInfo> {
-    match reader.read_process(pid, &|_| false, &mut |_, _| {}) {
-        ReadResult::Filtered(info) => Some(info),
-        // Kernel threads pass through `want` too; anything else failed before it.
-        ReadResult::Done(..) => None,
-    }
-}
-
 /// Everything one `pmaps show` produced.
 #[derive(Debug, Clone)]
 pub struct ShowReport {
@@ -240,28 +225,12 @@ pub struct ShowReport {
 pub fn collect(src: &dyn ProcSource, cfg: &ShowConfig) -> anyhow::Result<ShowReport> {
     let started = Instant::now();
     let time = SystemTime::now();
-    // Matching needs each process's command line but not its uid.
-    let mut matcher = Reader::new(src, Source::Smaps).with_needs(Needs {
-        uid: false,
-        cmdline: true,
-        cgroup: false,
-    });
-    let resolved = resolve(&mut matcher, src, &cfg.targets)?;
-    let mut reader = Reader::new(src, Source::Smaps).with_needs(Needs {
-        cgroup: false,
-        ..Needs::ALL
-    });
+    let resolved = resolve(src, &cfg.targets)?;
     let mut keys = FieldKeys::default();
     let mut users = UserNames::default();
     let mut processes = Vec::new();
-    for &pid in &resolved.pids {
-        let want_keys = cfg.all_fields.then_some(&mut keys);
-        let mut read = reader.read_mappings(pid, want_keys);
-        if read.outcome == Outcome::Incomplete {
-            // The process exec'd or exited while read: once more shows the new image, or
-            // finds it gone.
-            read = reader.read_mappings(pid, cfg.all_fields.then_some(&mut keys));
-        }
+    let reads = parallel::read_maps(src, &resolved.pids, cfg.all_fields.then_some(&mut keys));
+    for read in reads {
         let rows: Vec<ShowRow> = read
             .mappings
             .into_iter()

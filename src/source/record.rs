@@ -4,7 +4,8 @@
 //! listed (a process whose main thread has exited is read through a live thread), and the
 //! error that kept the directory from opening. The reader (`read::Reader`) runs unchanged on top of it,
 //! so a capture makes exactly the reads, outcomes and truncation checks of a report, and an
-//! archive that answers each open with what was recorded replays them.
+//! archive that answers each open with what was recorded replays them. The reads of cgroup
+//! files (a cgroup's counters, read as the scan reads them) are kept too, by cgroup.
 //!
 //! Only what the reader actually took is kept (its caps apply), and no file more than
 //! [`ENTRY_CAP`] bytes: past it the read fails with an error, which the reader turns into the
@@ -17,6 +18,7 @@ use std::io::{self, Read};
 use std::sync::Mutex;
 
 use super::{PidDir, ProcSource};
+use crate::model::Cgroup;
 
 /// The most one file of one process may hold in a capture (a 65,530-mapping smaps is ~75
 /// MB). The archive reader refuses larger entries.
@@ -85,6 +87,7 @@ pub struct PidLog {
 pub struct Recorder<'a> {
     inner: &'a dyn ProcSource,
     done: Mutex<HashMap<u32, PidLog>>,
+    cgroup_reads: Mutex<Vec<(Cgroup, FileRead)>>,
 }
 
 impl<'a> Recorder<'a> {
@@ -92,7 +95,14 @@ impl<'a> Recorder<'a> {
         Recorder {
             inner,
             done: Mutex::new(HashMap::new()),
+            cgroup_reads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Takes what the reads of cgroup files got, in the order they were made.
+    pub fn take_cgroup_reads(&self) -> Vec<(Cgroup, FileRead)> {
+        let mut reads = self.cgroup_reads.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *reads)
     }
 
     /// Takes what was recorded for `pid` (once its directory handle is dropped).
@@ -271,5 +281,19 @@ impl ProcSource for Recorder<'_> {
 
     fn compare_address_spaces(&self, a: u32, b: u32) -> Option<io::Result<Ordering>> {
         self.inner.compare_address_spaces(a, b)
+    }
+
+    /// Reads it whole (within `cap`) and keeps the bytes, or the error (as an open's: nothing
+    /// was read).
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        let got = self.inner.cgroup_file(cgroup, name, cap);
+        let read = FileRead {
+            name: name.to_string(),
+            data: got.as_ref().map_or_else(|_| Vec::new(), Clone::clone),
+            failure: got.as_ref().err().map(|e| IoFailure::of(e, Stage::Open)),
+        };
+        let mut reads = self.cgroup_reads.lock().unwrap_or_else(|e| e.into_inner());
+        reads.push((cgroup.clone(), read));
+        got
     }
 }

@@ -49,6 +49,34 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bytes of [`hex`]'s text; `None` when it is not that (odd length, not hex digits).
+pub fn unhex(h: &str) -> Option<Vec<u8>> {
+    if !h.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A raw name as JSON: its exact string when it is UTF-8; otherwise the escaped text and the
+/// exact bytes in hex.
+pub fn name_fields(bytes: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (display(bytes).into_owned(), Some(hex(bytes))),
+    }
+}
+
+/// The exact bytes of a name given as (text, hex): the hex when there is one.
+pub fn name_bytes(text: &str, hex_text: Option<&str>) -> Option<Vec<u8>> {
+    match hex_text {
+        None => Some(text.as_bytes().to_vec()),
+        Some(h) => unhex(h),
+    }
+}
+
 /// A text cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 /// CR) gets a leading `'`, as OWASP recommends for CSV injection.
 pub fn formula_safe(s: Cow<'_, str>) -> Cow<'_, str> {

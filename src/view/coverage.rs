@@ -9,7 +9,12 @@ use crate::text::{plural, thousands};
 /// from smaps; 0.31 s`.
 pub fn coverage_line(report: &Report) -> String {
     let c = &report.coverage;
-    let read_from = if report.meta.source == Source::Rollup {
+    let read_from = if report.meta.source == Source::Rollup && c.mappings_from_maps {
+        format!(
+            "{} from maps, totals",
+            plural(c.mappings, "mapping", "mappings")
+        )
+    } else if report.meta.source == Source::Rollup {
         "totals".to_string()
     } else {
         plural(c.mappings, "mapping", "mappings")

@@ -20,6 +20,7 @@ pub mod chart;
 pub mod coverage;
 pub mod diff;
 pub mod history;
+pub mod plan;
 pub mod prometheus;
 pub mod report;
 pub mod show;

@@ -381,6 +381,7 @@ mod tests {
                 children: Vec::new(),
             },
             coverage: Coverage::default(),
+            charges: Default::default(),
         }
     }
 

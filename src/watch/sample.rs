@@ -14,7 +14,7 @@ use crate::model::{
     Counters, Coverage, GroupBy, Mapping, Object, Outcome, OutcomeKind, Query, RowKey, Source,
     SourceChoice,
 };
-use crate::read::{Needs, ProcessMaps, Reader};
+use crate::read::{ProcessMaps, Reader};
 use crate::scan;
 use crate::show::{Target, resolve};
 use crate::source::ProcSource;
@@ -84,7 +84,8 @@ impl<'s> Sampler<'s> {
                 source: SourceChoice::Fixed(Source::Smaps),
                 group_by: GroupBy::File,
                 filters: Default::default(),
-                count_mappings: false,
+                plan: Default::default(),
+                cgroups: false,
             },
             taken: 0,
             coverage: None,
@@ -98,12 +99,7 @@ impl<'s> Sampler<'s> {
         metrics: Metrics,
         targets: &[Target],
     ) -> anyhow::Result<(Self, Start)> {
-        let mut matcher = Reader::new(src, Source::Smaps).with_needs(Needs {
-            uid: false,
-            cmdline: true,
-            cgroup: false,
-        });
-        let resolved = resolve(&mut matcher, src, targets)?;
+        let resolved = resolve(src, targets)?;
         let mut start = Start {
             unmatched: resolved.unmatched.iter().map(unmatched_line).collect(),
             failed: Vec::new(),

@@ -9,11 +9,13 @@
 //! - An archive laid out byte for byte as smem's `smemcap` writes it (pre-POSIX headers
 //!   with its garbage type byte, no end blocks, an empty smaps for a process it could not
 //!   read) is read: same numbers, unknown what it lacks.
-//! - Hostile archives are refused with a message that says why, and write nothing.
+//! - Hostile archives are refused with a message that says why, and write nothing; so are
+//!   hostile cgroup records (names that climb, missing or oversized counter files, a path
+//!   that is not hex, a cgroup twice). The cgroups of a capture: `cgroups::capture`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::support::*;
@@ -30,32 +32,6 @@ fn json(o: &Output) -> Value {
             String::from_utf8_lossy(&o.stdout),
             stderr(o)
         )
-    })
-}
-
-/// `pmaps capture -o <dir>/<name>` with `args` before the subcommand; the archive's path.
-fn capture_to(dir: &Path, name: &str, global: &[&str]) -> (PathBuf, Output) {
-    let path = dir.join(name);
-    let mut args: Vec<&str> = global.to_vec();
-    args.extend(["capture", "-o", path.to_str().expect("utf-8 path")]);
-    let out = run_pmaps(&args);
-    (path, out)
-}
-
-/// What must be equal between a live report and one from a capture: rows, totals and the
-/// coverage (without what depends on the rest of the machine: processes filtered out by
-/// `-p`, pmaps' own PID).
-fn comparable(doc: &Value) -> Value {
-    let mut coverage = doc["meta"]["coverage"].clone();
-    let c = coverage.as_object_mut().expect("coverage object");
-    c.remove("filtered");
-    c.remove("self_pid");
-    serde_json::json!({
-        "rows": doc["rows"],
-        "totals": doc["totals"],
-        "coverage": coverage,
-        "source": doc["meta"]["source"],
-        "group_by": doc["meta"]["group_by"],
     })
 }
 
@@ -90,7 +66,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
     let doomed = doomed.to_str().expect("utf-8");
     let a = libs.spawn([
         "--comm",
-        "cap-a",
+        "frozencap-a",
         "--anon",
         "3M",
         "--map-shared",
@@ -100,7 +76,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
     ]);
     let b = libs.spawn([
         "--comm",
-        "cap-b",
+        "frozencap-b",
         "--map-shared",
         shared,
         "--map-private",
@@ -193,7 +169,7 @@ fn a_report_and_show_from_a_capture_equal_the_live_ones_on_frozen_helpers() {
         "show --all-fields"
     );
     // By name too, from the archive's command lines.
-    let by_name = run_pmaps(["--from", from, "show", "-f", "json", "cap-b"]);
+    let by_name = run_pmaps(["--from", from, "show", "-f", "json", "frozencap-b"]);
     let procs = json(&by_name)["processes"].clone();
     assert_eq!(procs.as_array().map(Vec::len), Some(1), "{procs}");
     assert_eq!(procs[0]["pid"], b.pid);
@@ -431,7 +407,7 @@ fn capture_usage_errors() {
 /// number with `%0No` (the size's 12 digits run into the mtime field, whose sprintf
 /// overwrites the NUL), the type given as the character `'0'` but formatted with `%1d`, so
 /// the type byte reads `4` and `8` spills into the link name.
-fn smemcap_header(
+pub(crate) fn smemcap_header(
     path: &str,
     mode: u32,
     uid: u32,
@@ -459,7 +435,7 @@ fn smemcap_header(
 }
 
 /// smemcap's `archivefile()`: the header, then the data padded to 512 (no end blocks).
-fn smemcap_file(out: &mut Vec<u8>, path: &str, data: &[u8], uid: u32, ty: u8) {
+pub(crate) fn smemcap_file(out: &mut Vec<u8>, path: &str, data: &[u8], uid: u32, ty: u8) {
     out.extend_from_slice(&smemcap_header(
         path,
         0o100444,
@@ -603,21 +579,6 @@ fn zst(bytes: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(bytes, 1).expect("zstd")
 }
 
-/// Every entry of a real capture, as (name, data), with `edit` applied to the manifest.
-fn entries_of(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let tar = zstd::stream::decode_all(archive).expect("zstd");
-    let mut ar = tar::Archive::new(&tar[..]);
-    ar.entries()
-        .expect("entries")
-        .map(|e| {
-            let mut e = e.expect("entry");
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).expect("read");
-            (e.path().expect("path").display().to_string(), data)
-        })
-        .collect()
-}
-
 fn refused(dir: &Path, name: &str, bytes: &[u8], says: &str) {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write");
@@ -714,22 +675,7 @@ fn hostile_archives_are_refused_clearly_and_write_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let good = std::fs::read(good).expect("read");
     refused(&dir, "cut.tar.zst", &good[..good.len() / 2], "truncated");
-    let entries = entries_of(&good);
-    let rebuild = |entries: &[(String, Vec<u8>)], end: bool| {
-        let mut b = tar::Builder::new(Vec::new());
-        for (name, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o444);
-            h.set_cksum();
-            b.append_data(&mut h, name, &data[..]).expect("append");
-        }
-        let mut tar = b.into_inner().expect("tar");
-        if !end {
-            tar.truncate(tar.len() - 1024);
-        }
-        zst(&tar)
-    };
+    let entries = archive_entries(&good);
     let mut future = entries.clone();
     let manifest = future.last_mut().expect("manifest last");
     assert_eq!(manifest.0, "manifest.json");
@@ -740,13 +686,13 @@ fn hostile_archives_are_refused_clearly_and_write_nothing() {
     refused(
         &dir,
         "v99.tar.zst",
-        &rebuild(&future, true),
+        &pack_archive(&future, true),
         "manifest version 99",
     );
     refused(
         &dir,
         "no-end.tar.zst",
-        &rebuild(&entries, false),
+        &pack_archive(&entries, false),
         "end-of-archive",
     );
     let without_smaps: Vec<_> = entries
@@ -757,7 +703,7 @@ fn hostile_archives_are_refused_clearly_and_write_nothing() {
     refused(
         &dir,
         "lacking.tar.zst",
-        &rebuild(&without_smaps, true),
+        &pack_archive(&without_smaps, true),
         "which the archive lacks",
     );
     // The intact one reads.
@@ -768,4 +714,110 @@ fn hostile_archives_are_refused_clearly_and_write_nothing() {
     assert!(!escape.exists(), "{} was written", escape.display());
     let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").collect();
     assert_eq!(left.len(), 12, "only the archives the test wrote are there");
+}
+
+#[test]
+fn hostile_cgroup_records_are_refused_clearly() {
+    let work = open_tempdir();
+    let dir = work.path().join("in");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let fake = FakeProc::new();
+    fake.process(7)
+        .smaps(&lib_smaps(b"/usr/lib/x.so"))
+        .file("cgroup", b"0::/system.slice/x.service\n")
+        .write();
+    let cgroupfs = open_tempdir();
+    let unit = cgroupfs.path().join("system.slice/x.service");
+    std::fs::create_dir_all(&unit).expect("mkdir");
+    std::fs::write(unit.join("memory.current"), "4096\n").expect("write");
+    let root = fake.root().to_str().expect("utf-8");
+    let cg = cgroupfs.path().to_str().expect("utf-8");
+    let (good, out) = capture_to(
+        work.path(),
+        "good.tar.zst",
+        &["--proc-root", root, "--cgroup-root", cg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let entries = archive_entries(&std::fs::read(&good).expect("read"));
+    let current = "cgroup/0/memory.current";
+    assert!(entries.iter().any(|(n, _)| n == current), "{entries:?}");
+    // `edit` changes the manifest; `entry` replaces (or, with `None`, drops) memory.current.
+    let damaged = |edit: &dyn Fn(&mut Value), entry: Option<Vec<u8>>| {
+        let mut e: Vec<(String, Vec<u8>)> = entries
+            .iter()
+            .filter(|(n, _)| n != current || entry.is_some())
+            .map(|(n, d)| match (n == current, &entry) {
+                (true, Some(data)) => (n.clone(), data.clone()),
+                _ => (n.clone(), d.clone()),
+            })
+            .collect();
+        let manifest = e.last_mut().expect("manifest");
+        let mut m: Value = serde_json::from_slice(&manifest.1).expect("JSON");
+        edit(&mut m);
+        manifest.1 = serde_json::to_vec(&m).expect("JSON");
+        pack_archive(&e, true)
+    };
+    let read0 = |m: &mut Value, key: &str, v: Value| {
+        m["cgroups"][0]["reads"][0][key] = v;
+    };
+    let keep = Some(b"4096\n".to_vec());
+    refused(
+        &dir,
+        "climb.tar.zst",
+        &damaged(
+            &|m| read0(m, "entry", "../../../etc/passwd".into()),
+            keep.clone(),
+        ),
+        "names a file \"../../../etc/passwd\" of cgroup /system.slice/x.service",
+    );
+    refused(
+        &dir,
+        "file.tar.zst",
+        &damaged(&|m| read0(m, "file", "a/b".into()), keep.clone()),
+        "names a file \"a/b\"",
+    );
+    refused(
+        &dir,
+        "lacking.tar.zst",
+        &damaged(&|_| {}, None),
+        "names cgroup/0/memory.current, which the archive lacks",
+    );
+    refused(
+        &dir,
+        "big.tar.zst",
+        &damaged(&|_| {}, Some(vec![b'9'; (256 << 10) + 1])),
+        "more than a cgroup file has",
+    );
+    refused(
+        &dir,
+        "hex.tar.zst",
+        &damaged(&|m| m["cgroups"][0]["path_hex"] = "zz".into(), keep.clone()),
+        "is not hex",
+    );
+    let twice = |m: &mut Value| {
+        let mut again = m["cgroups"][0].clone();
+        again["reads"] = Value::Array(Vec::new());
+        m["cgroups"].as_array_mut().expect("cgroups").push(again);
+    };
+    refused(
+        &dir,
+        "twice.tar.zst",
+        &damaged(&twice, keep.clone()),
+        "lists cgroup /system.slice/x.service twice",
+    );
+    // The intact one reads, with the counter it kept.
+    let ok = run_pmaps([
+        "--from",
+        good.to_str().expect("utf-8"),
+        "-g",
+        "unit",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains(",4096,,,,\r\n"),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 }

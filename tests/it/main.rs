@@ -16,6 +16,7 @@ mod output_safety;
 mod output_trust;
 mod peer_pmap;
 mod prometheus;
+mod read_plan;
 mod reliability;
 mod report_fake;
 mod report_live;

@@ -1,13 +1,17 @@
 //! The manifest of a `pmaps capture` archive (`manifest.json`, its last entry): what was
-//! captured, where and when, and per PID its outcome and every read it made, in order, with
-//! the archive entry that holds the bytes and the error that ended it. Written by
-//! `capture::writer`, read by [`super::ArchiveSource`]; [`VERSION`] changes with any change
-//! a reader of the previous version would misread.
+//! captured, where and when, per PID its outcome and every read it made, in order, with the
+//! archive entry that holds the bytes and the error that ended it, and per cgroup of the
+//! processes what reading its counter files got. Written by `capture::writer`, read by
+//! [`super::ArchiveSource`]; [`VERSION`] changes with any change a reader of the previous
+//! version would misread. (The cgroups came later within version 1: an older reader skips
+//! them and shows the counters unknown, and a manifest without them reads as one whose
+//! counters are unknown.)
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{OutcomeKind, Source};
+use crate::model::{Cgroup, Hierarchy, OutcomeKind, Source};
 use crate::source::IoFailure;
+use crate::text::escape::{name_bytes, name_fields};
 
 /// The `format` of every pmaps capture manifest.
 pub const FORMAT: &str = "pmaps-capture";
@@ -17,6 +21,9 @@ pub const VERSION: u32 = 1;
 pub const MANIFEST: &str = "manifest.json";
 /// The passwd-style user names of the uids seen (`name:x:uid:::` lines).
 pub const PASSWD: &str = "passwd";
+/// The directory of the cgroups' files: `cgroup/N/memory.current` for the N-th of
+/// [`Manifest::cgroups`] (a cgroup path can be longer than a tar name, and any bytes).
+pub const CGROUP_DIR: &str = "cgroup";
 /// System files kept, as the proc root names them.
 pub const SYSTEM_FILES: [&str; 4] = [
     "meminfo",
@@ -59,6 +66,48 @@ pub struct Manifest {
     pub hidden: Option<String>,
     /// Every PID listed, ascending.
     pub processes: Vec<ProcessRecord>,
+    /// The cgroups of the processes read (each one's own and its unit's), with what reading
+    /// their counter files got.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroups: Vec<CgroupRecord>,
+}
+
+/// One cgroup, and the reads of its files (entries `cgroup/N/FILE`, N its place in the list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupRecord {
+    pub hierarchy: Hierarchy,
+    /// The path as `/proc/PID/cgroup` prints it; escaped when it is not UTF-8, and then given
+    /// exactly in `path_hex`.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    #[serde(default)]
+    pub reads: Vec<ReadRecord>,
+}
+
+impl CgroupRecord {
+    pub fn new(cgroup: &Cgroup, reads: Vec<ReadRecord>) -> CgroupRecord {
+        let (path, path_hex) = name_fields(&cgroup.path);
+        CgroupRecord {
+            hierarchy: cgroup.hierarchy,
+            path,
+            path_hex,
+            reads,
+        }
+    }
+
+    /// The cgroup; `None` when `path_hex` is not hex.
+    pub fn cgroup(&self) -> Option<Cgroup> {
+        Some(Cgroup {
+            path: name_bytes(&self.path, self.path_hex.as_deref())?,
+            hierarchy: self.hierarchy,
+        })
+    }
+}
+
+/// The entry of the `index`-th cgroup's file `entry`.
+pub fn cgroup_entry(index: usize, entry: &str) -> String {
+    format!("{CGROUP_DIR}/{index}/{entry}")
 }
 
 /// One PID: the outcome its read had, and the reads that gave it.
@@ -124,4 +173,40 @@ pub fn is_plain_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cgroup_path_round_trips_exactly_utf8_or_not() {
+        for path in [
+            &b"/system.slice/nginx.service"[..],
+            b"/a/we\xffird.scope",
+            b"/",
+        ] {
+            let cg = Cgroup {
+                path: path.to_vec(),
+                hierarchy: Hierarchy::V1Memory,
+            };
+            let rec = CgroupRecord::new(&cg, Vec::new());
+            assert_eq!(rec.path_hex.is_some(), std::str::from_utf8(path).is_err());
+            let json = serde_json::to_string(&rec).expect("JSON");
+            let back: CgroupRecord = serde_json::from_str(&json).expect("read back");
+            assert_eq!(back.cgroup(), Some(cg));
+        }
+        let bad = CgroupRecord {
+            path_hex: Some("2f7".into()),
+            ..CgroupRecord::new(
+                &Cgroup {
+                    path: b"/".to_vec(),
+                    hierarchy: Hierarchy::V2,
+                },
+                Vec::new(),
+            )
+        };
+        assert_eq!(bad.cgroup(), None);
+        assert_eq!(cgroup_entry(3, "memory.stat"), "cgroup/3/memory.stat");
+    }
 }

@@ -6,7 +6,11 @@
 //! the captured host's (its `passwd` entry), host and kernel are its own.
 //!
 //! The archive is read once, within the caps of [`index::Limits`], into an unlinked spool
-//! file and an index ([`index`]); the manifest ([`manifest`]) says what each PID's reads got.
+//! file and an index ([`index`]); the manifest ([`manifest`]) says what each PID's reads got,
+//! and what the reads of each cgroup's counter files got (served by
+//! [`ProcSource::cgroup_file`]; a cgroup path is only ever a key, never a file name, and a
+//! cgroup file past [`super::SMALL_CAP`] is refused). An archive without them (made before
+//! captures kept cgroups, or by smemcap) has every cgroup counter unknown.
 //! A capture of `smaps` also answers for `maps` (the headers of its records, which are the
 //! `maps` lines); nothing else is made up.
 //!
@@ -32,8 +36,8 @@ use anyhow::{Context, bail};
 
 use self::index::{Index, Limits, Span};
 use self::manifest::{MANIFEST, Manifest, PASSWD, ProcessRecord, ReadRecord, Versioned};
-use super::{IoFailure, PidDir, ProcSource, Stage, parse_pid};
-use crate::model::{CaptureFormat, CaptureInfo, Source};
+use super::{IoFailure, PidDir, ProcSource, SMALL_CAP, Stage, parse_pid};
+use crate::model::{CaptureFormat, CaptureInfo, Cgroup, Source};
 use crate::parse;
 
 /// The largest manifest read (a capture of 100,000 processes has ~30 MB).
@@ -47,6 +51,7 @@ pub struct ArchiveSource {
     format: CaptureFormat,
     manifest: Manifest,
     by_pid: HashMap<u32, usize>,
+    by_cgroup: HashMap<Cgroup, usize>,
     users: HashMap<u32, String>,
 }
 
@@ -80,12 +85,22 @@ impl ArchiveSource {
                 bail!("refused: the manifest lists PID {} twice", p.pid);
             }
         }
+        let mut by_cgroup = HashMap::new();
+        for (i, c) in manifest.cgroups.iter().enumerate() {
+            let cgroup = c.cgroup().ok_or_else(|| {
+                anyhow::anyhow!("refused: the path_hex of cgroup {i} of the manifest is not hex")
+            })?;
+            if by_cgroup.insert(cgroup, i).is_some() {
+                bail!("refused: the manifest lists cgroup {} twice", c.path);
+            }
+        }
         let mut src = ArchiveSource {
             name: name.to_string(),
             index,
             format,
             manifest,
             by_pid,
+            by_cgroup,
             users: HashMap::new(),
         };
         if let Some(span) = src.index.entries.get(PASSWD).copied() {
@@ -159,6 +174,27 @@ fn read_manifest(index: &Index) -> anyhow::Result<Manifest> {
             }
         }
     }
+    for (i, c) in m.cgroups.iter().enumerate() {
+        for r in &c.reads {
+            let names = std::iter::once(&r.file).chain(r.entry.as_ref());
+            if let Some(bad) = names.into_iter().find(|n| !manifest::is_plain_name(n)) {
+                bail!(
+                    "refused: the manifest names a file {bad:?} of cgroup {}",
+                    c.path
+                );
+            }
+            let Some(e) = &r.entry else { continue };
+            let entry = manifest::cgroup_entry(i, e);
+            match index.entries.get(&entry) {
+                None => bail!("refused: the manifest names {entry}, which the archive lacks"),
+                Some(span) if span.len > SMALL_CAP as u64 => bail!(
+                    "refused entry {entry}: {} bytes, more than a cgroup file has",
+                    span.len
+                ),
+                Some(_) => {}
+            }
+        }
+    }
     Ok(m)
 }
 
@@ -224,6 +260,7 @@ fn smemcap_manifest(index: &Index) -> anyhow::Result<Manifest> {
         self_pid: None,
         hidden: None,
         processes,
+        cgroups: Vec::new(),
     })
 }
 
@@ -490,6 +527,23 @@ impl ProcSource for ArchiveSource {
             p.push(file);
         }
         p.display().to_string()
+    }
+
+    /// What the capture's read of the file got; a file it did not read is absent.
+    fn cgroup_file(&self, cgroup: &Cgroup, name: &str, cap: usize) -> io::Result<Vec<u8>> {
+        let i = *self.by_cgroup.get(cgroup).ok_or_else(enoent)?;
+        let rec = &self.manifest.cgroups[i];
+        let read = rec
+            .reads
+            .iter()
+            .find(|r| r.file == name)
+            .ok_or_else(enoent)?;
+        if let Some(f) = &read.failure {
+            return Err(f.to_error());
+        }
+        let entry = read.entry.as_deref().ok_or_else(enoent)?;
+        let span = self.index.entries.get(&manifest::cgroup_entry(i, entry));
+        self.span_bytes(*span.ok_or_else(enoent)?, cap)
     }
 
     fn offers(&self, file: Source) -> bool {

@@ -1,12 +1,14 @@
 //! The families of the Prometheus view: their names, labels and measures, how each is
-//! derived from the file rows and their per-process children, and how a family is ranked and
-//! cut (the top rows kept, the rest summed into one row).
+//! derived from the file rows and their per-process children (a unit's charge from the
+//! report's counters of unit cgroups), and how a family is ranked and cut (the top rows
+//! kept, the rest summed into one row).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Bounds, CMDLINE_LABEL_BYTES, LabelValue, OTHER};
-use crate::model::{Counters, GroupBy, MapKind, Report, Row, RowKey};
+use crate::model::{Cgroup, Container, Counters, GroupBy, MapKind, Report, Row, RowKey};
+use crate::parse;
 use crate::view::report::{Column, sort_rows};
 
 /// A family of series over the report's rows.
@@ -17,6 +19,8 @@ pub(super) enum Family {
     User,
     Command,
     Process,
+    Unit,
+    Container,
 }
 
 impl Family {
@@ -27,6 +31,8 @@ impl Family {
             Family::User => "user",
             Family::Command => "command",
             Family::Process => "process",
+            Family::Unit => "unit",
+            Family::Container => "container",
         }
     }
 
@@ -37,19 +43,28 @@ impl Family {
             Family::User => "user (effective uid)",
             Family::Command => "command name (comm)",
             Family::Process => "process",
+            Family::Unit => {
+                "systemd unit (the service or scope its cgroup path ends in; unit and cgroup \
+                 empty for the processes in none)"
+            }
+            Family::Container => {
+                "container (runtime, ID and Kubernetes pod UID; empty for the host's processes)"
+            }
         }
     }
 
-    /// The measures of the family: processes (but for the process family), mappings, bytes.
+    /// The measures of the family: processes (but for the process family), mappings, bytes,
+    /// and for units their cgroup's own charge (as the unit view shows it).
     pub(super) fn metrics(self) -> Vec<Column> {
         let counts: &[Column] = match self {
             Family::Process => &[Column::Mappings],
             _ => &[Column::Processes, Column::Mappings],
         };
-        // The memory of every report row (a cgroup's own charge is not a row's memory).
-        let bytes = Column::for_view(GroupBy::File)
-            .into_iter()
-            .filter(|c| c.is_bytes());
+        let view = match self {
+            Family::Unit => GroupBy::Unit,
+            _ => GroupBy::File,
+        };
+        let bytes = Column::for_view(view).into_iter().filter(|c| c.is_bytes());
         counts.iter().copied().chain(bytes).collect()
     }
 
@@ -60,6 +75,8 @@ impl Family {
             Family::User => &["user", "uid"],
             Family::Command => &["command"],
             Family::Process => &["pid", "start_time", "user", "command", "cmdline"],
+            Family::Unit => &["unit", "cgroup"],
+            Family::Container => &["runtime", "container", "pod"],
         }
     }
 
@@ -94,6 +111,29 @@ impl Family {
                     LabelValue::Raw(cap_bytes(&p.command, CMDLINE_LABEL_BYTES).to_vec()),
                 ),
             ],
+            // Two units of one name (`init.scope` of the host and of a user's manager) are
+            // two series: the cgroup tells them apart.
+            RowKey::Unit { cgroup, .. } => {
+                let unit = cgroup.as_ref().and_then(|c| parse::unit_of(&c.path));
+                vec![
+                    (
+                        "unit",
+                        unit.map_or(code(""), |u| LabelValue::Raw(u.to_vec())),
+                    ),
+                    (
+                        "cgroup",
+                        cgroup
+                            .as_ref()
+                            .map_or(code(""), |c| LabelValue::Raw(c.path.clone())),
+                    ),
+                ]
+            }
+            RowKey::Container(Some(c)) => vec![
+                ("runtime", code(c.runtime.as_str())),
+                ("container", LabelValue::Raw(c.id.clone())),
+                ("pod", c.pod.clone().map_or(code(""), LabelValue::Raw)),
+            ],
+            RowKey::Container(None) => self.label_names().iter().map(|&n| (n, code(""))).collect(),
             // The folded series.
             _ => self
                 .label_names()
@@ -120,11 +160,25 @@ impl Family {
             Column::Uss => "Unique set size (USS: Private_Clean + Private_Dirty) of each",
             Column::Shared => "Shared memory (Shared_Clean + Shared_Dirty) of each",
             Column::Swap => "Swapped-out memory of each",
+            Column::Charge => {
+                "The own charge (memory.current; v1 memory.usage_in_bytes: page cache and kernel \
+                 memory included) of the cgroup of each"
+            }
+            Column::ChargeAnon => "Anonymous memory charged to the cgroup of each",
+            Column::ChargeFile => {
+                "Page cache (mapped or not, shmem and tmpfs included) charged to the cgroup of each"
+            }
+            Column::ChargeShmem => "Shared memory and tmpfs charged to the cgroup of each",
+            Column::ChargeKernel => "Kernel memory charged to the cgroup of each",
             _ => "Proportional swap (SwapPss) of each",
         };
         let unit = if col.is_bytes() { ", in bytes" } else { "" };
         let rest = match self {
             Family::Kind => String::new(),
+            _ if col.is_charge() => format!(
+                " Absent where the counter is unknown; the {OTHER} series has none (the charges \
+                 of separate cgroups are not summed)."
+            ),
             _ => format!(
                 " The series labelled {OTHER} sums the rows beyond --prom-top or under --prom-min."
             ),
@@ -174,6 +228,8 @@ pub(super) struct Derived<'r> {
     pub(super) processes: Vec<Row>,
     pub(super) users: Vec<Row>,
     pub(super) commands: Vec<Row>,
+    pub(super) units: Vec<Row>,
+    pub(super) containers: Vec<Row>,
 }
 
 impl<'r> Derived<'r> {
@@ -207,8 +263,12 @@ impl<'r> Derived<'r> {
         }
         let mut users: BTreeMap<(Option<u32>, String), Row> = BTreeMap::new();
         let mut commands: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+        let mut units: BTreeMap<Option<Cgroup>, Row> = BTreeMap::new();
+        let mut containers: BTreeMap<Option<Container>, Row> = BTreeMap::new();
         for p in procs.values() {
             let RowKey::Process(d) = &p.key else { continue };
+            let unit = d.cgroup.as_ref().and_then(parse::unit_cgroup);
+            let container = d.cgroup.as_ref().and_then(|c| parse::container_of(&c.path));
             let groups = [
                 users.entry((d.uid, d.user.clone())).or_insert_with(|| {
                     empty_row(RowKey::User {
@@ -219,6 +279,16 @@ impl<'r> Derived<'r> {
                 commands
                     .entry(d.comm.clone())
                     .or_insert_with(|| empty_row(RowKey::Command(d.comm.clone()))),
+                units.entry(unit.clone()).or_insert_with(|| {
+                    let charge = unit.as_ref().and_then(|u| report.charges.get(u));
+                    empty_row(RowKey::Unit {
+                        charge: charge.copied().unwrap_or_default(),
+                        cgroup: unit,
+                    })
+                }),
+                containers
+                    .entry(container.clone())
+                    .or_insert_with(|| empty_row(RowKey::Container(container))),
             ];
             for g in groups {
                 g.processes += 1;
@@ -237,6 +307,8 @@ impl<'r> Derived<'r> {
             processes: procs.into_values().collect(),
             users: users.into_values().collect(),
             commands: commands.into_values().collect(),
+            units: units.into_values().collect(),
+            containers: containers.into_values().collect(),
         }
     }
 }

@@ -1,14 +1,18 @@
 //! The Prometheus view: what `-f prometheus` exposes of one report, as gauges ready to print.
 //!
-//! One scan with the file,process grouping (each file row carries its processes) yields every
-//! family: files (path, kind) directly, and processes, users, command names and mapping kinds
-//! derived from the same rows, so the families agree with each other and with the report's
-//! totals. Values come from the report view's columns ([`Column::cell`]), so a metric means
-//! exactly what the CSV column of the same name means.
+//! One scan with the file,process grouping (each file row carries its processes, and each
+//! process its cgroup) yields every family: files (path, kind) directly, and processes,
+//! users, command names, mapping kinds, systemd units and containers derived from the same
+//! rows, so the families agree with each other and with the report's totals. Values come
+//! from the report view's columns ([`Column::cell`]), so a metric means exactly what the CSV
+//! column of the same name means (a unit's charge is the unit view's, read by the scan into
+//! [`Report::charges`]).
 //!
 //! Naming: one gauge per measure and family, `pmaps_<family>_<csv column>`
-//! (`pmaps_file_pss_bytes{path,kind,device,inode}`, `pmaps_user_rss_bytes{user,uid}`, …), so that `sum()`
-//! over one gauge is the report's total of that measure.
+//! (`pmaps_file_pss_bytes{path,kind,device,inode}`, `pmaps_user_rss_bytes{user,uid}`,
+//! `pmaps_unit_charge_bytes{unit,cgroup}`, `pmaps_container_pss_bytes{runtime,container,pod}`,
+//! …), so that `sum()` over one gauge of the processes' memory is the report's total of that
+//! measure (a cgroup's charge is its own: charges are not summed).
 //!
 //! Cardinality: per family, the top [`Bounds::top`] rows by PSS + SwapPSS that reach
 //! [`Bounds::min_bytes`] are kept and the rest is summed into one series whose every key label
@@ -94,13 +98,27 @@ pub struct Exposition {
 /// The most series an exposition written with `bounds` can hold (`None`: unbounded).
 pub fn max_series(bounds: &Bounds) -> Option<usize> {
     let per_family = bounds.top.checked_add(1)?;
-    let mut families = vec![Family::File, Family::User, Family::Command];
+    let mut families = vec![
+        Family::File,
+        Family::User,
+        Family::Command,
+        Family::Unit,
+        Family::Container,
+    ];
     if bounds.processes {
         families.push(Family::Process);
     }
+    // A cgroup's charge is never summed: the fold has none.
     let cut: usize = families
         .iter()
-        .map(|f| f.metrics().len() * per_family)
+        .flat_map(|f| f.metrics())
+        .map(|c| {
+            if c.is_charge() {
+                bounds.top
+            } else {
+                per_family
+            }
+        })
         .sum();
     let kinds = Family::Kind.metrics().len() * MapKind::ALL.len();
     // build info, last success, duration, complete, mappings, filtered, one per outcome,
@@ -236,6 +254,14 @@ impl Exposition {
                 Family::Command,
                 cut(d.commands.iter().collect(), bounds, true, summed),
             ),
+            (
+                Family::Unit,
+                cut(d.units.iter().collect(), bounds, true, summed),
+            ),
+            (
+                Family::Container,
+                cut(d.containers.iter().collect(), bounds, true, summed),
+            ),
         ];
         if bounds.processes {
             let c = cut(d.processes.iter().collect(), bounds, true, summed);
@@ -273,240 +299,4 @@ impl Exposition {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::families::{absorb, empty_row};
-    use super::*;
-    use crate::model::{Counters, Coverage, GroupBy, Meta, Object, ProcDesc, Source};
-
-    fn proc(pid: u32, uid: u32, comm: &str) -> ProcDesc {
-        ProcDesc {
-            pid,
-            start_time: 100 + u64::from(pid),
-            uid: Some(uid),
-            user: format!("u{uid}"),
-            comm: comm.as_bytes().to_vec(),
-            command: format!("/bin/{comm} --flag").into_bytes(),
-            cgroup: None,
-        }
-    }
-
-    fn counters(pss: u64) -> Counters {
-        Counters {
-            size: 2 * pss,
-            rss: pss + 4096,
-            pss,
-            private_clean: pss / 2,
-            shared_clean: 4096,
-            ..Counters::default()
-        }
-    }
-
-    /// `files` files; file f is mapped by the processes `f % procs` and `(f + 1) % procs`,
-    /// each with a PSS of (f + 1) pages.
-    fn report(files: usize, procs: u32) -> Report {
-        let descs: Vec<ProcDesc> = (0..procs)
-            .map(|p| proc(1000 + p, p % 30, &format!("cmd{p}")))
-            .collect();
-        let mut totals = empty_row(RowKey::Total);
-        let rows = (0..files)
-            .map(|f| {
-                let path = match f % 4 {
-                    0 => format!("/lib/f{f}.so"),
-                    1 => format!("/tmp/f{f} (deleted)"),
-                    2 => format!("/memfd:f{f} (deleted)"),
-                    _ => format!("/SYSV{f:08x} (deleted)"),
-                }
-                .into_bytes();
-                let kind = crate::parse::kind_of(&path);
-                let pss = (f as u64 + 1) * 4096;
-                let mut who = vec![f % procs as usize, (f + 1) % procs as usize];
-                who.dedup();
-                let children: Vec<Row> = who
-                    .iter()
-                    .map(|&p| Row {
-                        key: RowKey::FileProcess {
-                            path: path.clone(),
-                            object: Object {
-                                dev_major: 254,
-                                dev_minor: 0,
-                                inode: f as u64 + 1,
-                            },
-                            kind,
-                            proc: descs[p].clone(),
-                        },
-                        processes: 1,
-                        mappings: Some(2),
-                        counters: counters(pss),
-                        children: Vec::new(),
-                    })
-                    .collect();
-                let mut row = empty_row(RowKey::File {
-                    path,
-                    object: Object {
-                        dev_major: 254,
-                        dev_minor: 0,
-                        inode: f as u64 + 1,
-                    },
-                    kind,
-                });
-                for c in &children {
-                    absorb(&mut row, c);
-                    absorb(&mut totals, c);
-                }
-                row.processes = children.len() as u64;
-                row.children = children;
-                row
-            })
-            .collect();
-        totals.processes = u64::from(procs);
-        Report {
-            meta: Meta {
-                host: None,
-                kernel: None,
-                time: UNIX_EPOCH + std::time::Duration::from_millis(1_795_542_613_250),
-                source: Source::Smaps,
-                group_by: GroupBy::FileProcess,
-                proc_root: "/proc".into(),
-                threads: 1,
-                duration: std::time::Duration::from_millis(125),
-                capture: None,
-            },
-            rows,
-            totals,
-            coverage: Coverage::default(),
-        }
-    }
-
-    fn gauge_of<'e>(e: &'e Exposition, name: &str) -> &'e Gauge {
-        e.gauges
-            .iter()
-            .find(|g| g.name == name)
-            .unwrap_or_else(|| panic!("no {name}"))
-    }
-
-    fn sum(g: &Gauge) -> u64 {
-        g.samples
-            .iter()
-            .map(|s| match s.value {
-                Value::Int(v) => v,
-                Value::Float(_) => panic!("float in {}", g.name),
-            })
-            .sum()
-    }
-
-    #[test]
-    fn every_family_sums_to_the_report_totals_with_the_other_series() {
-        let r = report(200, 40);
-        let bounds = Bounds {
-            processes: true,
-            min_bytes: 0,
-            ..Bounds::default()
-        };
-        let e = Exposition::of(&r, &bounds);
-        for family in ["file", "kind", "user", "command", "process"] {
-            for (col, want) in [
-                ("pss_bytes", r.totals.counters.pss),
-                ("rss_bytes", r.totals.counters.rss),
-                ("size_bytes", r.totals.counters.size),
-                ("uss_bytes", r.totals.counters.uss()),
-                ("mappings", r.totals.mappings.unwrap_or(0)),
-            ] {
-                let g = gauge_of(&e, &format!("pmaps_{family}_{col}"));
-                assert_eq!(sum(g), want, "{}", g.name);
-            }
-        }
-        for family in ["user", "command"] {
-            assert_eq!(sum(gauge_of(&e, &format!("pmaps_{family}_processes"))), 40);
-        }
-        // 200 files, 40 processes, 40 commands, 30 users: 25 kept + (other) each; 4 kinds.
-        for (family, series) in [
-            ("file", 26),
-            ("process", 26),
-            ("command", 26),
-            ("user", 26),
-            ("kind", 4),
-        ] {
-            let g = gauge_of(&e, &format!("pmaps_{family}_pss_bytes"));
-            assert_eq!(g.samples.len(), series, "{family}");
-        }
-        // The files kept are the 25 heaviest, largest first; the fold comes last.
-        let files = gauge_of(&e, "pmaps_file_pss_bytes");
-        let values: Vec<u64> = files.samples[..25]
-            .iter()
-            .map(|s| match s.value {
-                Value::Int(v) => v,
-                Value::Float(_) => 0,
-            })
-            .collect();
-        let want: Vec<u64> = (176..=200).rev().map(|f| 2 * f * 4096).collect();
-        assert_eq!(values, want);
-        let last = files.samples.last().expect("other");
-        assert_eq!(
-            last.labels,
-            vec![
-                ("path", LabelValue::Code(OTHER.into())),
-                ("kind", LabelValue::Code(OTHER.into())),
-                ("device", LabelValue::Code(OTHER.into())),
-                ("inode", LabelValue::Code(OTHER.into()))
-            ]
-        );
-        // The processes of the folded files: every one of the 40.
-        let procs = gauge_of(&e, "pmaps_file_processes");
-        assert_eq!(procs.samples.last().map(|s| s.value), Some(Value::Int(40)));
-    }
-
-    #[test]
-    fn the_default_bound_holds_and_is_reached() {
-        let r = report(400, 120);
-        for processes in [false, true] {
-            let bounds = Bounds {
-                processes,
-                min_bytes: 0,
-                ..Bounds::default()
-            };
-            let e = Exposition::of(&r, &bounds);
-            // Four of the ten kinds are present; every other family is full.
-            let missing_kinds = (MapKind::ALL.len() - 4) * Family::Kind.metrics().len();
-            assert_eq!(
-                Some(e.series() + missing_kinds),
-                max_series(&bounds),
-                "processes: {processes}"
-            );
-        }
-        assert_eq!(max_series(&Bounds::default()), Some(813));
-        let all = Bounds {
-            top: usize::MAX,
-            ..Bounds::default()
-        };
-        assert_eq!(max_series(&all), None);
-    }
-
-    #[test]
-    fn min_bytes_folds_small_rows_and_no_limit_keeps_every_row() {
-        let r = report(100, 10);
-        let heavy = Bounds {
-            top: usize::MAX,
-            min_bytes: 2 * 90 * 4096,
-            processes: false,
-        };
-        let e = Exposition::of(&r, &heavy);
-        // Files 90..=100 (pages) weigh 2 × that much: 11 kept, and the fold.
-        assert_eq!(gauge_of(&e, "pmaps_file_pss_bytes").samples.len(), 12);
-        let everything = Bounds {
-            top: usize::MAX,
-            min_bytes: 0,
-            processes: false,
-        };
-        let e = Exposition::of(&r, &everything);
-        let files = gauge_of(&e, "pmaps_file_pss_bytes");
-        assert_eq!(files.samples.len(), 100);
-        assert!(
-            files
-                .samples
-                .iter()
-                .all(|s| s.labels[0].1 != LabelValue::Code(OTHER.into()))
-        );
-        let folded = gauge_of(&e, "pmaps_family_folded_rows");
-        assert_eq!(sum(folded), 0);
-    }
-}
+mod tests;

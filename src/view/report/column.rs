@@ -236,6 +236,11 @@ impl Column {
         )
     }
 
+    /// Whether it is one of a cgroup's own counters (not the memory of its processes).
+    pub fn is_charge(self) -> bool {
+        CHARGES.contains(&self)
+    }
+
     /// Text columns sort A→Z by default; numbers largest first.
     pub fn is_text(self) -> bool {
         matches!(

@@ -261,6 +261,7 @@ mod tests {
             rows,
             totals: row(RowKey::Total, u64::from(procs), 4096, Vec::new()),
             coverage: Coverage::default(),
+            charges: Default::default(),
         }
     }
 

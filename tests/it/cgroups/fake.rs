@@ -108,7 +108,7 @@ fn procs() -> Vec<Proc> {
 
 /// The fake tree of [`procs`]: each process maps its anonymous memory (private) and, when
 /// `lib`, a 40 kB shared library of which it holds an equal share.
-fn tree() -> (FakeProc, u64) {
+pub(super) fn tree() -> (FakeProc, u64) {
     let fake = FakeProc::new();
     let sharers = procs().iter().filter(|p| p.lib).count() as u64;
     for p in procs() {
@@ -347,7 +347,7 @@ fn which_containers_map_a_library_and_what_a_container_maps() {
 }
 
 /// A fake cgroupfs: each cgroup directory with its counter files.
-fn cgroupfs(dir: &Path, cgroup: &str, files: &[(&str, &str)]) {
+pub(super) fn cgroupfs(dir: &Path, cgroup: &str, files: &[(&str, &str)]) {
     let d = dir.join(cgroup.trim_start_matches('/'));
     std::fs::create_dir_all(&d).expect("mkdir");
     for (name, text) in files {
@@ -355,9 +355,8 @@ fn cgroupfs(dir: &Path, cgroup: &str, files: &[(&str, &str)]) {
     }
 }
 
-#[test]
-fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
-    let (fake, _) = tree();
+/// The counters of some cgroups of [`tree`], as a fake cgroupfs.
+pub(super) fn counters() -> tempfile::TempDir {
     let fs = tempfile::tempdir().expect("tempdir");
     // v2: nginx.service with every counter; session-3.scope with no `kernel` key (an
     // older kernel) and no memory.current (unreadable): unknown, never 0.
@@ -390,6 +389,13 @@ fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
             ("memory.kmem.usage_in_bytes", "4096\n"),
         ],
     );
+    fs
+}
+
+#[test]
+fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
+    let (fake, _) = tree();
+    let fs = counters();
     let root = fs.path().to_str().expect("utf8").to_string();
     let doc = json(&fake, &["-g", "unit", "--cgroup-root", &root]);
     let row = |unit: &str| {

@@ -54,19 +54,41 @@ fn own_memory_cgroup() -> (PathBuf, String) {
 }
 
 /// A memory cgroup made for one test, removed when dropped (after its processes are gone).
-struct TestCgroup {
-    dir: PathBuf,
-    path: String,
+pub(super) struct TestCgroup {
+    pub(super) dir: PathBuf,
+    /// As `/proc/PID/cgroup` names it.
+    pub(super) path: String,
 }
 
 impl TestCgroup {
-    fn new() -> TestCgroup {
+    /// `pmaps-test-<our PID>-<tag>` under this process's memory cgroup.
+    pub(super) fn new(tag: &str) -> TestCgroup {
         let (parent, parent_path) = own_memory_cgroup();
-        let name = format!("pmaps-test-{}", std::process::id());
+        let name = format!("pmaps-test-{}-{tag}", std::process::id());
         let dir = parent.join(&name);
         std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         let path = format!("{}/{name}", parent_path.trim_end_matches('/'));
         TestCgroup { dir, path }
+    }
+
+    /// Makes `cmd`'s child join the cgroup between fork and exec, so that every page it
+    /// touches afterwards is charged there.
+    pub(super) fn join_on_exec(&self, cmd: &mut Command) {
+        let procs =
+            CString::new(self.dir.join("cgroup.procs").as_os_str().as_bytes()).expect("path");
+        // SAFETY (why unsafe): the closure only makes two system calls on memory prepared
+        // before the fork (no allocation).
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = rustix::fs::open(
+                    procs.as_c_str(),
+                    rustix::fs::OFlags::WRONLY,
+                    rustix::fs::Mode::empty(),
+                )?;
+                rustix::io::write(&fd, b"0")?;
+                Ok(())
+            });
+        }
     }
 }
 
@@ -83,24 +105,10 @@ impl Drop for TestCgroup {
 
 #[test]
 fn a_helper_in_its_own_memory_cgroup_is_one_row_reconciled_with_the_charge() {
-    let cg = TestCgroup::new();
-    let procs = CString::new(cg.dir.join("cgroup.procs").as_os_str().as_bytes()).expect("path");
+    let cg = TestCgroup::new("row");
     let mut cmd = Command::new(maphelper_bin());
     cmd.args(["--comm", "cg-helper", "--anon", "16M"]);
-    // SAFETY (why unsafe): the child joins the cgroup between fork and exec, so that every
-    // page it touches afterwards is charged there; the closure only makes two system calls
-    // on memory prepared before the fork (no allocation).
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = rustix::fs::open(
-                procs.as_c_str(),
-                rustix::fs::OFlags::WRONLY,
-                rustix::fs::Mode::empty(),
-            )?;
-            rustix::io::write(&fd, b"0")?;
-            Ok(())
-        });
-    }
+    cg.join_on_exec(&mut cmd);
     let helper = Helper::start(cmd);
     let pid = helper.pid.to_string();
     let out = run_pmaps(["-g", "cgroup", "-p", &pid, "-f", "json"]);

@@ -185,6 +185,15 @@ pub fn thaw(pid: u32) {
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) }, 0);
 }
 
+/// Waits until `path`'s pages are on disk: a copy just written has dirty pages that
+/// writeback cleans whenever it comes, which would move the Dirty fields of every process
+/// mapping it between two reads (a helper stopped with SIGSTOP included).
+fn written_back(path: &Path) {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .unwrap_or_else(|e| panic!("cannot sync {}: {e}", path.display()));
+}
+
 /// A running `maphelper` process (see `examples/maphelper.rs` for the flags).
 ///
 /// Dropping it SIGKILLs it by PID and reaps it. Note: the helper asks for SIGKILL when its
@@ -362,6 +371,7 @@ impl PrivateLibs {
             std::fs::copy(path, &copy)
                 .unwrap_or_else(|e| panic!("cannot copy {path} to {}: {e}", copy.display()));
             set_mode(&copy, 0o755);
+            written_back(&copy);
             if soname.starts_with("ld-") {
                 loader = Some(copy);
             }
@@ -376,6 +386,7 @@ impl PrivateLibs {
             )
         });
         set_mode(&copy, 0o755);
+        written_back(&copy);
         PrivateLibs {
             dir,
             loader,
@@ -391,11 +402,21 @@ impl PrivateLibs {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.spawn_with(args, |_| {})
+    }
+
+    /// [`PrivateLibs::spawn`], with `setup` applied to the command first (a `pre_exec`).
+    pub fn spawn_with<I, S>(&self, args: I, setup: impl FnOnce(&mut Command)) -> Helper
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = Command::new(&self.loader);
         cmd.arg("--library-path")
             .arg(self.dir.path())
             .arg(&self.helper)
             .args(args);
+        setup(&mut cmd);
         let helper = Helper::start(cmd);
         let private = self.dir.path().as_os_str().as_encoded_bytes();
         for path in maps_paths(helper.pid) {

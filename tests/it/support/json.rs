@@ -213,3 +213,30 @@ pub fn kb(v: &Value) -> u64 {
     assert_eq!(b % 1024, 0, "{b} is not whole kB");
     b / 1024
 }
+
+/// The PIDs of the rows of a per-process report, in their order.
+pub fn row_pids(doc: &Value) -> Vec<u64> {
+    doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["pid"].as_u64().expect("pid"))
+        .collect()
+}
+
+/// What must be equal between a live report and one from a capture: rows, totals and the
+/// coverage (without what depends on the rest of the machine: processes filtered out by
+/// `-p`, pmaps' own PID).
+pub fn comparable(doc: &Value) -> Value {
+    let mut coverage = doc["meta"]["coverage"].clone();
+    let c = coverage.as_object_mut().expect("coverage object");
+    c.remove("filtered");
+    c.remove("self_pid");
+    serde_json::json!({
+        "rows": doc["rows"],
+        "totals": doc["totals"],
+        "coverage": coverage,
+        "source": doc["meta"]["source"],
+        "group_by": doc["meta"]["group_by"],
+    })
+}

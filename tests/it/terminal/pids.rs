@@ -3,8 +3,6 @@
 
 use std::sync::mpsc;
 
-use serde_json::Value;
-
 use super::{anon_process, err_lines};
 use crate::support::*;
 
@@ -13,15 +11,6 @@ fn tree() -> FakeProc {
     anon_process(&fake, 101, "web", &[400]).write();
     anon_process(&fake, 202, "db", &[800]).write();
     fake
-}
-
-fn pids_of(doc: &Value) -> Vec<u64> {
-    doc["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["pid"].as_u64().expect("pid"))
-        .collect()
 }
 
 #[test]
@@ -37,7 +26,7 @@ fn a_pid_that_is_no_process_is_said_and_exits_4() {
     assert_exit(&out, 4);
     assert_eq!(err_lines(&out), ["pmaps: no process 999"]);
     let doc = parse_json(&out);
-    assert_eq!(pids_of(&doc), Vec::<u64>::new());
+    assert_eq!(row_pids(&doc), Vec::<u64>::new());
     assert_eq!(
         doc["meta"]["coverage"]["missing_pids"],
         serde_json::json!([999])
@@ -48,7 +37,7 @@ fn a_pid_that_is_no_process_is_said_and_exits_4() {
     assert_exit(&out, 4);
     assert_eq!(err_lines(&out), ["pmaps: no processes 998, 999"]);
     let doc = parse_json(&out);
-    assert_eq!(pids_of(&doc), [101]);
+    assert_eq!(row_pids(&doc), [101]);
     assert_eq!(doc["meta"]["coverage"]["filtered"], 1);
     assert_eq!(doc["meta"]["coverage"]["complete"], true);
 
@@ -90,7 +79,7 @@ fn a_thread_id_in_a_fake_tree_means_its_process() {
     let out = output(cmd);
     assert_exit(&out, 0);
     let doc = parse_json(&out);
-    assert_eq!(pids_of(&doc), [202]);
+    assert_eq!(row_pids(&doc), [202]);
     assert_eq!(doc["rows"][0]["pss_bytes"], k(800));
 }
 
@@ -116,5 +105,5 @@ fn a_live_thread_id_means_its_process() {
     drop(done_tx);
     thread.join().expect("thread");
     assert_exit(&out, 0);
-    assert_eq!(pids_of(&parse_json(&out)), [u64::from(pid)]);
+    assert_eq!(row_pids(&parse_json(&out)), [u64::from(pid)]);
 }

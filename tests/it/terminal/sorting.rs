@@ -1,6 +1,6 @@
-//! Sorting by a column the source cannot fill: `--sort mappings` reads `smaps` (the rollup
-//! does not count mappings), `--vsz` sorts by size by default, and a column `maps` cannot
-//! fill is a usage error instead of an order that silently means nothing.
+//! Sorting by a column the source cannot fill: `--sort mappings` counts the lines of `maps`
+//! beside the rollup (which does not count mappings), `--vsz` sorts by size by default, and a
+//! column `maps` cannot fill is a usage error instead of an order that silently means nothing.
 
 use serde_json::Value;
 
@@ -32,18 +32,32 @@ fn column(doc: &Value, key: &str) -> Vec<Value> {
 }
 
 #[test]
-fn sorting_by_mappings_reads_the_file_that_counts_them() {
+fn sorting_by_mappings_counts_them_in_maps_beside_the_rollup() {
     let fake = tree();
-    let out = run(&fake, &["-s", "mappings"]);
-    assert_exit(&out, 0);
-    let doc = parse_json(&out);
-    assert_eq!(doc["meta"]["source"], "smaps");
+    for source in [&[][..], &["--source", "rollup"]] {
+        let mut args = vec!["-s", "mappings", "--explain"];
+        args.extend_from_slice(source);
+        let out = run(&fake, &args);
+        assert_exit(&out, 0);
+        let doc = parse_json(&out);
+        assert_eq!(doc["meta"]["source"], "smaps_rollup");
+        assert_eq!(doc["meta"]["plan"]["maps_pass"], "count");
+        assert_eq!(column(&doc, "pid"), [202, 101, 303]);
+        assert_eq!(column(&doc, "mappings"), [5, 1, 1]);
+        assert_eq!(column(&doc, "pss_bytes"), [k(500), k(50), k(2000)]);
+    }
+    // smaps counts them as well: the same order.
+    let doc = parse_json(&run(&fake, &["-s", "mappings", "--source", "smaps"]));
     assert_eq!(column(&doc, "pid"), [202, 101, 303]);
     assert_eq!(column(&doc, "mappings"), [5, 1, 1]);
-    // Without it, the rollup is read: cheaper, and the mapping count unknown.
+    // Without it, the rollup alone is read: cheaper, and the mapping count unknown.
     let doc = parse_json(&run(&fake, &[]));
     assert_eq!(doc["meta"]["source"], "smaps_rollup");
     assert_eq!(column(&doc, "pid"), [303, 202, 101]);
+    assert_eq!(
+        column(&doc, "mappings"),
+        [Value::Null, Value::Null, Value::Null]
+    );
 }
 
 #[test]
@@ -79,13 +93,4 @@ fn a_column_the_chosen_source_cannot_fill_is_a_usage_error() {
         );
         assert!(out.stdout.is_empty());
     }
-    let out = run(&fake, &["--source", "rollup", "-s", "mappings"]);
-    assert_exit(&out, 2);
-    assert_eq!(
-        err_lines(&out),
-        [
-            "pmaps: --sort mappings: smaps_rollup does not count mappings; use --source smaps \
-          (or auto, which picks it)"
-        ]
-    );
 }

@@ -7,6 +7,7 @@
 //! `--output` with the values of the CSV report and `node_textfile_scrape_error` 0, also for
 //! hostile names, each name its own series; with 300 processes mapping 300 files the default
 //! output stays under its documented bound and each family still sums to the report's total.
+//! The unit and container families on systemd and container hosts: `services`.
 //! Needs `promtool` (Debian `prometheus`) and `prometheus-node-exporter`, which `.ci/run`
 //! installs.
 
@@ -19,6 +20,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod services;
 
 use crate::support::*;
 use pmaps::view::prometheus::{Bounds, max_series};
@@ -584,11 +587,19 @@ fn a_fake_tree_gives_every_series_exactly() {
     }
     want.push("pmaps_scan_mappings 7".into());
     want.push("pmaps_scan_filtered_processes 0".into());
-    let families = ["file", "kind", "user", "command", "process"];
-    for (family, n) in families.iter().zip([5, 5, 2, 2, 3]) {
+    let families = [
+        "file",
+        "kind",
+        "user",
+        "command",
+        "unit",
+        "container",
+        "process",
+    ];
+    for (family, n) in families.iter().zip([5, 5, 2, 2, 1, 1, 3]) {
         want.push(format!("pmaps_family_rows{{family=\"{family}\"}} {n}"));
     }
-    for (family, n) in families.iter().zip([3, 0, 0, 0, 1]) {
+    for (family, n) in families.iter().zip([3, 0, 0, 0, 0, 0, 1]) {
         want.push(format!(
             "pmaps_family_folded_rows{{family=\"{family}\"}} {n}"
         ));
@@ -649,6 +660,19 @@ fn a_fake_tree_gives_every_series_exactly() {
             ),
             ("command=\"bash\"", &[1, 2, 1132, 816, 216, 16, 800, 0, 0]),
         ],
+    ));
+    // No process has a cgroup file: one unit and one container, in none, with every
+    // process; no charge (unknown, so absent).
+    let all: &[u64] = &[3, 7, 6092, 4252, 2452, 1852, 2400, 100, 100];
+    want.extend(family_lines(
+        "unit",
+        &MEASURES,
+        &[("unit=\"\",cgroup=\"\"", all)],
+    ));
+    want.extend(family_lines(
+        "container",
+        &MEASURES,
+        &[("runtime=\"\",container=\"\",pod=\"\"", all)],
     ));
     // Top 2 processes: 100 (1,624 kB) and 200 (712 kB); 300 is the fold.
     want.extend(family_lines(
