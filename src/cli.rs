@@ -11,11 +11,13 @@ mod capture;
 mod generate;
 mod history;
 mod over_time;
+mod show;
 
 pub use capture::{CaptureArgs, CaptureSourceArg};
 pub use generate::GenerateArg;
 pub use history::{HistoryArgs, Keep, RecordArgs, SeriesKind, TrendArgs};
 pub use over_time::{DiffArgs, WatchArgs};
+pub use show::ShowArgs;
 
 use crate::model::MapKind;
 use crate::view::report::Column;
@@ -275,7 +277,7 @@ pub enum Subcommand {
     /// process's command name or command line (like `pgrep -f`, but a fixed string); every
     /// matching process is shown, under a header line `PID: command line (user)`. Byte columns
     /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
-    #[command(after_help = SHOW_EXIT_CODES)]
+    #[command(after_help = show::SHOW_EXIT_CODES)]
     Show(ShowArgs),
 
     /// Take every process's memory maps to one archive (tar + zstd), to report on later,
@@ -362,33 +364,6 @@ Exit status:
   1  fatal error (meminfo or the proc root unreadable, or not a proc; output not written)
   2  usage error
   3  partial: some process was denied, incomplete or in error (see the check line)";
-
-const SHOW_EXIT_CODES: &str = "\
-Exit status:
-  0  every target matched and every matching process was shown
-  1  fatal error (proc root unreadable or not a proc, output not written)
-  2  usage error
-  3  partial: a target matched nothing, or a process was denied, changed while read or failed
-     (each is named on standard error, with the reason)
-  4  no process matched any target";
-
-#[derive(Debug, clap::Args)]
-pub struct ShowArgs {
-    /// Fold each run of consecutive mappings of the same file into one row (a library's 4-5
-    /// segments become one): address first start to last end, differing permission letters
-    /// shown as `*`, counters summed. Anonymous mappings are never folded.
-    #[arg(long)]
-    pub merge: bool,
-
-    /// Add a column for every smaps field the running kernel prints, in its order (like
-    /// `pmap -XX`).
-    #[arg(long)]
-    pub all_fields: bool,
-
-    /// PIDs and names.
-    #[arg(value_name = "PID|NAME", required = true)]
-    pub targets: Vec<std::ffi::OsString>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GroupArg {
