@@ -409,3 +409,34 @@ fn node_exporter_serves_the_unit_and_container_rows_of_the_reports() {
         }
     }
 }
+
+#[test]
+fn a_snapshot_of_the_history_gives_the_unit_series_with_the_charges_it_recorded() {
+    let host = systemd_host();
+    let dir = open_tempdir();
+    let db = dir.path().join("history.sqlite");
+    let db = db.to_str().expect("UTF-8 path");
+    let expo = ["-f", "prometheus", "--prom-top", "4", "--prom-min", "0"];
+    let live = run_args(host.args(&expo));
+    run_args(host.args(&["--db", db, "record"]));
+    // The cgroupfs is gone: the charges can only come from the snapshot.
+    let Host { fake, cgroupfs } = host;
+    drop(cgroupfs);
+    let mut at = vec![OsString::from("--proc-root"), fake.root().into()];
+    at.extend(["--db", db, "--at", "@latest"].map(OsString::from));
+    at.extend(expo.map(OsString::from));
+    let stored = run_args(at);
+    let lines = |o: &std::process::Output| service_lines(&String::from_utf8_lossy(&o.stdout));
+    let want = lines(&live);
+    assert!(
+        want.iter()
+            .any(|l| l.starts_with("pmaps_unit_charge_bytes")),
+        "{want:#?}"
+    );
+    assert_eq!(lines(&stored), want);
+    // No file is read for a snapshot: there is no read plan to explain.
+    let mut explain = vec![OsString::from("--proc-root"), fake.root().into()];
+    explain.extend(["--db", db, "--at", "@latest", "--explain"].map(OsString::from));
+    let refs: Vec<&OsStr> = explain.iter().map(OsString::as_os_str).collect();
+    assert_exit(&run_pmaps(&refs), 2);
+}
