@@ -1,7 +1,8 @@
-//! What is timed, and how each is run: pmaps' per-file and per-process reports, the floor
-//! readers (this executable in its hidden `floor` mode), and the peers that are installed
-//! (`smem -m`, `ps_mem`, `pmap -x` over every PID in batches). Also finding them: building
-//! pmaps (or `--pmaps`), and looking up the peers on PATH.
+//! What is timed, and how each is run: pmaps' per-file and per-process reports, `pmaps
+//! capture -o FILE` (then, untimed, the archive's size against the raw smaps text in it), the
+//! floor readers (this executable in its hidden `floor` mode), and the peers that are
+//! installed (`smem -m`, `ps_mem`, `pmap -x` over every PID in batches). Also finding them:
+//! building pmaps (or `--pmaps`), and looking up the peers on PATH.
 
 use std::ffi::CString;
 use std::fs::{self, File};
@@ -12,6 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
+use crate::archive;
 use crate::cli::FloorFile;
 use crate::floor::list_pids;
 use crate::measure::{Sample, busy_between, cpu_jiffies, run_measured};
@@ -23,6 +25,8 @@ pub const PMAP_BATCH: usize = 255;
 pub enum Kind {
     PmapsFile,
     PmapsProc,
+    /// `pmaps capture -o FILE`: every process's smaps into an archive.
+    PmapsCapture,
     FloorSmaps,
     FloorRollup,
     Smem,
@@ -45,6 +49,7 @@ impl Contender {
         match self.kind {
             Kind::PmapsFile => "pmaps per-file (smaps)".into(),
             Kind::PmapsProc => "pmaps per-process (rollup)".into(),
+            Kind::PmapsCapture => "pmaps capture -o FILE".into(),
             Kind::FloorSmaps => "floor: read smaps".into(),
             Kind::FloorRollup => "floor: read smaps_rollup".into(),
             Kind::Smem => "smem -m".into(),
@@ -69,8 +74,8 @@ pub struct Env {
 }
 
 impl Env {
-    /// The contenders of one run, in their first order: pmaps and the floor at 1 and all
-    /// threads, then the peers.
+    /// The contenders of one run, in their first order: pmaps (reports and capture) and the
+    /// floor at 1 and all threads, then the peers.
     pub fn contenders(&self) -> Vec<Contender> {
         let mut list = Vec::new();
         let thread_counts = if self.threads > 1 {
@@ -80,7 +85,7 @@ impl Env {
         };
         for t in thread_counts {
             if let Some(p) = &self.pmaps {
-                for kind in [Kind::PmapsFile, Kind::PmapsProc] {
+                for kind in [Kind::PmapsFile, Kind::PmapsProc, Kind::PmapsCapture] {
                     list.push(Contender {
                         kind,
                         threads: t,
@@ -151,6 +156,28 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
                     env.stderr_tail("pmaps")
                 );
             }
+            Ok(s)
+        }
+        Kind::PmapsCapture => {
+            // What a user runs: the archive to a file (replaced atomically), here in the
+            // bench's temporary directory.
+            let path = env.dir.join("capture.tar.zst");
+            let mut cmd = Command::new(&c.program);
+            cmd.args(["capture", "-o"])
+                .arg(&path)
+                .arg("-j")
+                .arg(c.threads.to_string())
+                .stdout(Stdio::null())
+                .stderr(env.stderr_file("capture")?);
+            let mut s = run_measured(&mut cmd, false)?;
+            if s.codes.iter().any(|&code| code != 0 && code != 3) {
+                bail!(
+                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                    s.codes,
+                    env.stderr_tail("capture")
+                );
+            }
+            s.archive = Some(archive::sizes(&path)?);
             Ok(s)
         }
         Kind::FloorSmaps | Kind::FloorRollup => {
