@@ -11,7 +11,7 @@
 //!   read) is read: same numbers, unknown what it lacks.
 //! - Hostile archives are refused with a message that says why, and write nothing.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -57,24 +57,6 @@ fn comparable(doc: &Value) -> Value {
         "source": doc["meta"]["source"],
         "group_by": doc["meta"]["group_by"],
     })
-}
-
-/// Stops `pid` with SIGSTOP and waits until its state reads `T`.
-fn freeze(pid: u32) {
-    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
-    for _ in 0..500 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.trim().chars().next());
-        if state == Some('T') {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("helper {pid} did not stop");
 }
 
 /// One smaps record of a library mapping at `path` (1 MiB, 800 KiB resident, PSS 400 KiB).
@@ -445,52 +427,6 @@ fn capture_usage_errors() {
 
 // ---- smemcap -------------------------------------------------------------------------
 
-/// A header exactly as smemcap's `writeheader()` writes it: a pre-POSIX header, every
-/// number with `%0No` (the size's 12 digits run into the mtime field, whose sprintf
-/// overwrites the NUL), the type given as the character `'0'` but formatted with `%1d`, so
-/// the type byte reads `4` and `8` spills into the link name.
-fn smemcap_header(
-    path: &str,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    size: usize,
-    mtime: u64,
-    ty: u8,
-) -> [u8; 512] {
-    fn put(h: &mut [u8; 512], at: usize, s: String) {
-        let b = s.as_bytes();
-        h[at..at + b.len()].copy_from_slice(b);
-        h[at + b.len()] = 0;
-    }
-    let mut h = [0u8; 512];
-    put(&mut h, 0, path.to_string());
-    put(&mut h, 100, format!("{mode:08o}"));
-    put(&mut h, 108, format!("{uid:08o}"));
-    put(&mut h, 116, format!("{gid:08o}"));
-    put(&mut h, 124, format!("{size:012o}"));
-    put(&mut h, 136, format!("{mtime:08o}"));
-    put(&mut h, 148, format!("        {ty}"));
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    put(&mut h, 148, format!("{sum:06o}"));
-    h
-}
-
-/// smemcap's `archivefile()`: the header, then the data padded to 512 (no end blocks).
-fn smemcap_file(out: &mut Vec<u8>, path: &str, data: &[u8], uid: u32, ty: u8) {
-    out.extend_from_slice(&smemcap_header(
-        path,
-        0o100444,
-        uid,
-        uid,
-        data.len(),
-        1_795_542_613,
-        ty,
-    ));
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-}
-
 #[test]
 fn a_smemcap_archive_is_read_with_what_it_lacks_unknown() {
     let libs = PrivateLibs::new();
@@ -619,21 +555,6 @@ fn raw_tar(entries: &[(&[u8], &[u8], tar::EntryType)]) -> Vec<u8> {
 
 fn zst(bytes: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(bytes, 1).expect("zstd")
-}
-
-/// Every entry of a real capture, as (name, data), with `edit` applied to the manifest.
-fn entries_of(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let tar = zstd::stream::decode_all(archive).expect("zstd");
-    let mut ar = tar::Archive::new(&tar[..]);
-    ar.entries()
-        .expect("entries")
-        .map(|e| {
-            let mut e = e.expect("entry");
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).expect("read");
-            (e.path().expect("path").display().to_string(), data)
-        })
-        .collect()
 }
 
 fn refused(dir: &Path, name: &str, bytes: &[u8], says: &str) {

@@ -280,6 +280,24 @@ impl Drop for Helper {
     }
 }
 
+/// Stops `pid` with SIGSTOP and waits until its state reads `T`.
+pub fn freeze(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions; the pid is a live child of ours.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.trim().chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("helper {pid} did not stop");
+}
+
 /// Private copies of `maphelper`, its dynamic loader and its shared libraries, for helpers
 /// whose PSS must not move while the test runs.
 ///

@@ -1,11 +1,13 @@
 //! Shared support for the integration tests: the binaries under test, live helper processes
 //! (`examples/maphelper.rs`), fake `/proc` trees for `pmaps --proc-root`, the one independent
-//! reading of the kernel's smaps/maps text, procps `pmap` as a peer, a pseudo-terminal of a set
-//! size, and expected-output helpers.
+//! reading of the kernel's smaps/maps text, capture archives (read back, or laid out as smem's
+//! `smemcap` writes them), procps `pmap` as a peer, a pseudo-terminal of a set size, and
+//! expected-output helpers.
 //!
 //! Test modules `use crate::support::*;` and get every item below but [`internals`], the
 //! library paths a few tests use, which they name explicitly.
 
+pub mod archives;
 pub mod bounded;
 pub mod expected;
 pub mod fake_proc;
@@ -18,6 +20,7 @@ pub mod peer;
 pub mod pty;
 pub mod run;
 
+pub use archives::*;
 pub use bounded::*;
 pub use expected::*;
 pub use fake_proc::*;
