@@ -98,9 +98,17 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         &|x| x <= 8.0,
     );
     let capture = find_row(rows, Kind::PmapsCapture, t);
+    // CPU (user + system) too: the steadier of the two when other work shares the machine.
+    let cpu = |r: &Row| r.user_ms + r.sys_ms;
     add(
         &format!("capture -o FILE wall ≤ 1.3 × per-file report ({t} thr, same runs)"),
-        capture.map(|r| (r.peer_ratio, format!("{:.2}×", r.peer_ratio))),
+        capture.map(|r| {
+            let cpu_ratio = file.map_or(f64::NAN, |f| cpu(r) / cpu(f));
+            (
+                r.peer_ratio,
+                format!("{:.2}× (CPU {cpu_ratio:.2}×)", r.peer_ratio),
+            )
+        }),
         &|x| x <= 1.3,
     );
     add(

@@ -125,8 +125,9 @@ pub fn run(cli: &Cli, matches: &ArgMatches) -> u8 {
             return exit::FATAL;
         }
     };
-    // Per-process totals from the rollup (the only file with the PSS split by backing);
-    // grouped by command, which needs no file beyond `stat` per process.
+    // Per-process totals from the rollup (the only file with the PSS split by backing)
+    // where the source has it; grouped by command, which needs no file beyond `stat` per
+    // process.
     let file = totals_file(src);
     if file != Source::Rollup {
         eprint_line(&format!(
