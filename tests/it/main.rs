@@ -8,6 +8,7 @@
 mod support;
 
 mod capture;
+mod capture_summary;
 mod cgroups;
 mod hostile_names;
 mod output_safety;
