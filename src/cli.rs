@@ -299,7 +299,8 @@ pub enum Subcommand {
     /// User space is the PSS of every process read, split into anonymous, file-backed and
     /// shmem/tmpfs as the kernel's smaps_rollup gives it; the rest comes from meminfo. A check
     /// line compares the scan with meminfo's own AnonPages + Mapped and says what it could
-    /// not see.
+    /// not see. With --from, the captured host's: its meminfo (one snapshot), and user space
+    /// from the map file the capture kept (from smaps: no split, PSS summed per mapping).
     #[command(after_help = SUMMARY_EXIT_CODES)]
     Summary,
 
@@ -361,7 +362,8 @@ pub enum Subcommand {
 const SUMMARY_EXIT_CODES: &str = "\
 Exit status:
   0  complete: every process that has memory was read
-  1  fatal error (meminfo or the proc root unreadable, or not a proc; output not written)
+  1  fatal error (meminfo or the proc root unreadable, or not a proc; the capture of --from
+     unreadable or refused; output not written)
   2  usage error
   3  partial: some process was denied, incomplete or in error (see the check line)";
 

@@ -1,8 +1,9 @@
-//! What is timed, and how each is run: pmaps' per-file and per-process reports, its filtered
-//! questions (`-k deleted`, `-m <a library 1 % of processes map>`, each also read in full
-//! with `--no-prefilter`), `pmaps record` and one `pmaps watch` sample, the floor readers
-//! (this executable in its hidden `floor` mode), and the peers that are installed (`smem -m`,
-//! `ps_mem`, `pmap -x` over every PID in batches; for the deleted-library question
+//! What is timed, and how each is run: pmaps' per-file and per-process reports, `pmaps
+//! capture -o FILE` (then, untimed, the archive's size against the raw smaps text in it),
+//! pmaps' filtered questions (`-k deleted`, `-m <a library 1 % of processes map>`, each also
+//! read in full with `--no-prefilter`), `pmaps record` and one `pmaps watch` sample, the floor
+//! readers (this executable in its hidden `floor` mode), and the peers that are installed
+//! (`smem -m`, `ps_mem`, `pmap -x` over every PID in batches; for the deleted-library question
 //! `needrestart -b` and `lsof -nP +c0 | grep DEL`). Also finding them: building pmaps (or
 //! `--pmaps`), and looking up the peers on PATH.
 
@@ -15,6 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
+use crate::archive;
 use crate::child::RARE_LIB;
 use crate::cli::FloorFile;
 use crate::floor::list_pids;
@@ -27,6 +29,8 @@ pub const PMAP_BATCH: usize = 255;
 pub enum Kind {
     PmapsFile,
     PmapsProc,
+    /// `pmaps capture -o FILE`: every process's smaps into an archive.
+    PmapsCapture,
     FloorSmaps,
     FloorRollup,
     Smem,
@@ -107,6 +111,7 @@ impl Contender {
             Kind::PmapsProc => "pmaps per-process (rollup)".into(),
             Kind::Record => "pmaps record (history)".into(),
             Kind::Watch => "pmaps watch, one sample".into(),
+            Kind::PmapsCapture => "pmaps capture -o FILE".into(),
             Kind::FloorSmaps => "floor: read smaps".into(),
             Kind::FloorRollup => "floor: read smaps_rollup".into(),
             Kind::Smem => "smem -m".into(),
@@ -140,8 +145,9 @@ pub struct Env {
 }
 
 impl Env {
-    /// The contenders of one run, in their first order: pmaps and the floor at 1 and all
-    /// threads, the filtered questions and their floors at all threads, then the peers.
+    /// The contenders of one run, in their first order: pmaps (reports and capture) and the
+    /// floor at 1 and all threads, the filtered questions and their floors at all threads,
+    /// then the peers.
     pub fn contenders(&self) -> Vec<Contender> {
         let mut list = Vec::new();
         let thread_counts = if self.threads > 1 {
@@ -151,7 +157,7 @@ impl Env {
         };
         for t in thread_counts {
             if let Some(p) = &self.pmaps {
-                for kind in [Kind::PmapsFile, Kind::PmapsProc] {
+                for kind in [Kind::PmapsFile, Kind::PmapsProc, Kind::PmapsCapture] {
                     list.push(Contender {
                         kind,
                         threads: t,
@@ -296,6 +302,28 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
                     env.stderr_tail(name)
                 );
             }
+            Ok(s)
+        }
+        Kind::PmapsCapture => {
+            // What a user runs: the archive to a file (replaced atomically), here in the
+            // bench's temporary directory.
+            let path = env.dir.join("capture.tar.zst");
+            let mut cmd = Command::new(&c.program);
+            cmd.args(["capture", "-o"])
+                .arg(&path)
+                .arg("-j")
+                .arg(c.threads.to_string())
+                .stdout(Stdio::null())
+                .stderr(env.stderr_file("capture")?);
+            let mut s = run_measured(&mut cmd, false)?;
+            if s.codes.iter().any(|&code| code != 0 && code != 3) {
+                bail!(
+                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                    s.codes,
+                    env.stderr_tail("capture")
+                );
+            }
+            s.archive = Some(archive::sizes(&path)?);
             Ok(s)
         }
         Kind::Needrestart => {

@@ -16,6 +16,8 @@
 //!
 //! Then it times, in alternating runs (every contender once per run, rotating order):
 //! - pmaps per-file report (smaps) and per-process report (smaps_rollup), 1 and all threads;
+//! - `pmaps capture -o FILE` at 1 and all threads, against the per-file report of the same
+//!   run; the archive's size is read back (untimed) against the raw smaps text it holds;
 //! - the floor: reading every process's smaps / smaps_rollup to EOF with no parsing (a hidden
 //!   `floor` mode of this executable), serially and with as many threads as pmaps uses;
 //! - peers when installed: `smem -m`, `ps_mem`, `pmap -x` for every PID in batches of 255.
@@ -40,9 +42,11 @@
 //! This file owns the flow from the command line to the output; the modules: `cli` (options),
 //! `pids` (what was started, signals), `workload` and `child` (the workload, from either side),
 //! `floor` (reading /proc without pmaps), `measure` (timing one child, machine load),
+//! `archive` (what a capture holds),
 //! `contenders` (what is timed), `run` (one size), `report` and `targets` (the output). The
 //! mapping code is `examples/shared/maps.rs`, shared with `examples/maphelper.rs`.
 
+mod archive;
 mod child;
 mod cli;
 mod contenders;

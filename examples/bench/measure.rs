@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::archive::ArchiveSizes;
 use crate::pids;
 
 #[derive(Clone, Default)]
@@ -25,6 +26,8 @@ pub struct Sample {
     pub stdout: String,
     /// Non-idle CPU time of the whole machine during the run (all processes).
     pub machine_busy: Option<Duration>,
+    /// What a capture wrote (read after the run, untimed).
+    pub archive: Option<ArchiveSizes>,
 }
 
 impl Sample {
@@ -106,6 +109,7 @@ pub fn run_measured(cmd: &mut Command, capture: bool) -> Result<Sample> {
         codes: BTreeSet::from([pids::exit_code(status)]),
         stdout: String::from_utf8_lossy(&out).into_owned(),
         machine_busy,
+        archive: None,
     })
 }
 

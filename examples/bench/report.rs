@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
+use crate::archive::ArchiveSizes;
 use crate::child::{OWN_LIBS, RARE_LIB, SYSTEM_LIBS};
 use crate::cli::Cli;
 use crate::contenders::{Contender, Env, Kind};
@@ -38,6 +39,9 @@ pub struct Row {
     pub peer_ratio: f64,
     /// CPU used by everything else during the runs, % of the machine (median).
     pub others_pct: f64,
+    /// A capture's archive and the raw smaps text in it, MB (medians; NaN for the others).
+    pub archive_mb: f64,
+    pub archive_smaps_mb: f64,
     pub note: String,
 }
 
@@ -59,6 +63,21 @@ pub fn summarize(
     if codes.iter().any(|&c| c != 0) {
         let list: Vec<String> = codes.iter().map(i32::to_string).collect();
         notes.push(format!("exit {}", list.join("/")));
+    }
+    let archive = |f: fn(&ArchiveSizes) -> u64| {
+        median(
+            samples
+                .iter()
+                .filter_map(|s| s.archive.as_ref())
+                .map(|a| f(a) as f64 / 1e6),
+        )
+    };
+    let (archive_mb, archive_smaps_mb) = (archive(|a| a.archive_bytes), archive(|a| a.smaps_bytes));
+    if archive_mb.is_finite() {
+        notes.push(format!(
+            "archive {archive_mb:.1} MB = {:.2} % of its {archive_smaps_mb:.0} MB of smaps",
+            100.0 * archive_mb / archive_smaps_mb
+        ));
     }
     if !extra_note.is_empty() {
         notes.push(extra_note.to_string());
@@ -84,6 +103,8 @@ pub fn summarize(
         vs_floor: f64::NAN,
         peer_ratio: f64::NAN,
         others_pct: median(samples.iter().map(Sample::others_pct)),
+        archive_mb,
+        archive_smaps_mb,
         note: notes.join("; "),
     }
 }
@@ -95,9 +116,12 @@ pub fn find_row(rows: &[Row], kind: Kind, threads: usize) -> Option<&Row> {
 /// The floor that reads the same files as `kind` (what "÷ floor" divides by).
 pub fn floor_of(kind: Kind) -> Option<Kind> {
     match kind {
-        Kind::PmapsFile | Kind::Record | Kind::Watch | Kind::Smem | Kind::PmapLoop => {
-            Some(Kind::FloorSmaps)
-        }
+        Kind::PmapsFile
+        | Kind::PmapsCapture
+        | Kind::Record
+        | Kind::Watch
+        | Kind::Smem
+        | Kind::PmapLoop => Some(Kind::FloorSmaps),
         Kind::PmapsProc | Kind::PsMem => Some(Kind::FloorRollup),
         Kind::PmapsDeleted | Kind::PmapsDeletedAll | Kind::Needrestart | Kind::LsofDel => {
             Some(Kind::FloorDeleted)
@@ -114,7 +138,8 @@ pub fn floor_of(kind: Kind) -> Option<Kind> {
 }
 
 /// Fills "÷ floor" (the floor reading the same files with the same thread count) and
-/// "peer ÷ pmaps" (vs the matching pmaps report at all threads).
+/// "peer ÷ pmaps" (vs the matching pmaps report at all threads; a capture vs the per-file
+/// report at its own thread count).
 pub fn fill_ratios(rows: &mut [Row], all_threads: usize) {
     let wall = |rows: &[Row], kind, t| find_row(rows, kind, t).map_or(f64::NAN, |r| r.wall_ms);
     for i in 0..rows.len() {
@@ -127,6 +152,7 @@ pub fn fill_ratios(rows: &mut [Row], all_threads: usize) {
                 wall(rows, Kind::PmapsDeleted, all_threads)
             }
             Kind::PmapsRareAll => wall(rows, Kind::PmapsRare, all_threads),
+            Kind::PmapsCapture => wall(rows, Kind::PmapsFile, t),
             _ => f64::NAN,
         };
         rows[i].vs_floor = rows[i].wall_ms / floor;
@@ -165,7 +191,7 @@ type NumberColumn = (&'static str, Show, &'static str, usize, fn(&Row) -> f64);
 /// The numeric columns, between the contender (first) and the note (last): the table's header
 /// (empty: only in the CSV file) and format, the CSV header and decimals, the value. The CSV
 /// file starts with one more, `procs`.
-const NUMBERS: [NumberColumn; 13] = [
+const NUMBERS: [NumberColumn; 15] = [
     ("thr", Dec(0), "threads", 0, |r| r.threads as f64),
     ("", Dec(0), "runs", 0, |r| r.runs as f64),
     ("wall ms", Dec(1), "wall_ms_median", 2, |r| r.wall_ms),
@@ -183,6 +209,8 @@ const NUMBERS: [NumberColumn; 13] = [
         r.peer_ratio
     }),
     ("others %", Dec(0), "others_cpu_pct", 1, |r| r.others_pct),
+    ("", Dec(1), "archive_mb", 3, |r| r.archive_mb),
+    ("", Dec(1), "archive_smaps_mb", 3, |r| r.archive_smaps_mb),
 ];
 
 /// `x` as `show` says, `missing` when it is not finite.
@@ -293,8 +321,8 @@ pub fn header(opts: &Cli, env: &Env) -> String {
         "columns: ÷ floor = wall ÷ the raw-read floor of the same files with the same threads; \
          peer ÷ pmaps = peer wall ÷ pmaps' matching report at {threads} threads \
          (smem -m and pmap vs per-file, ps_mem vs per-process, needrestart, lsof and \
-         --no-prefilter vs the filtered question); ns/map = wall ÷ mappings (all mappings, \
-         for every row); \
+         --no-prefilter vs the filtered question; capture vs per-file at the capture's \
+         threads); ns/map = wall ÷ mappings (all mappings, for every row); \
          cpu ns/map = (user + sys) ÷ mappings; others % = CPU used by \
          other processes during the run, % of all CPUs (noise indicator)"
     );

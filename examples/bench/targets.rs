@@ -1,5 +1,6 @@
 //! The performance targets and their verdicts: the block after each size's table (pmaps
-//! against the floor, its own CPU, the peers, peak RSS, the `--many-maps` RSS growth), and the
+//! against the floor, its own CPU, the peers, peak RSS, the `--many-maps` RSS growth, the
+//! capture against the report and its archive against the smaps text), and the
 //! linearity block after a list of sizes (ns per mapping of the per-file report across sizes).
 
 use std::fmt::Write as _;
@@ -119,6 +120,34 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         "the max-maps process adds ≤ 8 MiB peak RSS (--many-maps)",
         rss_delta.map(|d| (d, format!("{d:+.1} MiB"))),
         &|x| x <= 8.0,
+    );
+    let capture = find_row(rows, Kind::PmapsCapture, t);
+    // CPU (user + system) too: the steadier of the two when other work shares the machine.
+    let cpu = |r: &Row| r.user_ms + r.sys_ms;
+    add(
+        &format!("capture -o FILE wall ≤ 1.3 × per-file report ({t} thr, same runs)"),
+        capture.map(|r| {
+            let cpu_ratio = file.map_or(f64::NAN, |f| cpu(r) / cpu(f));
+            (
+                r.peer_ratio,
+                format!("{:.2}× (CPU {cpu_ratio:.2}×)", r.peer_ratio),
+            )
+        }),
+        &|x| x <= 1.3,
+    );
+    add(
+        "capture archive ≤ 5 % of the raw smaps text it holds",
+        capture.map(|r| {
+            let pct = 100.0 * r.archive_mb / r.archive_smaps_mb;
+            (
+                pct,
+                format!(
+                    "{pct:.2} % ({:.1} of {:.0} MB)",
+                    r.archive_mb, r.archive_smaps_mb
+                ),
+            )
+        }),
+        &|x| x <= 5.0,
     );
     // Peers of the deleted-library question: compared, with no stated target.
     for (kind, name) in [

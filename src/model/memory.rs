@@ -62,9 +62,32 @@ pub struct Unseen {
     pub rss_unknown: u64,
     /// pmaps' own `VmRSS`.
     pub self_rss: Option<u64>,
-    /// How much meminfo's user space (`AnonPages + Mapped`) moved while the scan ran: read
-    /// after it, minus before (the scan is not a snapshot; processes start, grow and exit).
-    pub drift: Option<i64>,
+    /// How much meminfo's user space moved while the scan ran.
+    pub drift: Drift,
+}
+
+/// How much meminfo's user space (`AnonPages + Mapped`) moved while the scan ran (the scan
+/// is not a snapshot; processes start, grow and exit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Drift {
+    /// meminfo read after the scan, minus before it.
+    Moved(i64),
+    /// Not known: meminfo could not be read again, or lacks `AnonPages`.
+    #[default]
+    Unknown,
+    /// A capture holds one meminfo, read as it began: nothing to compare it with, so how
+    /// much the machine moved while the capture read its processes is not known.
+    Snapshot,
+}
+
+impl Drift {
+    /// The bytes moved, when measured.
+    pub fn bytes(self) -> Option<i64> {
+        match self {
+            Drift::Moved(d) => Some(d),
+            Drift::Unknown | Drift::Snapshot => None,
+        }
+    }
 }
 
 /// What percentages are of: the machine's RAM (`MemTotal`) for memory columns, its swap

@@ -19,7 +19,7 @@ pub use capture::{CaptureFormat, CaptureInfo};
 pub use cgroup::{Cgroup, Charge, Container, Hierarchy, Runtime};
 pub use counters::{Counters, field};
 pub use mapping::{FieldKeys, FieldValue, MapHeader, MapKind, Mapping, Object, Source};
-pub use memory::{Basis, Percent, SystemMemory, Unseen};
+pub use memory::{Basis, Drift, Percent, SystemMemory, Unseen};
 pub use privilege::Privilege;
 pub use process::{Coverage, Outcome, OutcomeKind, Problem, ProcDesc, ProcInfo, SharedSpace};
 pub use query::{Filters, PlanOptions, Query, SourceChoice};

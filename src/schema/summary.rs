@@ -1,13 +1,16 @@
 //! The JSON document of `pmaps summary`: `{"schema_version", "meta": {…, "coverage": {…}},
 //! "percent_of": {ram_bytes, swap_bytes}, "rows": [{item, size_bytes, pct}], "check": {…},
 //! "meminfo": {…}}`: the view's lines by their stable item names, integer bytes (`null`:
-//! unknown), percentages with two decimals at most, and the meminfo figures they come from.
+//! unknown), percentages with two decimals at most, and the meminfo figures they come from
+//! (`null` when a capture holds none). Made from a capture, `meta.capture` says which (as in
+//! the report's document).
 
 use serde::{Deserialize, Serialize};
 
 use super::SCHEMA_VERSION;
+use super::capture::CaptureDoc;
 use super::report::{CoverageDoc, PercentOfDoc};
-use crate::model::{Percent, SystemMemory};
+use crate::model::{Drift, Percent, SystemMemory};
 use crate::text::utc_timestamp;
 use crate::view::summary::{Part, SummaryView};
 
@@ -20,8 +23,9 @@ pub struct SummaryDoc {
     pub percent_of: PercentOfDoc,
     pub rows: Vec<SummaryRowDoc>,
     pub check: CheckDoc,
-    /// The meminfo figures the lines are made of, in bytes (read before the scan).
-    pub meminfo: SystemMemory,
+    /// The meminfo figures the lines are made of, in bytes (read before the scan); `null`
+    /// when a capture holds no meminfo.
+    pub meminfo: Option<SystemMemory>,
 }
 
 /// Facts about the run.
@@ -36,6 +40,9 @@ pub struct SummaryMetaDoc {
     pub proc_root: String,
     pub duration_seconds: f64,
     pub coverage: CoverageDoc,
+    /// The capture the data came from (`--from`): which host, when; absent when read live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureDoc>,
 }
 
 /// One line.
@@ -62,10 +69,15 @@ pub struct CheckDoc {
     /// Of those, how many had no readable `status` either.
     pub unread_rss_unknown: u64,
     pub self_rss_bytes: Option<u64>,
-    /// The most the rollup's truncation to whole kB can lose (1 KiB per process read).
+    /// The most the truncation of PSS to whole kB can lose (1 KiB per process read from
+    /// the rollup, per mapping read from smaps).
     pub rounding_max_bytes: u64,
     /// meminfo's `AnonPages + Mapped` read after the scan minus before it.
     pub meminfo_drift_bytes: Option<i64>,
+    /// `true` when the data came from a capture, which holds one meminfo (read as the capture
+    /// began): no drift is measured, and `meminfo_drift_bytes` is `null`.
+    #[serde(default)]
+    pub meminfo_single_snapshot: bool,
 }
 
 impl SummaryDoc {
@@ -84,6 +96,7 @@ impl SummaryDoc {
                 proc_root: m.proc_root.display().to_string(),
                 duration_seconds: m.duration.as_secs_f64(),
                 coverage: CoverageDoc::of(report),
+                capture: m.capture.as_ref().map(CaptureDoc::of),
             },
             percent_of: PercentOfDoc {
                 ram_bytes: view.basis.ram,
@@ -109,7 +122,8 @@ impl SummaryDoc {
                 unread_rss_unknown: c.unseen.rss_unknown,
                 self_rss_bytes: c.unseen.self_rss,
                 rounding_max_bytes: c.rounding_max,
-                meminfo_drift_bytes: c.unseen.drift,
+                meminfo_drift_bytes: c.unseen.drift.bytes(),
+                meminfo_single_snapshot: c.unseen.drift == Drift::Snapshot,
             },
             meminfo: view.memory,
         }

@@ -8,12 +8,16 @@
 //! kernel stacks, vmalloc and per-CPU memory; then hugetlb pools, free memory, and the rest
 //! that no counter itemises. The swap lines add up to `SwapTotal`. The check compares the
 //! scan with meminfo and lists what can make them differ, each measured: processes not read,
-//! pmaps itself, the rollup's rounding, and how much meminfo moved while the scan ran.
+//! pmaps itself, the rounding of PSS to whole kB, and how much meminfo moved while the scan
+//! ran (or that it could not be measured: a capture holds one meminfo).
+//!
+//! Without meminfo (a capture that lacks it) every line made of it is unknown; the scan's
+//! own lines stay.
 
 use std::borrow::Cow;
 
 use super::{Cell, ColumnSpec, Elide, Line, Role, Sheet, UnitRule};
-use crate::model::{Basis, Percent, Report, SystemMemory, Unseen, field};
+use crate::model::{Basis, Drift, Percent, Report, Source, SystemMemory, Unseen, field};
 use crate::text::plural;
 
 /// Which whole a line is a share of.
@@ -50,7 +54,8 @@ pub struct Check {
     pub difference: Option<i128>,
     pub processes_read: u64,
     pub unseen: Unseen,
-    /// The most the rollup's truncation to whole kB can lose: under 1 KiB per process.
+    /// The most the truncation of PSS to whole kB can lose: under 1 KiB per process read
+    /// from the rollup, per mapping read from smaps.
     pub rounding_max: u64,
 }
 
@@ -58,7 +63,8 @@ pub struct Check {
 #[derive(Debug, Clone)]
 pub struct SummaryView<'a> {
     pub report: &'a Report,
-    pub memory: SystemMemory,
+    /// `None`: no meminfo (a capture without it).
+    pub memory: Option<SystemMemory>,
     pub basis: Basis,
     pub lines: Vec<SummaryLine>,
     pub check: Check,
@@ -73,35 +79,39 @@ fn known_sum(parts: &[Option<u64>]) -> u64 {
 }
 
 impl<'a> SummaryView<'a> {
-    pub fn new(report: &'a Report, memory: SystemMemory, unseen: Unseen) -> SummaryView<'a> {
-        let m = &memory;
-        let basis = Basis::of(m);
+    pub fn new(
+        report: &'a Report,
+        memory: Option<SystemMemory>,
+        unseen: Unseen,
+    ) -> SummaryView<'a> {
+        let m = memory.as_ref();
+        let basis = m.map_or_else(Basis::default, Basis::of);
+        // A meminfo figure: unknown without meminfo.
+        let of = |f: fn(&SystemMemory) -> u64| m.map(f);
+        let of_known = |f: fn(&SystemMemory) -> Option<u64>| m.and_then(f);
         let t = &report.totals.counters;
         let known = |bit: u16, v: u64| t.is_known(bit).then_some(v);
         let pss = known(field::PSS, t.pss);
-        let meminfo_user = m.anon_pages.map(|a| a.saturating_add(m.mapped));
+        let meminfo_user = m.and_then(|m| m.anon_pages.map(|a| a.saturating_add(m.mapped)));
         let unread = meminfo_user
             .zip(pss)
             .map(|(mi, scan)| mi.saturating_sub(scan));
-        let page_cache = (m.buffers.saturating_add(m.cached)).saturating_sub(m.mapped);
-        let kernel_parts = [
-            Some(m.slab),
-            m.page_tables,
-            m.kernel_stack,
-            Some(m.vmalloc_used),
-            m.percpu,
-        ];
-        let kernel = known_sum(&kernel_parts);
-        let itemised = known_sum(&[
-            pss,
-            unread,
-            Some(page_cache),
-            Some(kernel),
-            m.hugetlb,
-            Some(m.free),
-        ]);
+        let page_cache = of(|m| (m.buffers.saturating_add(m.cached)).saturating_sub(m.mapped));
+        let kernel = of(|m| {
+            known_sum(&[
+                Some(m.slab),
+                m.page_tables,
+                m.kernel_stack,
+                Some(m.vmalloc_used),
+                m.percpu,
+            ])
+        });
+        let other = m.map(|m| {
+            let itemised = known_sum(&[pss, unread, page_cache, kernel, m.hugetlb, Some(m.free)]);
+            m.total.saturating_sub(itemised)
+        });
         let swap_pss = known(field::SWAP_PSS, t.swap_pss);
-        let swap_used = m.swap_total.saturating_sub(m.swap_free);
+        let swap_used = of(|m| m.swap_total.saturating_sub(m.swap_free));
         let processes_read = report.totals.processes;
         let read = plural(processes_read, "process", "processes");
         let mut lines = Vec::new();
@@ -121,7 +131,7 @@ impl<'a> SummaryView<'a> {
             });
         };
         use Part::{Ram, Swap};
-        line(Ram, "ram", "RAM (MemTotal)".into(), 0, Some(m.total));
+        line(Ram, "ram", "RAM (MemTotal)".into(), 0, of(|m| m.total));
         line(
             Ram,
             "user_space",
@@ -162,60 +172,51 @@ impl<'a> SummaryView<'a> {
             "page_cache",
             "page cache, not mapped".into(),
             1,
-            Some(page_cache),
+            page_cache,
         );
-        line(Ram, "kernel", "kernel".into(), 1, Some(kernel));
+        line(Ram, "kernel", "kernel".into(), 1, kernel);
+        let kernel_lines = [
+            (
+                "kernel.slab_reclaimable",
+                "slab, reclaimable",
+                of_known(|m| m.slab_reclaimable),
+            ),
+            (
+                "kernel.slab_unreclaimable",
+                "slab, unreclaimable",
+                of_known(|m| m.slab_unreclaimable),
+            ),
+            (
+                "kernel.page_tables",
+                "page tables",
+                of_known(|m| m.page_tables),
+            ),
+            (
+                "kernel.stacks",
+                "kernel stacks",
+                of_known(|m| m.kernel_stack),
+            ),
+            ("kernel.vmalloc", "vmalloc", of(|m| m.vmalloc_used)),
+            ("kernel.percpu", "per-CPU", of_known(|m| m.percpu)),
+        ];
+        for (item, label, bytes) in kernel_lines {
+            line(Ram, item, label.into(), 2, bytes);
+        }
         line(
             Ram,
-            "kernel.slab_reclaimable",
-            "slab, reclaimable".into(),
-            2,
-            m.slab_reclaimable,
-        );
-        line(
-            Ram,
-            "kernel.slab_unreclaimable",
-            "slab, unreclaimable".into(),
-            2,
-            m.slab_unreclaimable,
-        );
-        line(
-            Ram,
-            "kernel.page_tables",
-            "page tables".into(),
-            2,
-            m.page_tables,
-        );
-        line(
-            Ram,
-            "kernel.stacks",
-            "kernel stacks".into(),
-            2,
-            m.kernel_stack,
-        );
-        line(
-            Ram,
-            "kernel.vmalloc",
-            "vmalloc".into(),
-            2,
-            Some(m.vmalloc_used),
-        );
-        line(Ram, "kernel.percpu", "per-CPU".into(), 2, m.percpu);
-        line(Ram, "hugetlb", "hugetlb pools".into(), 1, m.hugetlb);
-        line(Ram, "free", "free".into(), 1, Some(m.free));
-        line(
-            Ram,
-            "other",
-            "other, not itemised".into(),
+            "hugetlb",
+            "hugetlb pools".into(),
             1,
-            Some(m.total.saturating_sub(itemised)),
+            of_known(|m| m.hugetlb),
         );
+        line(Ram, "free", "free".into(), 1, of(|m| m.free));
+        line(Ram, "other", "other, not itemised".into(), 1, other);
         line(
             Swap,
             "swap",
             "swap (SwapTotal)".into(),
             0,
-            Some(m.swap_total),
+            of(|m| m.swap_total),
         );
         line(
             Swap,
@@ -229,9 +230,9 @@ impl<'a> SummaryView<'a> {
             "swap.other",
             "used otherwise (shmem, unread, swap cache)".into(),
             1,
-            swap_pss.map(|p| swap_used.saturating_sub(p)),
+            swap_pss.zip(swap_used).map(|(p, u)| u.saturating_sub(p)),
         );
-        line(Swap, "swap.free", "free".into(), 1, Some(m.swap_free));
+        line(Swap, "swap.free", "free".into(), 1, of(|m| m.swap_free));
         let check = Check {
             scan_pss: pss,
             meminfo_user,
@@ -240,7 +241,12 @@ impl<'a> SummaryView<'a> {
                 .map(|(mi, scan)| i128::from(mi) - i128::from(scan)),
             processes_read,
             unseen,
-            rounding_max: processes_read.saturating_mul(1024),
+            rounding_max: match report.meta.source {
+                Source::Rollup => processes_read.saturating_mul(1024),
+                // Each mapping's PSS is truncated apart.
+                Source::Smaps => report.coverage.mappings.saturating_mul(1024),
+                Source::Maps => 0,
+            },
         };
         let mut line = |item, label: String, depth, bytes: Option<u64>| {
             lines.push(SummaryLine {
@@ -302,10 +308,21 @@ impl<'a> SummaryView<'a> {
             Some(check.rounding_max),
         );
         let (item, label) = match unseen.drift {
-            Some(d) if d < 0 => ("check.meminfo_shrank", "user space shrank during the scan"),
+            Drift::Snapshot => (
+                "check.meminfo_snapshot",
+                "one meminfo snapshot: drift unknown",
+            ),
+            Drift::Moved(d) if d < 0 => {
+                ("check.meminfo_shrank", "user space shrank during the scan")
+            }
             _ => ("check.meminfo_grew", "user space grew during the scan"),
         };
-        line(item, label.into(), 2, unseen.drift.map(i64::unsigned_abs));
+        line(
+            item,
+            label.into(),
+            2,
+            unseen.drift.bytes().map(i64::unsigned_abs),
+        );
         SummaryView {
             report,
             memory,
@@ -355,7 +372,7 @@ impl<'a> SummaryView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counters, Coverage, GroupBy, Meta, Row, RowKey, Source};
+    use crate::model::{Counters, Coverage, GroupBy, Meta, Row, RowKey};
 
     const MIB: u64 = 1 << 20;
 
@@ -425,7 +442,7 @@ mod tests {
             ..Counters::default()
         };
         let r = report(c, 7);
-        let v = SummaryView::new(&r, memory(), Unseen::default());
+        let v = SummaryView::new(&r, Some(memory()), Unseen::default());
         assert_eq!(bytes(&v, "user_space"), Some(290 * MIB));
         // AnonPages + Mapped = 300 MiB: 10 MiB the scan did not see.
         assert_eq!(bytes(&v, "user_space.unread"), Some(10 * MIB));
@@ -467,11 +484,83 @@ mod tests {
             anon_pages: None,
             ..memory()
         };
-        let v = SummaryView::new(&r, m, Unseen::default());
+        let v = SummaryView::new(&r, Some(m), Unseen::default());
         assert_eq!(bytes(&v, "user_space.anon"), None);
         assert_eq!(bytes(&v, "user_space.unread"), None);
         assert_eq!(v.check.difference, None);
         let swap = v.lines.iter().find(|l| l.item == "swap").unwrap();
         assert_eq!((swap.bytes, swap.pct), (Some(0), None));
+    }
+
+    #[test]
+    fn a_capture_without_meminfo_keeps_the_scans_lines_only() {
+        let c = Counters {
+            pss: 290 * MIB,
+            pss_anon: 290 * MIB,
+            pss_file: 0,
+            pss_shmem: 0,
+            swap_pss: 6 * MIB,
+            ..Counters::default()
+        };
+        let r = report(c, 7);
+        let unseen = Unseen {
+            drift: Drift::Snapshot,
+            ..Unseen::default()
+        };
+        let v = SummaryView::new(&r, None, unseen);
+        for item in ["user_space", "user_space.anon", "check.scan"] {
+            assert_eq!(bytes(&v, item), Some(290 * MIB), "{item}");
+        }
+        assert_eq!(bytes(&v, "swap.processes"), Some(6 * MIB));
+        let meminfo_made = [
+            "ram",
+            "user_space.unread",
+            "page_cache",
+            "kernel",
+            "kernel.vmalloc",
+            "hugetlb",
+            "free",
+            "other",
+            "swap",
+            "swap.other",
+            "swap.free",
+            "check.meminfo",
+            "check.meminfo_over_scan",
+            "check.meminfo_snapshot",
+        ];
+        for item in meminfo_made {
+            let l = v.lines.iter().find(|l| l.item == item);
+            assert_eq!(l.map(|l| (l.bytes, l.pct)), Some((None, None)), "{item}");
+        }
+        // No whole to take shares of.
+        assert!(v.lines.iter().all(|l| l.pct.is_none()));
+        assert_eq!(v.basis, Basis::default());
+    }
+
+    #[test]
+    fn smaps_round_each_mapping_and_a_capture_has_no_drift() {
+        let mut r = report(Counters::default(), 3);
+        r.meta.source = Source::Smaps;
+        r.coverage.mappings = 120;
+        let unseen = Unseen {
+            drift: Drift::Snapshot,
+            ..Unseen::default()
+        };
+        let v = SummaryView::new(&r, Some(memory()), unseen);
+        assert_eq!(v.check.rounding_max, 120 * 1024);
+        let items: Vec<&str> = v.lines.iter().map(|l| l.item).collect();
+        assert!(items.contains(&"check.meminfo_snapshot"), "{items:?}");
+        assert!(!items.contains(&"check.meminfo_grew"), "{items:?}");
+        let moved = |d| {
+            let unseen = Unseen {
+                drift: Drift::Moved(d),
+                ..Unseen::default()
+            };
+            let v = SummaryView::new(&r, Some(memory()), unseen);
+            let l = v.lines.last().cloned().expect("a drift line");
+            (l.item, l.bytes)
+        };
+        assert_eq!(moved(-4096), ("check.meminfo_shrank", Some(4096)));
+        assert_eq!(moved(8192), ("check.meminfo_grew", Some(8192)));
     }
 }

@@ -403,52 +403,6 @@ fn capture_usage_errors() {
 
 // ---- smemcap -------------------------------------------------------------------------
 
-/// A header exactly as smemcap's `writeheader()` writes it: a pre-POSIX header, every
-/// number with `%0No` (the size's 12 digits run into the mtime field, whose sprintf
-/// overwrites the NUL), the type given as the character `'0'` but formatted with `%1d`, so
-/// the type byte reads `4` and `8` spills into the link name.
-pub(crate) fn smemcap_header(
-    path: &str,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    size: usize,
-    mtime: u64,
-    ty: u8,
-) -> [u8; 512] {
-    fn put(h: &mut [u8; 512], at: usize, s: String) {
-        let b = s.as_bytes();
-        h[at..at + b.len()].copy_from_slice(b);
-        h[at + b.len()] = 0;
-    }
-    let mut h = [0u8; 512];
-    put(&mut h, 0, path.to_string());
-    put(&mut h, 100, format!("{mode:08o}"));
-    put(&mut h, 108, format!("{uid:08o}"));
-    put(&mut h, 116, format!("{gid:08o}"));
-    put(&mut h, 124, format!("{size:012o}"));
-    put(&mut h, 136, format!("{mtime:08o}"));
-    put(&mut h, 148, format!("        {ty}"));
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    put(&mut h, 148, format!("{sum:06o}"));
-    h
-}
-
-/// smemcap's `archivefile()`: the header, then the data padded to 512 (no end blocks).
-pub(crate) fn smemcap_file(out: &mut Vec<u8>, path: &str, data: &[u8], uid: u32, ty: u8) {
-    out.extend_from_slice(&smemcap_header(
-        path,
-        0o100444,
-        uid,
-        uid,
-        data.len(),
-        1_795_542_613,
-        ty,
-    ));
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-}
-
 #[test]
 fn a_smemcap_archive_is_read_with_what_it_lacks_unknown() {
     let libs = PrivateLibs::new();

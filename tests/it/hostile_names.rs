@@ -10,10 +10,8 @@
 //! formula; JSON is valid and gives the exact bytes back; no panic, exit 0.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CString, OsStr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -95,59 +93,6 @@ impl Scene {
     }
 }
 
-fn cstr(b: &[u8]) -> CString {
-    CString::new(b).expect("no NUL")
-}
-
-/// Creates `<base>/deep/<component>/.../deep-file` through directory fds (the path is
-/// longer than PATH_MAX, so no single path-based call can reach it); returns the full path
-/// and the components, for `--chdir`.
-fn make_deep_file(base: &Path) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let mut full = base.as_os_str().as_bytes().to_vec();
-    let open_dir = |at: libc::c_int, name: &[u8]| -> OwnedFd {
-        let c = cstr(name);
-        // SAFETY: valid NUL-terminated name; mkdirat/openat have no other preconditions.
-        unsafe {
-            libc::mkdirat(at, c.as_ptr(), 0o755);
-            let fd = libc::openat(at, c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
-            assert!(fd >= 0, "openat: {}", std::io::Error::last_os_error());
-            OwnedFd::from_raw_fd(fd)
-        }
-    };
-    let base_c = cstr(base.as_os_str().as_bytes());
-    // SAFETY: valid path.
-    let base_fd = unsafe { libc::open(base_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
-    assert!(base_fd >= 0);
-    // SAFETY: fresh fd, owned here.
-    let mut dir = unsafe { OwnedFd::from_raw_fd(base_fd) };
-    let mut comps = vec![b"deep".to_vec()];
-    for i in 0..18 {
-        comps.push(format!("{i:02}{}", "d".repeat(238)).into_bytes());
-    }
-    for c in &comps {
-        dir = open_dir(dir.as_raw_fd(), c);
-        full.push(b'/');
-        full.extend_from_slice(c);
-    }
-    let name = cstr(b"deep-file");
-    // SAFETY: valid name; the fd is closed right after writing.
-    unsafe {
-        let fd = libc::openat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
-            0o644,
-        );
-        assert!(fd >= 0);
-        let data = vec![7u8; 8192];
-        assert_eq!(libc::write(fd, data.as_ptr().cast(), data.len()), 8192);
-        libc::close(fd);
-    }
-    full.extend_from_slice(b"/deep-file");
-    assert!(full.len() > 4096, "deep path is only {} bytes", full.len());
-    (full, comps)
-}
-
 fn scene() -> Scene {
     let dir = tempfile::Builder::new()
         .prefix("hostile")
@@ -157,7 +102,7 @@ fn scene() -> Scene {
         let path = dir.path().join(OsStr::from_bytes(name));
         std::fs::write(&path, vec![i as u8; 8192]).expect("create hostile file");
     }
-    let (deep, comps) = make_deep_file(dir.path());
+    let deep = make_deep_file(dir.path());
     let mut helpers = Vec::new();
     // One helper maps every file, the long one last (reached by relative chdirs).
     let mut args: Vec<Vec<u8>> = vec![b"--comm".to_vec(), MAIN_COMM.to_vec()];
@@ -166,14 +111,7 @@ fn scene() -> Scene {
         args.push(b"--map-shared".to_vec());
         args.push(path.as_os_str().as_bytes().to_vec());
     }
-    args.push(b"--chdir".to_vec());
-    args.push(dir.path().as_os_str().as_bytes().to_vec());
-    for chunk in comps.chunks(6) {
-        args.push(b"--chdir".to_vec());
-        args.push(chunk.join(&b'/'));
-    }
-    args.push(b"--map-shared".to_vec());
-    args.push(b"deep-file".to_vec());
+    args.extend(deep.map_args());
     helpers.push(Helper::spawn(args.iter().map(|a| os(a))));
     // One helper per name: that name as its comm, and that file mapped.
     for name in NAMES {
@@ -191,7 +129,11 @@ fn scene() -> Scene {
         os(b"--anon"),
         os(b"4K"),
     ]));
-    Scene { dir, helpers, deep }
+    Scene {
+        dir,
+        helpers,
+        deep: deep.path,
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 mod support;
 
 mod capture;
+mod capture_summary;
 mod cgroups;
 mod diff;
 mod history;

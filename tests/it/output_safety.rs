@@ -15,66 +15,11 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// A fake proc root with `procs` processes, each mapping `files` shared files and one of its
-/// own: `procs * files` (file, process) rows in `-g file,process`.
-fn big_tree(procs: u32, files: u32) -> FakeProc {
-    let fake = FakeProc::new();
-    for p in 0..procs {
-        let pid = 100 + p;
-        let mut smaps = Vec::new();
-        let mut addr = 0x10_0000u64;
-        for f in 0..=files {
-            let path = if f == files {
-                format!("/opt/app{pid}/own.bin")
-            } else {
-                format!("/usr/lib/x86_64-linux-gnu/libshared{f:04}.so.1")
-            };
-            let kb = u64::from(4 + (f * 7 + p) % 64);
-            smaps.extend(full_smaps_record(
-                map_header(
-                    addr,
-                    addr + kb * 1024,
-                    "r--p",
-                    0,
-                    "fe:00",
-                    1000 + u64::from(f),
-                    path.as_bytes(),
-                ),
-                SmapsKb {
-                    size: kb,
-                    rss: kb,
-                    pss: kb / 2,
-                    shared_clean: kb / 2,
-                    private_clean: kb / 2,
-                    ..SmapsKb::default()
-                },
-            ));
-            addr += kb * 1024 + 0x1000;
-        }
-        fake.process(pid)
-            .comm(format!("app{pid}").as_bytes())
-            .cmdline(format!("/opt/app{pid}/bin/app\0--serve\0").as_bytes())
-            .smaps(&smaps)
-            .write();
-    }
-    fake
-}
-
-/// Files in `dir` other than those named in `keep`.
-fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .expect("list dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !keep.contains(&n.as_str()))
-        .collect()
-}
-
 /// `--output` on a full filesystem (a 64 KiB tmpfs in a private mount namespace): one clear
 /// line on stderr, exit 1, the previous report intact, no temporary file left behind.
 #[test]
 fn output_on_a_full_filesystem_keeps_the_previous_report() {
-    let fake = big_tree(20, 50);
+    let fake = FakeProc::apps(20, 50);
     let mnt = tempfile::tempdir().expect("tempdir");
     let script = r#"
         mount -t tmpfs -o size=64k tmpfs "$1" || exit 90
@@ -121,7 +66,7 @@ fn output_on_a_full_filesystem_keeps_the_previous_report() {
 /// chance to remove it, and its hidden name never replaces the target.)
 #[test]
 fn output_killed_mid_write_is_old_or_new_never_a_mix() {
-    let fake = big_tree(40, 200);
+    let fake = FakeProc::apps(40, 200);
     let dir = tempfile::tempdir().expect("tempdir");
     let target = dir.path().join("report.json");
     let old = b"{\"old\": true}\n";
@@ -177,7 +122,7 @@ fn output_killed_mid_write_is_old_or_new_never_a_mix() {
 /// the link's target is untouched.
 #[test]
 fn a_symlink_planted_at_the_output_path_is_replaced_not_followed() {
-    let fake = big_tree(2, 3);
+    let fake = FakeProc::apps(2, 3);
     let base = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let sticky = base.path().join("shared-tmp");
@@ -245,7 +190,7 @@ fn a_symlink_planted_at_the_output_path_is_replaced_not_followed() {
 /// larger than the pipe buffer; pmaps stops quietly, exit 0, nothing on stderr.
 #[test]
 fn a_closed_pipe_ends_the_run_quietly() {
-    let fake = big_tree(40, 200);
+    let fake = FakeProc::apps(40, 200);
     for format in ["table", "csv", "json"] {
         let mut child = pmaps_on(fake.root())
             .args(["-g", "file,process", "-f", format])
@@ -296,7 +241,7 @@ fn a_closed_pipe_ends_the_run_quietly() {
 /// `pmaps > /dev/full`: one line on stderr, exit 1.
 #[test]
 fn a_full_stdout_is_one_line_and_a_failure() {
-    let fake = big_tree(3, 5);
+    let fake = FakeProc::apps(3, 5);
     for format in ["table", "csv", "json"] {
         let full = std::fs::OpenOptions::new()
             .write(true)
@@ -321,7 +266,7 @@ fn a_full_stdout_is_one_line_and_a_failure() {
 /// the run differ, and they are blanked before comparing (see [`mask_run_facts`]).
 #[test]
 fn a_cron_like_run_prints_the_same_bytes_and_nothing_else() {
-    let fake = big_tree(6, 10);
+    let fake = FakeProc::apps(6, 10);
     // A name with an escape sequence: shown escaped in both runs alike.
     fake.process(900)
         .comm(b"evil\x1b[2J")

@@ -6,36 +6,25 @@
 //! output is an error; an unwritable destination fails before the scan; a failed rename
 //! leaves no temporary file.
 //!
-//! Self-contained (its own small fake proc tree). Runs as root; unprivileged cases drop to
+//! On small fake proc trees ([`FakeProc::apps`]). Runs as root; unprivileged cases drop to
 //! `nobody` with `setpriv`, device nodes are made with `mknod` in temporary directories, and
 //! `/dev/stdout` is exercised in a private mount namespace with its own `/dev`.
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::*;
 
 const NOBODY: u32 = 65534;
 const NOGROUP: u32 = 65534;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-fn pmaps_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pmaps"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
-}
 
 fn chown(path: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid))
@@ -52,148 +41,21 @@ fn tempdir(mode: u32) -> tempfile::TempDir {
     d
 }
 
-/// A fake proc root of `procs` processes (PIDs 100…), each mapping `files` shared libraries
-/// and one file of its own: complete (exit 0), and readable by nobody.
-struct Tree {
-    dir: tempfile::TempDir,
-}
-
-impl Tree {
-    fn new(procs: u32, files: u32) -> Tree {
-        let dir = tempdir(0o755);
-        for p in 0..procs {
-            let pid = 100 + p;
-            let pdir = dir.path().join(pid.to_string());
-            std::fs::create_dir(&pdir).expect("mkdir");
-            set_mode(&pdir, 0o755);
-            let mut smaps = Vec::new();
-            let mut addr = 0x10_0000u64;
-            for f in 0..=files {
-                let path = if f == files {
-                    format!("/opt/app{pid}/own.bin")
-                } else {
-                    format!("/usr/lib/x86_64-linux-gnu/libshared{f:04}.so.1")
-                };
-                let kb = u64::from(4 + (f * 7 + p) % 64);
-                smaps.extend(smaps_record(addr, kb, 1000 + u64::from(f), &path));
-                addr += kb * 1024 + 0x1000;
-            }
-            let cmdline = format!("/opt/app{pid}/bin/app\0--serve\0");
-            let status = format!(
-                "Name:\tapp{pid}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\n\
-                 PPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmSize:\t    8192 kB\n\
-                 Kthread:\t0\nThreads:\t1\n"
-            );
-            for (name, bytes) in [
-                ("stat", stat_line(pid)),
-                ("status", status.into_bytes()),
-                ("comm", format!("app{pid}\n").into_bytes()),
-                ("cmdline", cmdline.into_bytes()),
-                ("smaps", smaps),
-            ] {
-                let f = pdir.join(name);
-                std::fs::write(&f, bytes).expect("write fake proc file");
-                set_mode(&f, 0o644);
-            }
-        }
-        Tree { dir }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-/// A 52-field `stat` line with a live address space (non-zero code, stack and argument
-/// addresses) and PF_RANDOMIZE, like an ordinary user process.
-fn stat_line(pid: u32) -> Vec<u8> {
-    let mut f = [0u64; 53];
-    f[4] = 1; // ppid
-    f[5] = u64::from(pid);
-    f[6] = u64::from(pid);
-    f[9] = 0x0040_0000; // PF_RANDOMIZE
-    f[18] = 20;
-    f[20] = 1;
-    f[22] = 1000 + u64::from(pid); // start time
-    f[23] = 8 << 20; // vsize
-    f[24] = 512;
-    for (i, a) in [26, 27, 28, 45, 46, 47, 48, 49, 50, 51]
-        .into_iter()
-        .enumerate()
-    {
-        f[a] = 0x5555_0000 + 0x1000 * i as u64;
-    }
-    f[38] = 17;
-    let rest: Vec<String> = f[4..].iter().map(u64::to_string).collect();
-    format!("{pid} (app{pid}) S {}\n", rest.join(" ")).into_bytes()
-}
-
-/// One smaps record in the kernel's layout (header padded to column 73, `Key: value kB`).
-fn smaps_record(start: u64, kb: u64, inode: u64, path: &str) -> Vec<u8> {
-    let end = start + kb * 1024;
-    let mut out = format!("{start:08x}-{end:08x} r--p 00000000 fe:00 {inode} ");
-    while out.len() < 73 {
-        out.push(' ');
-    }
-    out.push_str(path);
-    out.push('\n');
-    let half = kb / 2;
-    for (key, v) in [
-        ("Size", kb),
-        ("KernelPageSize", 4),
-        ("MMUPageSize", 4),
-        ("Rss", kb),
-        ("Pss", half),
-        ("Pss_Dirty", 0),
-        ("Shared_Clean", half),
-        ("Shared_Dirty", 0),
-        ("Private_Clean", kb - half),
-        ("Private_Dirty", 0),
-        ("Referenced", kb),
-        ("Anonymous", 0),
-        ("KSM", 0),
-        ("LazyFree", 0),
-        ("AnonHugePages", 0),
-        ("ShmemPmdMapped", 0),
-        ("FilePmdMapped", 0),
-        ("Shared_Hugetlb", 0),
-        ("Private_Hugetlb", 0),
-        ("Swap", 0),
-        ("SwapPss", 0),
-        ("Locked", 0),
-    ] {
-        out.push_str(&format!("{:<16}{v:>8} kB\n", format!("{key}:")));
-    }
-    out.push_str(&format!("{:<16}{:>8}\n", "THPeligible:", 0));
-    out.push_str("VmFlags: rd mr mw me \n");
-    out.into_bytes()
-}
-
 /// `pmaps --proc-root ROOT ARGS…` (stdin closed).
 fn pmaps(root: &Path, args: &[&OsStr]) -> Command {
-    let mut c = Command::new(pmaps_bin());
-    c.arg("--proc-root")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null());
+    let mut c = pmaps_on(root);
+    c.args(args);
     c
 }
 
 /// The same, as nobody:nogroup without supplementary groups.
 fn pmaps_as_nobody(root: &Path, args: &[&OsStr]) -> Command {
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-        .arg(pmaps_bin())
-        .arg("--proc-root")
+    let mut c = setpriv_nobody(&pmaps_bin());
+    c.arg("--proc-root")
         .arg(root)
         .args(args)
         .stdin(Stdio::null());
     c
-}
-
-fn run(mut cmd: Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// `os("x")`, to mix `&str` and `&Path` arguments.
@@ -203,22 +65,10 @@ fn os<S: AsRef<OsStr> + ?Sized>(s: &S) -> &OsStr {
 
 /// The CSV report of `root` on standard output (the reference to compare with).
 fn reference_csv(root: &Path) -> Vec<u8> {
-    let out = run(pmaps(root, &[os("-f"), os("csv")]));
+    let out = output(pmaps(root, &[os("-f"), os("csv")]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stdout.starts_with(b"path,kind,device,inode,processes,"));
     out.stdout
-}
-
-/// Names in `dir` other than `keep`.
-fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("list dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !keep.contains(&n.as_str()))
-        .collect();
-    names.sort();
-    names
 }
 
 fn assert_ok_and_quiet(out: &Output, what: &str) {
@@ -365,7 +215,7 @@ fn tmpfile_filter() -> Vec<libc::sock_filter> {
 /// line and exit 1, the node intact.
 #[test]
 fn a_device_node_is_written_in_place_never_replaced() {
-    let tree = Tree::new(3, 5);
+    let tree = FakeProc::apps(3, 5);
     let dir = tempdir(0o755);
     let null = dir.path().join("null");
     let full = dir.path().join("full");
@@ -376,7 +226,7 @@ fn a_device_node_is_written_in_place_never_replaced() {
 
     for target in [&null, &link] {
         for format in ["table", "csv", "json"] {
-            let out = run(pmaps(
+            let out = output(pmaps(
                 tree.root(),
                 &[os("-f"), os(format), os("-o"), target.as_os_str()],
             ));
@@ -396,7 +246,7 @@ fn a_device_node_is_written_in_place_never_replaced() {
         Path::new("null")
     );
 
-    let out = run(pmaps(tree.root(), &[os("-o"), full.as_os_str()]));
+    let out = output(pmaps(tree.root(), &[os("-o"), full.as_os_str()]));
     assert_one_error(
         &out,
         &["cannot write", "No space left on device"],
@@ -412,7 +262,7 @@ fn a_device_node_is_written_in_place_never_replaced() {
 /// `-o FIFO` with a reader: the reader gets the whole report, the FIFO stays a FIFO.
 #[test]
 fn a_fifo_is_written_in_place() {
-    let tree = Tree::new(3, 5);
+    let tree = FakeProc::apps(3, 5);
     let expected = reference_csv(tree.root());
     let dir = tempdir(0o755);
     let fifo = dir.path().join("report.fifo");
@@ -475,13 +325,13 @@ fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
 /// `/dev/stdout` stays a symlink (checked in a private mount namespace with its own /dev).
 #[test]
 fn dash_and_dev_stdout_are_standard_output() {
-    let tree = Tree::new(3, 5);
+    let tree = FakeProc::apps(3, 5);
     let expected = reference_csv(tree.root());
     let cwd = tempdir(0o755);
     for target in ["-", "/dev/stdout"] {
         let mut cmd = pmaps(tree.root(), &[os("-f"), os("csv"), os("-o"), os(target)]);
         cmd.current_dir(cwd.path());
-        let out = run(cmd);
+        let out = output(cmd);
         assert_ok_and_quiet(&out, target);
         assert_eq!(text(&out.stdout), text(&expected), "-o {target}");
     }
@@ -502,7 +352,7 @@ fn dash_and_dev_stdout_are_standard_output() {
         .arg(pmaps_bin())
         .arg(tree.root())
         .stdin(Stdio::null());
-    let out = run(cmd);
+    let out = output(cmd);
     assert_eq!(
         text(&out.stdout),
         "exit=0\nlink=/proc/self/fd/1\ndev=stdout\n",
@@ -522,7 +372,7 @@ fn dash_and_dev_stdout_are_standard_output() {
 /// to is replaced (a new inode, atomically, its mode kept), the link stays.
 #[test]
 fn a_followable_symlink_to_a_file_replaces_the_file_not_the_link() {
-    let tree = Tree::new(3, 5);
+    let tree = FakeProc::apps(3, 5);
     let expected = reference_csv(tree.root());
     let base = tempdir(0o755);
     let real_dir = base.path().join("real");
@@ -555,7 +405,7 @@ fn a_followable_symlink_to_a_file_replaces_the_file_not_the_link() {
             chown(link, NOBODY, NOGROUP);
         }
         let before = std::fs::metadata(&real).expect("stat");
-        let out = run(pmaps(
+        let out = output(pmaps(
             tree.root(),
             &[os("-f"), os("csv"), os("-o"), link.as_os_str()],
         ));
@@ -585,7 +435,7 @@ fn a_followable_symlink_to_a_file_replaces_the_file_not_the_link() {
 /// hang the run and hand the report to its reader), its owner and mode never taken over.
 #[test]
 fn a_fifo_or_file_planted_in_a_sticky_directory_is_replaced() {
-    let tree = Tree::new(3, 5);
+    let tree = FakeProc::apps(3, 5);
     let expected = reference_csv(tree.root());
     let base = tempdir(0o755);
     let sticky = base.path().join("shared-tmp");
@@ -597,7 +447,7 @@ fn a_fifo_or_file_planted_in_a_sticky_directory_is_replaced() {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
             .args(args);
-        let out = run(c);
+        let out = output(c);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     };
     mk(&[os("mkfifo"), fifo.as_os_str()]);
@@ -639,7 +489,7 @@ fn a_fifo_or_file_planted_in_a_sticky_directory_is_replaced() {
 /// A new report gets 0666 & ~umask.
 #[test]
 fn a_new_report_gets_0666_less_the_umask() {
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let dir = tempdir(0o755);
     for (umask, mode) in [
         ("077", 0o600),
@@ -656,7 +506,7 @@ fn a_new_report_gets_0666_less_the_umask() {
             .args(["-f", "csv", "-o"])
             .arg(&target)
             .stdin(Stdio::null());
-        let out = run(cmd);
+        let out = output(cmd);
         assert_ok_and_quiet(&out, umask);
         let m = std::fs::metadata(&target).expect("stat");
         assert_eq!(m.mode() & 0o7777, mode, "umask {umask}");
@@ -668,7 +518,7 @@ fn a_new_report_gets_0666_less_the_umask() {
 /// group; as an ordinary user it keeps its permission bits.
 #[test]
 fn a_replaced_report_keeps_its_mode_and_owner() {
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let expected = reference_csv(tree.root());
     let dir = tempdir(0o755);
     for (mode, uid, gid) in [
@@ -682,7 +532,7 @@ fn a_replaced_report_keeps_its_mode_and_owner() {
         chown(&target, uid, gid);
         set_mode(&target, mode);
         let before = std::fs::metadata(&target).expect("stat").ino();
-        let out = run(pmaps(
+        let out = output(pmaps(
             tree.root(),
             &[os("-f"), os("csv"), os("-o"), target.as_os_str()],
         ));
@@ -701,7 +551,7 @@ fn a_replaced_report_keeps_its_mode_and_owner() {
     std::fs::write(&target, b"old\n").expect("write");
     chown(&target, NOBODY, NOGROUP);
     set_mode(&target, 0o604);
-    let out = run(pmaps_as_nobody(
+    let out = output(pmaps_as_nobody(
         tree.root(),
         &[os("-f"), os("csv"), os("-o"), target.as_os_str()],
     ));
@@ -722,7 +572,7 @@ fn a_replaced_report_keeps_its_mode_and_owner() {
 /// when a report is already there; no temporary file is left.
 #[test]
 fn a_write_only_directory_is_no_failure() {
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let expected = reference_csv(tree.root());
     let base = tempdir(0o755);
     let dir = base.path().join("drop");
@@ -737,7 +587,7 @@ fn a_write_only_directory_is_no_failure() {
                 &[os("-f"), os("csv"), os("-o"), target.as_os_str()],
             );
             child_setup(&mut cmd, deny_tmpfile);
-            let out = run(cmd);
+            let out = output(cmd);
             assert_ok_and_quiet(
                 &out,
                 &format!("round {round}, O_TMPFILE denied: {deny_tmpfile}"),
@@ -790,7 +640,7 @@ enum Moment {
 /// that its temporary file is there), sends `sig` and SIGCONT, and returns its exit status;
 /// `None` when the moment was missed (pmaps finished first).
 fn interrupt(
-    tree: &Tree,
+    tree: &FakeProc,
     dir: &Path,
     sig: i32,
     moment: &Moment,
@@ -846,7 +696,7 @@ fn interrupt(
 }
 
 fn signal_leaves_no_temp_file(moment: Moment, deny_tmpfile: bool) {
-    let tree = Tree::new(40, 300);
+    let tree = FakeProc::apps(40, 300);
     let dir = tempdir(0o755);
     let target = dir.path().join("report.json");
     let old = b"{\"old\": true}\n";
@@ -913,7 +763,7 @@ fn a_signal_during_the_scan_leaves_nothing() {
 /// `-o FILE` a closed stdout does not matter.
 #[test]
 fn a_closed_stdout_is_an_error() {
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let dir = tempdir(0o755);
     let file = dir.path().join("report.csv");
     let cases: [(&[&str], Option<u8>); 4] = [
@@ -936,7 +786,7 @@ fn a_closed_stdout_is_an_error() {
             }
         }
         cmd.stdin(Stdio::null());
-        let out = run(cmd);
+        let out = output(cmd);
         match want {
             None => assert_one_error(&out, &["standard output is closed"], &format!("{args:?}")),
             Some(code) => {
@@ -972,7 +822,7 @@ fn an_unwritable_output_fails_before_the_scan() {
         vec![os("-g"), os("process"), os("-o"), missing_dir.as_os_str()],
         vec![os("show"), os("1"), os("-o"), missing_dir.as_os_str()],
     ] {
-        let out = run(pmaps(missing_root, &args));
+        let out = output(pmaps(missing_root, &args));
         assert_one_error(
             &out,
             &[
@@ -983,13 +833,13 @@ fn an_unwritable_output_fails_before_the_scan() {
         );
     }
 
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let ro = tempdir(0o555);
     let target = ro.path().join("report.csv");
     for deny_tmpfile in [false, true] {
         let mut cmd = pmaps_as_nobody(tree.root(), &[os("-o"), target.as_os_str()]);
         child_setup(&mut cmd, deny_tmpfile);
-        let out = run(cmd);
+        let out = output(cmd);
         assert_one_error(
             &out,
             &["cannot write", "Permission denied"],
@@ -1007,7 +857,7 @@ fn an_unwritable_output_fails_before_the_scan() {
 /// O_TMPFILE and with a named temporary file).
 #[test]
 fn a_refused_rename_leaves_no_temp_file() {
-    let tree = Tree::new(2, 3);
+    let tree = FakeProc::apps(2, 3);
     let base = tempdir(0o755);
     let sticky = base.path().join("shared-tmp");
     std::fs::create_dir(&sticky).expect("mkdir");
@@ -1021,7 +871,7 @@ fn a_refused_rename_leaves_no_temp_file() {
             &[os("-f"), os("csv"), os("-o"), target.as_os_str()],
         );
         child_setup(&mut cmd, deny_tmpfile);
-        let out = run(cmd);
+        let out = output(cmd);
         assert_one_error(
             &out,
             &["cannot write", "report.csv", "Operation not permitted"],
@@ -1036,7 +886,7 @@ fn a_refused_rename_leaves_no_temp_file() {
 /// pmaps under it, stopped during the scan, holds no unnamed temporary file.
 #[test]
 fn the_seccomp_filter_denies_o_tmpfile() {
-    let tree = Tree::new(40, 300);
+    let tree = FakeProc::apps(40, 300);
     let dir = tempdir(0o755);
     let target = dir.path().join("report.json");
     for deny_tmpfile in [false, true] {

@@ -12,10 +12,9 @@
 //! installs.
 
 use std::collections::BTreeMap;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -892,53 +891,6 @@ const NAMES: &[&[u8]] = &[
     b"del\x7fchar",
 ];
 
-fn cstr(b: &[u8]) -> CString {
-    CString::new(b).expect("no NUL")
-}
-
-/// Creates `<base>/deep/<component>/.../deep-file` through directory fds (the path is longer
-/// than PATH_MAX); returns the components, for `--chdir`.
-fn make_deep_file(base: &Path) -> Vec<Vec<u8>> {
-    let open_dir = |at: libc::c_int, name: &[u8]| -> OwnedFd {
-        let c = cstr(name);
-        // SAFETY: valid NUL-terminated name; mkdirat/openat have no other preconditions.
-        unsafe {
-            libc::mkdirat(at, c.as_ptr(), 0o755);
-            let fd = libc::openat(at, c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
-            assert!(fd >= 0, "openat: {}", std::io::Error::last_os_error());
-            OwnedFd::from_raw_fd(fd)
-        }
-    };
-    let base_c = cstr(base.as_os_str().as_bytes());
-    // SAFETY: valid path.
-    let base_fd = unsafe { libc::open(base_c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
-    assert!(base_fd >= 0);
-    // SAFETY: fresh fd, owned here.
-    let mut dir = unsafe { OwnedFd::from_raw_fd(base_fd) };
-    let mut comps = vec![b"deep".to_vec()];
-    for i in 0..18 {
-        comps.push(format!("{i:02}{}", "d".repeat(238)).into_bytes());
-    }
-    for c in &comps {
-        dir = open_dir(dir.as_raw_fd(), c);
-    }
-    let name = cstr(b"deep-file");
-    // SAFETY: valid name; the fd is closed right after writing.
-    unsafe {
-        let fd = libc::openat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
-            0o644,
-        );
-        assert!(fd >= 0);
-        let data = vec![7u8; 8192];
-        assert_eq!(libc::write(fd, data.as_ptr().cast(), data.len()), 8192);
-        libc::close(fd);
-    }
-    comps
-}
-
 fn hostile_scene() -> Scene {
     let dir = tempfile::Builder::new()
         .prefix("hostile")
@@ -948,7 +900,7 @@ fn hostile_scene() -> Scene {
         let path = dir.path().join(OsStr::from_bytes(name));
         std::fs::write(&path, vec![i as u8 + 1; 4096 * (i + 1)]).expect("create hostile file");
     }
-    let comps = make_deep_file(dir.path());
+    let deep = make_deep_file(dir.path());
     let mut args: Vec<Vec<u8>> = vec![b"--comm".to_vec(), b"x\x1b]0;pwned\x07".to_vec()];
     for name in NAMES {
         args.push(b"--map-shared".to_vec());
@@ -959,14 +911,7 @@ fn hostile_scene() -> Scene {
                 .into_vec(),
         );
     }
-    args.push(b"--chdir".to_vec());
-    args.push(dir.path().as_os_str().as_bytes().to_vec());
-    for chunk in comps.chunks(6) {
-        args.push(b"--chdir".to_vec());
-        args.push(chunk.join(&b'/'));
-    }
-    args.push(b"--map-shared".to_vec());
-    args.push(b"deep-file".to_vec());
+    args.extend(deep.map_args());
     let mut helpers = vec![Helper::spawn(args.iter().map(|a| os(a)))];
     for name in NAMES {
         let path = dir.path().join(OsStr::from_bytes(name));
@@ -1049,20 +994,6 @@ fn hostile_names_are_valid_series_each_its_own_and_node_exporter_takes_them() {
 // ---------------------------------------------------------------------------------------
 // Cardinality
 // ---------------------------------------------------------------------------------------
-
-fn raise_own_fd_limit(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: valid pointer to a local.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur < want {
-        lim.rlim_cur = want.min(lim.rlim_max);
-        // SAFETY: valid pointer to a local.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    }
-}
 
 fn sum_of(series: &[Series], name: &str) -> u64 {
     series

@@ -10,7 +10,6 @@ use std::process::Output;
 use serde_json::Value;
 
 use super::fake::{M, heap, libc, m, maps_of, no_memory, settled, smaps_of};
-use crate::capture::{smemcap_file, smemcap_header};
 use crate::support::*;
 
 const DOCKER: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904a6b9f6f2ab3b8c5f1d4e2a61";

@@ -58,21 +58,6 @@ fn run_with_max_rss(args: &[&str]) -> (Output, u64) {
     (output, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
 
-/// Raises this test process's own soft RLIMIT_NOFILE (it holds three pipes per helper).
-fn raise_own_fd_limit(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: valid pointer to a local.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    if lim.rlim_cur < want {
-        lim.rlim_cur = want.min(lim.rlim_max);
-        // SAFETY: valid pointer to a local.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    }
-}
-
 /// One process at vm.max_map_count (65,530 mappings): every mapping is counted, and pmaps
 /// streams its 47 MB smaps through a bounded buffer: its peak RSS stays under 32 MiB, less
 /// than the smaps file itself.

@@ -44,6 +44,50 @@ impl FakeProc {
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", link.display()));
     }
 
+    /// A tree of `procs` processes (PIDs 100…, comm `app<pid>`), each mapping `files`
+    /// shared libraries (`/usr/lib/x86_64-linux-gnu/libshared<f>.so.1`, the same files in
+    /// every process, half of each one's pages shared) and one file of its own:
+    /// `procs * files` (file, process) rows in `-g file,process`, a complete report (exit
+    /// 0), readable by nobody.
+    pub fn apps(procs: u32, files: u32) -> FakeProc {
+        let fp = FakeProc::new();
+        for p in 0..procs {
+            let pid = 100 + p;
+            let mut smaps = Vec::new();
+            let mut addr = 0x10_0000u64;
+            for f in 0..=files {
+                let path = if f == files {
+                    format!("/opt/app{pid}/own.bin")
+                } else {
+                    format!("/usr/lib/x86_64-linux-gnu/libshared{f:04}.so.1")
+                };
+                let kb = u64::from(4 + (f * 7 + p) % 64);
+                let end = addr + kb * 1024;
+                let inode = 1000 + u64::from(f);
+                let header = map_header(addr, end, "r--p", 0, "fe:00", inode, path.as_bytes());
+                let half = kb / 2;
+                smaps.extend(full_smaps_record(
+                    &header,
+                    SmapsKb {
+                        size: kb,
+                        rss: kb,
+                        pss: half,
+                        shared_clean: half,
+                        private_clean: kb - half,
+                        ..SmapsKb::default()
+                    },
+                ));
+                addr = end + 0x1000;
+            }
+            fp.process(pid)
+                .comm(format!("app{pid}").as_bytes())
+                .cmdline(format!("/opt/app{pid}/bin/app\0--serve\0").as_bytes())
+                .smaps(&smaps)
+                .write();
+        }
+        fp
+    }
+
     /// A builder for `<root>/<pid>/`; nothing is written until [`FakeProcess::write`].
     pub fn process(&self, pid: u32) -> FakeProcess<'_> {
         FakeProcess {

@@ -314,6 +314,22 @@ impl Drop for Helper {
     }
 }
 
+/// Raises this test process's own soft RLIMIT_NOFILE (a test that starts hundreds of
+/// helpers holds three pipes per helper).
+pub fn raise_own_fd_limit(want: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid pointer to a local.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_cur < want {
+        lim.rlim_cur = want.min(lim.rlim_max);
+        // SAFETY: valid pointer to a local.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    }
+}
+
 /// Private copies of `maphelper`, its dynamic loader and its shared libraries, for helpers
 /// whose PSS must not move while the test runs.
 ///

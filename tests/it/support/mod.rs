@@ -1,7 +1,8 @@
 //! Shared support for the integration tests: the binaries under test, live helper processes
 //! (`examples/maphelper.rs`), fake `/proc` trees for `pmaps --proc-root`, the one independent
-//! reading of the kernel's smaps/maps text, procps `pmap` as a peer, a pseudo-terminal of a set
-//! size, capture archives taken apart and packed again, and expected-output helpers.
+//! reading of the kernel's smaps/maps text, capture archives (read back, taken apart and
+//! packed again, or laid out as smem's `smemcap` writes them), procps `pmap` as a peer, a
+//! pseudo-terminal of a set size, and expected-output helpers.
 //!
 //! Test modules `use crate::support::*;` and get every item below but [`internals`], the
 //! library paths a few tests use, which they name explicitly.
