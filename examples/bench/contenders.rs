@@ -233,6 +233,19 @@ impl Env {
         File::create(&path).with_context(|| format!("creating {}", path.display()))
     }
 
+    /// Fails unless every run of `cmd` exited 0 or 3 (a partial scan), with the end of its
+    /// stderr (kept under `name`).
+    fn check_codes(&self, cmd: &Command, s: &Sample, name: &str) -> Result<()> {
+        if s.codes.iter().any(|&code| code != 0 && code != 3) {
+            bail!(
+                "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
+                s.codes,
+                self.stderr_tail(name)
+            );
+        }
+        Ok(())
+    }
+
     fn stderr_tail(&self, name: &str) -> String {
         let s = fs::read_to_string(self.stderr_path(name)).unwrap_or_default();
         let lines: Vec<&str> = s.lines().collect();
@@ -250,13 +263,7 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
             .stdout(Stdio::null())
             .stderr(env.stderr_file("pmaps")?);
         let s = run_measured(&mut cmd, false)?;
-        if s.codes.iter().any(|&code| code != 0 && code != 3) {
-            bail!(
-                "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
-                s.codes,
-                env.stderr_tail("pmaps")
-            );
-        }
+        env.check_codes(&cmd, &s, "pmaps")?;
         return Ok(s);
     }
     if let Some(file) = c.kind.floor_file() {
@@ -295,13 +302,7 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
             cmd.stderr(env.stderr_file(name)?);
             let s = run_measured(&mut cmd, false)?;
             // watch: 0, no suspect (one sample has none); record: 3 is a partial scan.
-            if s.codes.iter().any(|&code| code != 0 && code != 3) {
-                bail!(
-                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
-                    s.codes,
-                    env.stderr_tail(name)
-                );
-            }
+            env.check_codes(&cmd, &s, name)?;
             Ok(s)
         }
         Kind::PmapsCapture => {
@@ -316,13 +317,7 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
                 .stdout(Stdio::null())
                 .stderr(env.stderr_file("capture")?);
             let mut s = run_measured(&mut cmd, false)?;
-            if s.codes.iter().any(|&code| code != 0 && code != 3) {
-                bail!(
-                    "{cmd:?} failed with exit code {:?}; its stderr ends:\n{}",
-                    s.codes,
-                    env.stderr_tail("capture")
-                );
-            }
+            env.check_codes(&cmd, &s, "capture")?;
             s.archive = Some(archive::sizes(&path)?);
             Ok(s)
         }
