@@ -43,7 +43,8 @@
 //! mapping (`MAP_NORESERVE`, so the kernel never merges it with a neighbour: it keeps its
 //! address range), touches nothing before ready, and from ready on acts on a fixed schedule
 //! (the k-th step at ready + k × MS, so a late wake-up catches up and the average rate is
-//! exact), on a thread of its own:
+//! exact), on a thread of its own, started before ready so that the mappings (its stack) are
+//! the same before and after ready:
 //!
 //! * `--grow-anon STEP:MS:MAX` a leak: every MS ms, writes the next STEP bytes of a MAX-byte
 //!   mapping, until all of it is written.
@@ -668,12 +669,29 @@ fn main() {
     if st.exit_main_thread {
         exit_main_thread(std::mem::take(&mut st.clones));
     }
+    // The timed threads start before ready (their stacks, and whatever their start maps, are
+    // there when ready is printed, so the mappings do not change after it) and wait for it.
+    let page = st.page;
+    let timed = std::mem::take(&mut st.timed);
+    let n = timed.len();
+    let go = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
+    let (parked, all_parked) = std::sync::mpsc::channel();
+    for t in timed {
+        let (go, parked) = (go.clone(), parked.clone());
+        std::thread::spawn(move || {
+            let _ = parked.send(());
+            go.wait();
+            t.run(page)
+        });
+    }
+    for _ in 0..n {
+        if all_parked.recv().is_err() {
+            fail("timed thread", "ended before ready");
+        }
+    }
     print_ready();
     print_clones(&st.clones);
-    let page = st.page;
-    for t in st.timed.drain(..) {
-        std::thread::spawn(move || t.run(page));
-    }
+    go.wait();
     if st.wait_stdin {
         let mut buf = [0u8; 4096];
         let mut stdin = io::stdin().lock();

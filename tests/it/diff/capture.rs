@@ -67,9 +67,11 @@ fn row_of(doc: &Value, pid: u32) -> &Value {
 
 #[test]
 fn a_capture_against_the_saved_report_of_its_moment_and_of_a_later_one() {
-    let libs = PrivateLibs::new();
+    // Each its own copies of its libraries: when a wakes and touches a library page, no page
+    // of b stops being private to b.
+    let (libs_a, libs_b) = (PrivateLibs::new(), PrivateLibs::new());
     // a: 4 MiB more, once, 3 s after it is ready (it is stopped long before); b: steady.
-    let a = libs.spawn([
+    let a = libs_a.spawn([
         "--comm",
         "dcap-a",
         "--anon",
@@ -77,7 +79,7 @@ fn a_capture_against_the_saved_report_of_its_moment_and_of_a_later_one() {
         "--step-after",
         "3000:4M",
     ]);
-    let b = libs.spawn(["--comm", "dcap-b", "--anon", "1M"]);
+    let b = libs_b.spawn(["--comm", "dcap-b", "--anon", "1M"]);
     freeze(a.pid);
     freeze(b.pid);
     let before_uss = uss_kb(a.pid);
