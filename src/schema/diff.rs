@@ -291,44 +291,47 @@ pub fn entry_of(row: &RowDoc, group_by: GroupBy) -> Result<Entry, String> {
         |t: &Option<String>, h: &Option<String>, what: &str| bytes_of(t.as_ref(), h.as_ref(), what);
     let key = match compared_by(group_by) {
         GroupBy::Process => {
-            let pid = row.pid.ok_or("a process row without its PID")?;
+            let pid = row.key.pid.ok_or("a process row without its PID")?;
             let start_time = row
+                .key
                 .start_time
                 .ok_or("a process row without its start time (saved by an older pmaps?)")?;
-            labels.user = text(&row.user, &row.user_hex, "user").ok();
-            labels.command = text(&row.command, &row.command_hex, "command").ok();
+            labels.user = text(&row.key.user, &row.key.user_hex, "user").ok();
+            labels.command = text(&row.key.command, &row.key.command_hex, "command").ok();
             Key::Process { pid, start_time }
         }
-        GroupBy::User => Key::User(text(&row.user, &row.user_hex, "user")?),
-        GroupBy::Command => Key::Command(text(&row.command, &row.command_hex, "command")?),
-        GroupBy::Kind => Key::Kind(row.kind.ok_or("a kind row without its kind")?),
-        GroupBy::Cgroup => Key::Cgroup(text(&row.cgroup, &row.cgroup_hex, "cgroup")?),
+        GroupBy::User => Key::User(text(&row.key.user, &row.key.user_hex, "user")?),
+        GroupBy::Command => Key::Command(text(&row.key.command, &row.key.command_hex, "command")?),
+        GroupBy::Kind => Key::Kind(row.key.kind.ok_or("a kind row without its kind")?),
+        GroupBy::Cgroup => Key::Cgroup(text(&row.key.cgroup, &row.key.cgroup_hex, "cgroup")?),
         GroupBy::Unit => {
-            labels.cgroup = text(&row.cgroup, &row.cgroup_hex, "cgroup").ok();
-            Key::Unit(text(&row.unit, &row.unit_hex, "unit")?)
+            labels.cgroup = text(&row.key.cgroup, &row.key.cgroup_hex, "cgroup").ok();
+            Key::Unit(text(&row.key.unit, &row.key.unit_hex, "unit")?)
         }
         GroupBy::Container => {
-            labels.pod = row.pod.as_ref().map(|p| p.as_bytes().to_vec());
+            labels.pod = row.key.pod.as_ref().map(|p| p.as_bytes().to_vec());
             Key::Container {
                 runtime: row
+                    .key
                     .runtime
                     .as_ref()
                     .ok_or("a container row without its runtime")?
                     .as_bytes()
                     .to_vec(),
-                id: text(&row.container, &row.container_hex, "container")?,
+                id: text(&row.key.container, &row.key.container_hex, "container")?,
             }
         }
         // A file: the first level of every other view.
         _ => {
-            let path = text(&row.path, &row.path_hex, "path")?;
+            let path = text(&row.key.path, &row.key.path_hex, "path")?;
             let device = row
+                .key
                 .device
                 .as_deref()
                 .and_then(Object::parse_device)
                 .ok_or("a file row without its device (saved by an older pmaps?)")?;
-            let inode = row.inode.ok_or("a file row without its inode")?;
-            labels.kind = row.kind;
+            let inode = row.key.inode.ok_or("a file row without its inode")?;
+            labels.kind = row.key.kind;
             Key::File {
                 device,
                 inode,
@@ -405,10 +408,13 @@ mod tests {
         let raw = b"/tmp/\xff\xfe lib.so".to_vec();
         let (path, path_hex) = name_fields(&raw);
         let row = RowDoc {
-            path: Some(path),
-            path_hex,
-            device: Some("fe:01".into()),
-            inode: Some(42),
+            key: KeyDoc {
+                path: Some(path),
+                path_hex,
+                device: Some("fe:01".into()),
+                inode: Some(42),
+                ..KeyDoc::default()
+            },
             pss_bytes: Some(4096),
             ..RowDoc::default()
         };
@@ -422,22 +428,21 @@ mod tests {
             }
         );
         assert_eq!(e.values[Metric::Pss as usize], Some(4096));
-        let bad = RowDoc {
-            path_hex: Some("zz".into()),
-            ..row.clone()
-        };
+        let mut bad = row.clone();
+        bad.key.path_hex = Some("zz".into());
         assert!(entry_of(&bad, GroupBy::File).is_err());
-        let old = RowDoc {
-            device: None,
-            ..row
-        };
+        let mut old = row;
+        old.key.device = None;
         assert!(entry_of(&old, GroupBy::File).is_err());
     }
 
     #[test]
     fn a_process_row_needs_its_start_time() {
         let row = RowDoc {
-            pid: Some(7),
+            key: KeyDoc {
+                pid: Some(7),
+                ..KeyDoc::default()
+            },
             ..RowDoc::default()
         };
         let err = entry_of(&row, GroupBy::Process).expect_err("no start time");

@@ -2,7 +2,8 @@
 //! (`path`/`path_hex`, `kind`, `device`, `inode`), a process (`pid`, `start_time`,
 //! `command`/`command_hex`), a user (`user`/`user_hex`), a cgroup (`cgroup`/`cgroup_hex`), a
 //! unit (`unit`/`unit_hex`) and a container (`runtime`, `container`/`container_hex`,
-//! `pod`), each absent where it does not apply. `pmaps diff`'s rows and `pmaps watch`'s series flatten it next to their values.
+//! `pod`), each absent where it does not apply. Report rows, `pmaps diff`'s rows and `pmaps
+//! watch`'s series flatten it next to their values.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +20,14 @@ pub struct KeyDoc {
     pub path_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MapKind>,
+    /// The mapped object's device (`fe:00`) and inode: with the path, a file's identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The process's start time in clock ticks since boot: with the PID, its identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +46,7 @@ pub struct KeyDoc {
     pub unit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_hex: Option<String>,
+    /// The container runtime (`docker`, `containerd`, `crio`, `podman`, `lxc`), `-` the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

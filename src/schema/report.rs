@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::capture::CaptureDoc;
+use super::key::KeyDoc;
 use super::plan::PlanDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{
@@ -260,47 +261,9 @@ pub struct ProblemDoc {
 /// (`null`: unknown).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RowDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<MapKind>,
-    /// The mapped object's device (`fe:00`) and inode: with the path, a file's identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inode: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    /// The process's start time in clock ticks since boot: with the PID, its identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgroup_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_hex: Option<String>,
-    /// The container runtime (`docker`, `containerd`, `crio`, `podman`, `lxc`), `-` the host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<String>,
+    /// What the row is (its key columns, each absent where the view has no such column).
+    #[serde(flatten)]
+    pub key: KeyDoc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processes: Option<u64>,
     pub mappings: Option<u64>,
@@ -390,22 +353,24 @@ impl RowDoc {
                 _ => None,
             };
             match (c, cell) {
-                (Column::Path, Cell::Text(t)) => (d.path, d.path_hex) = split(t),
-                (Column::Kind, Cell::Code(k)) => d.kind = MapKind::parse(&k),
-                (Column::Device, Cell::Code(s)) => d.device = Some(s.into_owned()),
-                (Column::Inode, Cell::Id(n)) => d.inode = Some(n),
-                (Column::Pid, Cell::Id(n)) => d.pid = u32::try_from(n).ok(),
-                (Column::StartTime, Cell::Id(n)) => d.start_time = Some(n),
-                (Column::User, Cell::Text(t)) => (d.user, d.user_hex) = split(t),
-                (Column::Command, Cell::Text(t)) => (d.command, d.command_hex) = split(t),
-                (Column::Cgroup, Cell::Text(t)) => (d.cgroup, d.cgroup_hex) = split(t),
-                (Column::Cgroup, Cell::Code(s)) => d.cgroup = Some(s.into_owned()),
-                (Column::Unit, Cell::Text(t)) => (d.unit, d.unit_hex) = split(t),
-                (Column::Unit, Cell::Code(s)) => d.unit = Some(s.into_owned()),
-                (Column::Runtime, Cell::Code(s)) => d.runtime = Some(s.into_owned()),
-                (Column::Container, Cell::Text(t)) => (d.container, d.container_hex) = split(t),
-                (Column::Container, Cell::Code(s)) => d.container = Some(s.into_owned()),
-                (Column::Pod, Cell::Text(t)) => d.pod = split(t).0,
+                (Column::Path, Cell::Text(t)) => (d.key.path, d.key.path_hex) = split(t),
+                (Column::Kind, Cell::Code(k)) => d.key.kind = MapKind::parse(&k),
+                (Column::Device, Cell::Code(s)) => d.key.device = Some(s.into_owned()),
+                (Column::Inode, Cell::Id(n)) => d.key.inode = Some(n),
+                (Column::Pid, Cell::Id(n)) => d.key.pid = u32::try_from(n).ok(),
+                (Column::StartTime, Cell::Id(n)) => d.key.start_time = Some(n),
+                (Column::User, Cell::Text(t)) => (d.key.user, d.key.user_hex) = split(t),
+                (Column::Command, Cell::Text(t)) => (d.key.command, d.key.command_hex) = split(t),
+                (Column::Cgroup, Cell::Text(t)) => (d.key.cgroup, d.key.cgroup_hex) = split(t),
+                (Column::Cgroup, Cell::Code(s)) => d.key.cgroup = Some(s.into_owned()),
+                (Column::Unit, Cell::Text(t)) => (d.key.unit, d.key.unit_hex) = split(t),
+                (Column::Unit, Cell::Code(s)) => d.key.unit = Some(s.into_owned()),
+                (Column::Runtime, Cell::Code(s)) => d.key.runtime = Some(s.into_owned()),
+                (Column::Container, Cell::Text(t)) => {
+                    (d.key.container, d.key.container_hex) = split(t)
+                }
+                (Column::Container, Cell::Code(s)) => d.key.container = Some(s.into_owned()),
+                (Column::Pod, Cell::Text(t)) => d.key.pod = split(t).0,
                 (Column::Charge, _) => d.charge_bytes = Some(bytes),
                 (Column::ChargeAnon, _) => d.charge_anon_bytes = Some(bytes),
                 (Column::ChargeFile, _) => d.charge_file_bytes = Some(bytes),
@@ -428,12 +393,15 @@ impl RowDoc {
 
     /// The exact bytes of the path (`path`, or `path_hex` when it is not UTF-8).
     pub fn path_bytes(&self) -> Option<Vec<u8>> {
-        name_bytes(self.path.as_deref()?, self.path_hex.as_deref())
+        name_bytes(self.key.path.as_deref()?, self.key.path_hex.as_deref())
     }
 
     /// The exact bytes of the command line.
     pub fn command_bytes(&self) -> Option<Vec<u8>> {
-        name_bytes(self.command.as_deref()?, self.command_hex.as_deref())
+        name_bytes(
+            self.key.command.as_deref()?,
+            self.key.command_hex.as_deref(),
+        )
     }
 }
 

@@ -63,7 +63,7 @@ fn every_group_by_reads_back_into_the_typed_report() {
             assert!(
                 files
                     .iter()
-                    .all(|f| f.device.is_some() && f.inode.is_some())
+                    .all(|f| f.key.device.is_some() && f.key.inode.is_some())
             );
             assert!(doc.rows.iter().all(|r| r.by_process.is_none()));
         }
