@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::SCHEMA_VERSION;
+use super::key::split;
 use super::trend::{FitDoc, ThresholdsDoc};
-use super::{SCHEMA_VERSION, name_fields};
 use crate::analyze::Metric;
 use crate::history::Snapshot;
 use crate::history::series::Key;
@@ -168,10 +169,6 @@ pub struct TrendSeriesDoc {
 impl TrendSeriesDoc {
     pub fn of(j: &Judged<'_>, metric: Metric, snapshots: &[Snapshot]) -> TrendSeriesDoc {
         let s = j.series;
-        let split = |b: &[u8]| {
-            let (t, h) = name_fields(b);
-            (Some(t), h)
-        };
         let mut d = TrendSeriesDoc {
             series: s.key.by().as_str().into(),
             metric: metric.name().into(),

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::capture::CaptureDoc;
-use super::key::KeyDoc;
+use super::key::{KeyDoc, split};
 use super::plan::PlanDoc;
 use super::{SCHEMA_VERSION, name_bytes, name_fields};
 use crate::model::{
@@ -412,11 +412,6 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<u64>::deserialize(d).map(Some)
-}
-
-fn split(t: &[u8]) -> (Option<String>, Option<String>) {
-    let (text, hex) = name_fields(t);
-    (Some(text), hex)
 }
 
 impl ReportDoc {
