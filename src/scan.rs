@@ -13,7 +13,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 
 use crate::address_space::{Sharing, Verdict};
-use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
+use crate::aggregate::{self, Acc, Detail, Grand, Runs, Scratch};
 use crate::model::{
     Cgroup, Charge, Coverage, Filters, GroupBy, Hierarchy, Meta, Outcome, ProcInfo, Query, Report,
     Row, RowKey, Source, SourceChoice,
@@ -44,7 +44,8 @@ pub fn scan(
     progress: Option<&Progress>,
 ) -> anyhow::Result<Report> {
     let plan = ReadPlan::of(query, src);
-    let ((rows, totals, coverage), facts) = fold(src, query, plan, progress, |acc| {
+    let detail = Detail::for_group(query.group_by);
+    let ((rows, totals, coverage), facts) = fold(src, query, plan, detail, progress, |acc| {
         aggregate::finish(acc, query, src)
     })?;
     Ok(facts.report(src, query, rows, totals, coverage))
@@ -58,9 +59,11 @@ pub fn scan_with_processes(
     query: &Query,
 ) -> anyhow::Result<(Report, Vec<Row>)> {
     let plan = ReadPlan::of(query, src);
-    let ((rows, processes, totals, coverage), facts) = fold(src, query, plan, None, |acc| {
-        aggregate::finish_rows(acc, query, src, true)
-    })?;
+    let detail = Detail::for_group(query.group_by);
+    let ((rows, processes, totals, coverage), facts) =
+        fold(src, query, plan, detail, None, |acc| {
+            aggregate::finish_rows(acc, query, src, true)
+        })?;
     Ok((facts.report(src, query, rows, totals, coverage), processes))
 }
 
@@ -75,6 +78,8 @@ pub struct Recording {
     pub processes: Vec<Row>,
     /// The own counters of every cgroup a process is in, and of every unit's cgroup.
     pub charges: BTreeMap<Cgroup, Charge>,
+    /// Each process's mappings as `pmaps show --merge` folds them.
+    pub runs: Runs,
 }
 
 /// Scans every process of `src` from `smaps`, with every fact a report may be grouped by.
@@ -98,9 +103,11 @@ pub fn scan_everything(
         needs: Needs::ALL,
         ..ReadPlan::of(&query, src)
     };
-    let ((rows, processes, totals, coverage), facts) = fold(src, &query, plan, progress, |acc| {
-        aggregate::finish_rows(acc, &query, src, true)
-    })?;
+    let (((rows, processes, totals, coverage), runs), facts) =
+        fold(src, &query, plan, Detail::Runs, progress, |mut acc| {
+            let runs = acc.take_runs();
+            (aggregate::finish_rows(acc, &query, src, true), runs)
+        })?;
     let cgroups = process_cgroups(&processes)
         .flat_map(|c| [parse::unit_cgroup(c), Some(c.clone())])
         .flatten();
@@ -109,6 +116,7 @@ pub fn scan_everything(
         report: facts.report(src, &query, rows, totals, coverage),
         processes,
         charges,
+        runs,
     })
 }
 
@@ -169,12 +177,13 @@ impl Facts {
     }
 }
 
-/// Reads every process of `src` that `query` wants, as `plan` says, in parallel, and hands
-/// the merged accumulator to `finish`.
+/// Reads every process of `src` that `query` wants, as `plan` says, in parallel, keeping
+/// what `detail` asks of each, and hands the merged accumulator to `finish`.
 fn fold<T>(
     src: &dyn ProcSource,
     query: &Query,
     plan: ReadPlan,
+    detail: Detail,
     progress: Option<&Progress>,
     finish: impl for<'g> FnOnce(Acc<'g>) -> T,
 ) -> anyhow::Result<(T, Facts)> {
@@ -206,7 +215,6 @@ fn fold<T>(
         p.total.store(pids.len(), Ordering::Relaxed);
     }
     let file = plan.source;
-    let detail = Detail::for_group(query.group_by);
     let want = |info: &ProcInfo| wanted(query, info);
     let may_match = |path: &[u8]| ReadPlan::may_match(&query.filters, path);
     let first = match plan.maps_pass {

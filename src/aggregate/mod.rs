@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::parse;
 use crate::plan::ReadPlan;
+use crate::show::ShowRow;
 use crate::source::{ProcSource, UserNames};
 
 mod scratch;
@@ -55,7 +56,13 @@ pub struct Acc<'g> {
     files: HashMap<Box<[u8]>, Vec<(Object, FileAcc)>>,
     kinds: [(Counters, u64, u64); KINDS],
     procs: Vec<ProcAcc>,
+    /// With [`Detail::Runs`]: each process's rows as `show --merge` folds them, by
+    /// (PID, start time).
+    runs: Vec<((u32, u64), Vec<ShowRow>)>,
 }
+
+/// Each process's rows as `show --merge` folds them, by (PID, start time).
+pub type Runs = HashMap<(u32, u64), Vec<ShowRow>>;
 
 impl<'g> Acc<'g> {
     pub fn new(query: &Query, grand: &'g Grand) -> Acc<'g> {
@@ -67,7 +74,13 @@ impl<'g> Acc<'g> {
             files: HashMap::new(),
             kinds: [(Counters::default(), 0, 0); KINDS],
             procs: Vec::new(),
+            runs: Vec::new(),
         }
+    }
+
+    /// Takes the processes' rows of `show --merge` kept with [`Detail::Runs`].
+    pub fn take_runs(&mut self) -> Runs {
+        std::mem::take(&mut self.runs).into_iter().collect()
     }
 
     /// A process that the filters left out.
@@ -127,6 +140,10 @@ impl<'g> Acc<'g> {
                 slot.2 += 1;
             }
         }
+        if s.detail == Detail::Runs {
+            self.runs
+                .push(((info.pid, info.start_time), s.runs.clone()));
+        }
         if self.mapping_filter && s.mappings == 0 {
             return;
         }
@@ -152,6 +169,9 @@ impl<'g> Acc<'g> {
                     p.0 = to.pid;
                 }
             }
+        }
+        if let Some(r) = self.runs.iter_mut().find(|r| r.0.0 == pid) {
+            r.0 = (to.pid, to.start_time);
         }
         if let Some(p) = self.procs.iter_mut().find(|p| p.info.pid == pid) {
             p.info = to;
@@ -202,6 +222,7 @@ impl<'g> Acc<'g> {
             a.2 += b.2;
         }
         self.procs.extend(other.procs);
+        self.runs.extend(other.runs);
         self
     }
 }

@@ -5,6 +5,7 @@ use regex::bytes::Regex;
 
 use crate::model::{Counters, Filters, GroupBy, MapHeader, MapKind, Object};
 use crate::parse::mapping_kind;
+use crate::show::{ShowRow, fold_mapping};
 
 /// How many kinds of mapping there are.
 pub(super) const KINDS: usize = MapKind::ALL.len();
@@ -18,6 +19,9 @@ pub enum Detail {
     Kinds,
     /// Totals per path.
     Files,
+    /// Totals per path, and the process's rows as `pmaps show --merge` folds them (what
+    /// `pmaps record` keeps).
+    Runs,
 }
 
 impl Detail {
@@ -60,6 +64,8 @@ pub struct Scratch {
     pub(super) kinds: [(Counters, u64); KINDS],
     pub(super) totals: Counters,
     pub(super) mappings: u64,
+    /// With [`Detail::Runs`]: the rows of `show --merge`, in address order.
+    pub(super) runs: Vec<ShowRow>,
     /// A sum of this process's values passed 2^64: its file is not a real smaps.
     pub(super) overflow: bool,
 }
@@ -75,6 +81,7 @@ impl Scratch {
             kinds: [(Counters::default(), 0); KINDS],
             totals: Counters::default(),
             mappings: 0,
+            runs: Vec::new(),
             overflow: false,
         }
     }
@@ -85,6 +92,7 @@ impl Scratch {
         self.kinds = [(Counters::default(), 0); KINDS];
         self.totals = Counters::default();
         self.mappings = 0;
+        self.runs.clear();
         self.overflow = false;
     }
 
@@ -132,7 +140,10 @@ impl Scratch {
                 slot.0 += c;
                 slot.1 += n;
             }
-            Detail::Files => {
+            Detail::Files | Detail::Runs => {
+                if self.detail == Detail::Runs {
+                    fold_mapping(&mut self.runs, h, c);
+                }
                 // Mappings of one file are usually adjacent (a library's 4-5 segments).
                 let object = Object::of(h);
                 if let Some(last) = self.entries.last_mut()

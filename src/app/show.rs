@@ -17,20 +17,30 @@ use crate::view::{ByteUnit, Terminal, UnitRule};
 
 /// The configuration of `pmaps show`, or a usage error.
 pub fn config_of(matches: &ArgMatches, args: &ShowArgs) -> Result<ShowConfig, String> {
-    let report_only = cli::report_options_given(matches);
+    let mut report_only = cli::report_options_given(matches);
     if report_only.contains(&"--at") {
-        return Err(
-            "--at: a snapshot of the history keeps each process's memory per mapped \
-                    file, not its mappings, so `pmaps show` (and --merge) cannot be rebuilt \
-                    from it; `pmaps --at SNAPSHOT -g process,file -p PID` lists a process's \
-                    files as they were"
-                .into(),
-        );
+        if !args.merge {
+            return Err(
+                "--at: a snapshot of the history keeps each process's mappings as --merge \
+                 folds them (a run of one file's consecutive mappings is one row), not one by \
+                 one: add --merge (`pmaps --at SNAPSHOT show --merge PID|NAME`)"
+                    .into(),
+            );
+        }
+        if args.all_fields {
+            return Err(
+                "--at: a snapshot of the history keeps pmaps' own counters, not every smaps \
+                 field, so --all-fields cannot be rebuilt from it"
+                    .into(),
+            );
+        }
+        report_only.retain(|f| *f != "--at");
     }
     if !report_only.is_empty() {
         return Err(format!(
             "{} applies to the report, not to `pmaps show` (which takes --merge, \
-             --all-fields, --units, --format, --output, --proc-root and --from)",
+             --all-fields, --units, --format, --output, --proc-root, --from, and --at with \
+             --db)",
             report_only.join(", ")
         ));
     }
@@ -83,17 +93,6 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         Ok(out) => out,
         Err(code) => return code,
     };
-    let src = match super::source_or_exit(cli) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    if !src.offers(Source::Smaps) {
-        eprint_line(&format!(
-            "{}: `pmaps show` needs smaps, and this capture kept another map file",
-            src.describe()
-        ));
-        return exit::USAGE;
-    }
     let format = format_of(cli.format);
     if matches!(format, Format::Svg | Format::Prometheus) {
         eprint_line(
@@ -101,7 +100,26 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
         );
         return exit::USAGE;
     }
-    let report = match collect(src.as_ref(), &cfg) {
+    let report = match &cli.at {
+        Some(at) => super::record::db_of(cli)
+            .map_err(anyhow::Error::msg)
+            .and_then(|db| crate::history::show_at(&db, at, &cfg)),
+        None => {
+            let src = match super::source_or_exit(cli) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            if !src.offers(Source::Smaps) {
+                eprint_line(&format!(
+                    "{}: `pmaps show` needs smaps, and this capture kept another map file",
+                    src.describe()
+                ));
+                return exit::USAGE;
+            }
+            collect(src.as_ref(), &cfg)
+        }
+    };
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprint_line(&format!("error: {e:#}"));

@@ -20,13 +20,16 @@
 
 pub mod rebuild;
 pub mod record;
+mod runs;
 pub mod schema;
 pub mod series;
+pub mod show;
 pub mod snapshots;
 pub mod store;
 
 pub use rebuild::rebuild;
 pub use record::{Retention, record};
+pub use show::show_at;
 pub use snapshots::{Reference, Snapshot};
 pub use store::{Store, default_path};
 

@@ -14,8 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use super::snapshots::Loaded;
 use crate::aggregate::{self, Acc, Detail, Grand, Scratch};
 use crate::model::{
-    Cgroup, MapHeader, MapKind, Meta, Outcome, OutcomeKind, ProcInfo, Query, Report, Source,
-    SourceChoice,
+    Cgroup, MapHeader, MapKind, Meta, Outcome, OutcomeKind, Query, Report, Source, SourceChoice,
 };
 use crate::scan;
 use crate::source::{PidDir, ProcSource};
@@ -36,25 +35,7 @@ pub fn rebuild(loaded: &Loaded, query: &Query) -> Report {
             by_pid += 1;
             continue;
         }
-        let command_is_comm = d.command == [b"[".as_slice(), &d.comm, b"]"].concat();
-        let info = ProcInfo {
-            pid: d.pid,
-            comm: d.comm.clone(),
-            cmdline: if command_is_comm {
-                Vec::new()
-            } else {
-                d.command.clone()
-            },
-            uid: d.uid,
-            start_time: d.start_time,
-            kernel_thread: false,
-            state: 0,
-            thread: None,
-            // Sharers of an address space were counted once when recorded.
-            mm_fingerprint: [0; 10],
-            ppid: 0,
-            cgroup: d.cgroup.clone(),
-        };
+        let info = p.info();
         if !scan::wanted(&query, &info) {
             acc.add_filtered();
             continue;

@@ -14,7 +14,7 @@ use anyhow::Context;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{COUNTER_COLUMNS, Store, counter_values};
+use super::{COUNTER_COLUMNS, Store, counter_values, runs};
 use crate::model::{Counters, MapKind, Object, Outcome, OutcomeKind, ProcDesc, Row, RowKey};
 use crate::scan::Recording;
 
@@ -33,35 +33,35 @@ pub const PAUSE_HOOK: &str = "PMAPS_TEST_RECORD_PAUSE_MS";
 
 /// A 128-bit content hash, built field by field (lengths included, so no two different
 /// contents feed the same bytes).
-struct Digest(Xxh3);
+pub(super) struct Digest(Xxh3);
 
 impl Digest {
-    fn new(tag: u8) -> Digest {
+    pub(super) fn new(tag: u8) -> Digest {
         let mut h = Xxh3::new();
         h.update(&[tag]);
         Digest(h)
     }
-    fn int(mut self, v: u64) -> Self {
+    pub(super) fn int(mut self, v: u64) -> Self {
         self.0.update(&v.to_le_bytes());
         self
     }
-    fn opt(self, v: Option<u64>) -> Self {
+    pub(super) fn opt(self, v: Option<u64>) -> Self {
         match v {
             Some(v) => self.int(1).int(v),
             None => self.int(0),
         }
     }
-    fn bytes(mut self, b: &[u8]) -> Self {
+    pub(super) fn bytes(mut self, b: &[u8]) -> Self {
         self = self.int(b.len() as u64);
         self.0.update(b);
         self
     }
-    fn counters(self, c: &Counters) -> Self {
+    pub(super) fn counters(self, c: &Counters) -> Self {
         counter_values(c)
             .into_iter()
             .fold(self, |h, v| h.int(v as u64))
     }
-    fn finish(self) -> [u8; 16] {
+    pub(super) fn finish(self) -> [u8; 16] {
         self.0.digest128().to_le_bytes()
     }
 }
@@ -95,6 +95,17 @@ fn process_hash(d: &ProcDesc) -> [u8; 16] {
         .bytes(&d.command)
         .opt(cgroup.map(|c| c.hierarchy as u64))
         .bytes(cgroup.map_or(&[][..], |c| &c.path))
+        .finish()
+}
+
+/// The hash of a mapped object's row.
+pub(super) fn file_hash(object: &Object, path: &[u8], kind: MapKind) -> [u8; 16] {
+    Digest::new(b'f')
+        .int(u64::from(object.dev_major))
+        .int(u64::from(object.dev_minor))
+        .int(object.inode)
+        .bytes(path)
+        .bytes(kind.as_str().as_bytes())
         .finish()
 }
 
@@ -258,7 +269,7 @@ fn previous(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Previous> {
 }
 
 /// Finds a row by its hash, or inserts it with `insert` and returns its id.
-fn find_or_insert(
+pub(super) fn find_or_insert(
     tx: &Transaction<'_>,
     table: &str,
     hash: &[u8; 16],
@@ -285,13 +296,7 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
         let RowKey::File { path, object, kind } = &file.key else {
             continue;
         };
-        let file_hash = Digest::new(b'f')
-            .int(u64::from(object.dev_major))
-            .int(u64::from(object.dev_minor))
-            .int(object.inode)
-            .bytes(path)
-            .bytes(kind.as_str().as_bytes())
-            .finish();
+        let file_hash = file_hash(object, path, *kind);
         for child in &file.children {
             let RowKey::FileProcess { proc, .. } = &child.key else {
                 continue;
@@ -332,8 +337,9 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
         };
         let mut mine = shares.remove(&(d.pid, d.start_time)).unwrap_or_default();
         mine.sort_by_key(|s| s.hash);
+        let runs = runs::of(rec.runs.get(&(d.pid, d.start_time)));
         let process_id = write_process(tx, &prev, d)?;
-        let state_id = write_state(tx, &prev, &mut files, row, &mine)?;
+        let state_id = write_state(tx, &prev, &mut files, row, &mine, &runs)?;
         tx.prepare_cached(
             "INSERT OR IGNORE INTO snapshot_process (snapshot_id, process_id, state_id) \
              VALUES (?, ?, ?)",
@@ -375,14 +381,16 @@ fn write_state(
     files: &mut HashMap<[u8; 16], i64>,
     row: &Row,
     shares: &[Share<'_>],
+    runs: &[runs::Run<'_>],
 ) -> rusqlite::Result<i64> {
     let mappings = row.mappings.unwrap_or(0);
-    let hash = shares
+    let hash = shares.iter().fold(
+        Digest::new(b's').int(mappings).counters(&row.counters),
+        |h, s| h.bytes(&s.hash),
+    );
+    let hash = runs
         .iter()
-        .fold(
-            Digest::new(b's').int(mappings).counters(&row.counters),
-            |h, s| h.bytes(&s.hash),
-        )
+        .fold(hash.int(runs.len() as u64), |h, r| h.bytes(&r.hash))
         .finish();
     if let Some(&id) = prev.states.get(&hash) {
         return Ok(id);
@@ -398,27 +406,7 @@ fn write_state(
     let marks = vec!["?"; 13].join(", ");
     let mut usages = Vec::with_capacity(shares.len());
     for s in shares {
-        let file_id = match files.get(&s.file_hash) {
-            Some(&f) => f,
-            None => {
-                let (f, _) = find_or_insert(tx, "file", &s.file_hash, || {
-                    tx.prepare_cached(
-                        "INSERT INTO file (dev_major, dev_minor, inode, path, kind, hash) \
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                    )?
-                    .execute(params![
-                        s.object.dev_major,
-                        s.object.dev_minor,
-                        s.object.inode as i64,
-                        s.path,
-                        s.kind.as_str(),
-                        &s.file_hash[..]
-                    ])
-                })?;
-                files.insert(s.file_hash, f);
-                f
-            }
-        };
+        let file_id = file_id(tx, files, &s.file_hash, &s.object, s.path, s.kind)?;
         let (usage_id, _) = find_or_insert(tx, "usage", &s.hash, || {
             tx.prepare_cached(&format!(
                 "INSERT INTO usage (file_id, mappings, {cols}, refs, hash) \
@@ -439,15 +427,46 @@ fn write_state(
         usages.push(usage_id.to_string());
     }
     let list = format!("[{}]", usages.join(","));
+    let runs = runs::write(tx, files, runs)?;
     tx.prepare_cached(&format!(
-        "INSERT INTO state (mappings, {cols}, usages, hash) VALUES (?, {marks}, ?, ?)"
+        "INSERT INTO state (mappings, {cols}, usages, runs, hash) VALUES (?, {marks}, ?, ?, ?)"
     ))?
     .execute(rusqlite::params_from_iter(
         std::iter::once(rusqlite::types::Value::from(mappings as i64))
             .chain(counter_values(&row.counters).map(Into::into))
-            .chain([list.into(), hash.to_vec().into()]),
+            .chain([list.into(), runs.into(), hash.to_vec().into()]),
     ))?;
     Ok(tx.last_insert_rowid())
+}
+
+/// The id of a mapped object's row, stored now if it is new (`files`: those of this record).
+pub(super) fn file_id(
+    tx: &Transaction<'_>,
+    files: &mut HashMap<[u8; 16], i64>,
+    hash: &[u8; 16],
+    object: &Object,
+    path: &[u8],
+    kind: MapKind,
+) -> rusqlite::Result<i64> {
+    if let Some(&f) = files.get(hash) {
+        return Ok(f);
+    }
+    let (f, _) = find_or_insert(tx, "file", hash, || {
+        tx.prepare_cached(
+            "INSERT INTO file (dev_major, dev_minor, inode, path, kind, hash) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            object.dev_major,
+            object.dev_minor,
+            object.inode as i64,
+            path,
+            kind.as_str(),
+            &hash[..]
+        ])
+    })?;
+    files.insert(*hash, f);
+    Ok(f)
 }
 
 /// Removes the snapshots the retention does not keep (never `newest`), and every row only
@@ -502,10 +521,12 @@ fn remove(
         "CREATE TEMP TABLE IF NOT EXISTS gone_snapshot (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_state (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_usage (id INTEGER PRIMARY KEY);
+         CREATE TEMP TABLE IF NOT EXISTS gone_run (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_file (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_process (id INTEGER PRIMARY KEY);
          CREATE TEMP TABLE IF NOT EXISTS gone_ref (id INTEGER PRIMARY KEY, n INTEGER);
          DELETE FROM gone_snapshot; DELETE FROM gone_state; DELETE FROM gone_usage;
+         DELETE FROM gone_run;
          DELETE FROM gone_file; DELETE FROM gone_process;",
     )?;
     let n = tx.execute(&format!("INSERT INTO gone_snapshot {select}"), args)? as u64;
@@ -524,17 +545,28 @@ fn remove(
          DELETE FROM snapshot WHERE id IN gone_snapshot;
          DELETE FROM gone_state WHERE EXISTS
              (SELECT 1 FROM snapshot_process sp WHERE sp.state_id = gone_state.id);
-         DELETE FROM gone_ref;
-         INSERT INTO gone_ref SELECT j.value, count(*) FROM gone_state g
-             JOIN state s ON s.id = g.id, json_each(s.usages) j GROUP BY j.value;
-         UPDATE usage SET refs = refs - (SELECT n FROM gone_ref WHERE gone_ref.id = usage.id)
-             WHERE id IN (SELECT id FROM gone_ref);
-         INSERT OR IGNORE INTO gone_usage SELECT id FROM usage
-             WHERE id IN (SELECT id FROM gone_ref) AND refs <= 0;
-         DELETE FROM state WHERE id IN gone_state;
+         ",
+    )?;
+    // A usage row or a run that no state left lists goes.
+    for (table, list) in [("usage", "usages"), ("run", "runs")] {
+        tx.execute_batch(&format!(
+            "DELETE FROM gone_ref;
+             INSERT INTO gone_ref SELECT j.value, count(*) FROM gone_state g
+                 JOIN state s ON s.id = g.id, json_each(s.{list}) j GROUP BY j.value;
+             UPDATE {table} SET refs = refs - (SELECT n FROM gone_ref WHERE gone_ref.id = {table}.id)
+                 WHERE id IN (SELECT id FROM gone_ref);
+             INSERT OR IGNORE INTO gone_{table} SELECT id FROM {table}
+                 WHERE id IN (SELECT id FROM gone_ref) AND refs <= 0;"
+        ))?;
+    }
+    tx.execute_batch(
+        "DELETE FROM state WHERE id IN gone_state;
          INSERT OR IGNORE INTO gone_file SELECT file_id FROM usage WHERE id IN gone_usage;
+         INSERT OR IGNORE INTO gone_file SELECT file_id FROM run WHERE id IN gone_run;
          DELETE FROM usage WHERE id IN gone_usage;
-         DELETE FROM gone_file WHERE EXISTS (SELECT 1 FROM usage u WHERE u.file_id = gone_file.id);
+         DELETE FROM run WHERE id IN gone_run;
+         DELETE FROM gone_file WHERE EXISTS (SELECT 1 FROM usage u WHERE u.file_id = gone_file.id)
+             OR EXISTS (SELECT 1 FROM run r WHERE r.file_id = gone_file.id);
          DELETE FROM file WHERE id IN gone_file;
          DELETE FROM gone_process WHERE EXISTS
              (SELECT 1 FROM snapshot_process sp WHERE sp.process_id = gone_process.id);

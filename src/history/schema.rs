@@ -10,7 +10,7 @@ pub const APPLICATION_ID: i32 = 0x706d_4873;
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Migration `i` brings a file from schema version `i` to `i + 1`.
-pub const MIGRATIONS: [&str; 1] = [V1];
+pub const MIGRATIONS: [&str; 2] = [V1, V2];
 
 /// Schema 1. Integers are raw (bytes, clock ticks, nanoseconds); names and paths are the
 /// exact bytes the kernel gave (BLOBs). `hash` columns are 16-byte xxh3-128 digests of a
@@ -164,4 +164,49 @@ SELECT sp.snapshot_id, p.pid, p.start_time, p.uid, p.user, p.comm, p.command, p.
 FROM snapshot_process sp
 JOIN process p ON p.id = sp.process_id
 JOIN state s ON s.id = sp.state_id;
+"#;
+
+/// Schema 2: each process's mappings as `pmaps show --merge` folds them (a run of one file's
+/// consecutive mappings is one row; an anonymous mapping is a row of its own), so that
+/// `pmaps --at SNAPSHOT show --merge` shows what a live one showed. A state recorded under
+/// schema 1 has no runs (`runs` is NULL).
+const V2: &str = r#"
+-- One row of `show --merge`: a file's consecutive mappings folded, or one anonymous mapping.
+-- Addresses and offsets are the kernel's 64-bit values stored as their two's-complement bit
+-- pattern (an address from 2^63 up, the vsyscall page, is negative: printf('%x', start)).
+CREATE TABLE run (
+    id       INTEGER PRIMARY KEY,
+    file_id  INTEGER NOT NULL REFERENCES file(id),
+    start    INTEGER NOT NULL,        -- first mapping's start address
+    end      INTEGER NOT NULL,        -- last mapping's end address
+    perms    TEXT NOT NULL,           -- rwxp letters; one that differs between mappings is *
+    offset   INTEGER NOT NULL,        -- first mapping's file offset
+    mappings INTEGER NOT NULL,
+    size INTEGER NOT NULL, rss INTEGER NOT NULL, pss INTEGER NOT NULL,
+    shared_clean INTEGER NOT NULL, shared_dirty INTEGER NOT NULL,
+    private_clean INTEGER NOT NULL, private_dirty INTEGER NOT NULL,
+    swap INTEGER NOT NULL, swap_pss INTEGER NOT NULL, referenced INTEGER NOT NULL,
+    anonymous INTEGER NOT NULL, locked INTEGER NOT NULL, known INTEGER NOT NULL,
+    refs     INTEGER NOT NULL,        -- how many states list it
+    hash     BLOB NOT NULL UNIQUE
+);
+CREATE INDEX run_file ON run(file_id);
+
+-- A state's runs in address order (a JSON array of run ids); NULL: recorded under schema 1.
+ALTER TABLE state ADD COLUMN runs TEXT;
+
+-- For the sqlite3 shell: one row per (snapshot, process, run), as `show --merge` has them.
+CREATE VIEW process_run AS
+SELECT sp.snapshot_id, p.pid, p.start_time, p.comm, j.key AS position,
+       printf('%012x', r.start) AS address, printf('%012x', r.end) AS end_address, r.perms,
+       r.offset, f.dev_major, f.dev_minor, f.inode, f.path, f.kind, r.mappings,
+       r.size, r.rss, r.pss, r.shared_clean, r.shared_dirty, r.private_clean,
+       r.private_dirty, r.swap, r.swap_pss, r.referenced, r.anonymous, r.locked,
+       r.private_clean + r.private_dirty AS uss
+FROM snapshot_process sp
+JOIN process p ON p.id = sp.process_id
+JOIN state s ON s.id = sp.state_id
+JOIN json_each(s.runs) j
+JOIN run r ON r.id = j.value
+JOIN file f ON f.id = r.file_id;
 "#;

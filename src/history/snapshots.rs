@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{Store, counter_list, counters_at};
 use crate::model::{
     Cgroup, Charge, Counters, Coverage, Hierarchy, MapKind, Object, Outcome, OutcomeKind, Problem,
-    ProcDesc, SharedSpace,
+    ProcDesc, ProcInfo, SharedSpace,
 };
 
 /// Which snapshot a command means.
@@ -186,6 +186,29 @@ pub struct StoredProcess {
     pub state: i64,
     pub mappings: u64,
     pub counters: Counters,
+}
+
+impl StoredProcess {
+    /// The facts a snapshot keeps of the process, as a scan has them (a command line that
+    /// is `[comm]` was an empty one).
+    pub fn info(&self) -> ProcInfo {
+        let d = &self.desc;
+        let command_is_comm = d.command == [b"[".as_slice(), &d.comm, b"]"].concat();
+        ProcInfo {
+            pid: d.pid,
+            comm: d.comm.clone(),
+            cmdline: if command_is_comm {
+                Vec::new()
+            } else {
+                d.command.clone()
+            },
+            uid: d.uid,
+            start_time: d.start_time,
+            cgroup: d.cgroup.clone(),
+            // Sharers of an address space were counted once when recorded: no fingerprint.
+            ..ProcInfo::default()
+        }
+    }
 }
 
 /// One process's share of one file, as stored.

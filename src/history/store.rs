@@ -90,10 +90,8 @@ impl Store {
         };
         match store.version()? {
             None => bail!("{shown} is an empty file, not a pmaps history"),
-            Some(v) if v < SCHEMA_VERSION => bail!(
-                "{shown} has history schema version {v}; `pmaps record` migrates it to \
-                 version {SCHEMA_VERSION}"
-            ),
+            // An older schema's tables are a subset of this one's: read as they are (the
+            // next `pmaps record` migrates the file).
             Some(_) => Ok(store),
         }
     }
@@ -139,6 +137,11 @@ impl Store {
             );
         }
         Ok(Some(version))
+    }
+
+    /// The schema version of an open history (0: none yet).
+    pub fn schema_version(&self) -> anyhow::Result<i32> {
+        Ok(self.version()?.unwrap_or(0))
     }
 
     /// Creates the schema of a new file, or migrates an older one, in one transaction.

@@ -109,6 +109,15 @@ impl Object {
         }
     }
 
+    /// The object of a mapping read whole.
+    pub fn of_mapping(m: &Mapping) -> Object {
+        Object {
+            dev_major: m.dev_major,
+            dev_minor: m.dev_minor,
+            inode: m.inode,
+        }
+    }
+
     /// The device in maps notation (`fe:00`).
     pub fn device(&self) -> String {
         format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)

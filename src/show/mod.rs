@@ -37,7 +37,7 @@
 mod parallel;
 mod rows;
 
-pub use rows::{ShowRow, ShownProcess, byte_keys, merge_rows, totals};
+pub use rows::{ShowRow, ShownProcess, byte_keys, fold_mapping, merge_rows, totals};
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::model::{Counters, FieldKeys, FieldValue, Mapping, Outcome, ProcInfo};
+use crate::model::{
+    Counters, FieldKeys, FieldValue, MapHeader, Mapping, Object, Outcome, ProcInfo,
+};
 
 /// One row of the view: a mapping, a run of folded mappings, or a process's totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,25 +44,31 @@ impl ShowRow {
         }
     }
 
-    /// Whether `next` continues this row's file (see the module docs for the rule).
-    fn same_file(&self, next: &ShowRow) -> bool {
-        let (a, b) = (&self.map, &next.map);
+    /// Whether a mapping of `path` and `object` continues this row's file (see the module
+    /// docs for the rule): anonymous mappings (no path) never do.
+    fn continues(&self, path: &[u8], object: Object) -> bool {
         !self.total
-            && !a.path.is_empty()
-            && a.path == b.path
-            && (a.dev_major, a.dev_minor, a.inode) == (b.dev_major, b.dev_minor, b.inode)
+            && !path.is_empty()
+            && self.map.path == path
+            && Object::of_mapping(&self.map) == object
+    }
+
+    /// Extends this row's run to a next segment ending at `end` with `perms`: a
+    /// permission letter that differs becomes `*`.
+    fn extend_run(&mut self, end: u64, perms: [u8; 4]) {
+        self.map.end = end;
+        for (a, b) in self.map.perms.iter_mut().zip(perms) {
+            if *a != b {
+                *a = b'*';
+            }
+        }
     }
 
     /// Adds `other` into this row. `fold`: the same file continued (perms and properties
     /// are kept where they agree); otherwise a total (properties are dropped).
     fn absorb(&mut self, other: &ShowRow, keys: &FieldKeys, fold: bool) {
         if fold {
-            self.map.end = other.map.end;
-            for (a, b) in self.map.perms.iter_mut().zip(other.map.perms) {
-                if *a != b {
-                    *a = b'*';
-                }
-            }
+            self.extend_run(other.map.end, other.map.perms);
         }
         self.map.counters += &other.map.counters;
         self.mappings += other.mappings;
@@ -108,11 +116,29 @@ pub fn merge_rows(rows: Vec<ShowRow>, keys: &FieldKeys) -> Vec<ShowRow> {
     let mut out: Vec<ShowRow> = Vec::with_capacity(rows.len());
     for r in rows {
         match out.last_mut() {
-            Some(last) if last.same_file(&r) => last.absorb(&r, keys, true),
+            Some(last) if last.continues(&r.map.path, Object::of_mapping(&r.map)) => {
+                last.absorb(&r, keys, true)
+            }
             _ => out.push(r),
         }
     }
     out
+}
+
+/// Folds the next mapping of a process (header and counters, no further fields) into
+/// `rows` as `--merge` does: into the last row when it continues that row's file, else as
+/// a new row. What `pmaps record` keeps, so that `pmaps --at … show --merge` shows the
+/// rows a live `show --merge` would have.
+pub fn fold_mapping(rows: &mut Vec<ShowRow>, h: &MapHeader<'_>, c: &Counters) {
+    if let Some(last) = rows.last_mut()
+        && last.continues(h.path, Object::of(h))
+    {
+        last.extend_run(h.end, h.perms);
+        last.map.counters += c;
+        last.mappings += 1;
+        return;
+    }
+    rows.push(ShowRow::from_mapping(Mapping::new(h, c)));
 }
 
 /// The totals row of `rows`.
@@ -187,7 +213,7 @@ impl ShownProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MapHeader, field};
+    use crate::model::field;
 
     fn row(start: u64, end: u64, perms: &[u8; 4], path: &[u8], inode: u64, rss_kb: u64) -> ShowRow {
         let h = MapHeader {
@@ -209,6 +235,47 @@ mod tests {
             ..Counters::default()
         };
         ShowRow::from_mapping(Mapping::new(&h, &c))
+    }
+
+    #[test]
+    fn folding_mapping_by_mapping_gives_the_rows_of_merge() {
+        // What a record keeps, one mapping at a time, is what `--merge` shows.
+        let lib = b"/usr/lib/libc.so.6";
+        type Map<'a> = (u64, u64, &'a [u8; 4], &'a [u8], u64);
+        let maps: [Map<'_>; 8] = [
+            (0x1000, 0x2000, b"r--p", lib, 7),
+            (0x2000, 0x5000, b"r-xp", lib, 7),
+            (0x5000, 0x6000, b"rw-p", lib, 7),
+            (0x6000, 0x7000, b"rw-p", b"", 0),
+            (0x7000, 0x8000, b"rw-p", b"", 0),
+            (0x8000, 0x9000, b"r--p", lib, 8),
+            (0x9000, 0xa000, b"r--p", b"[heap]", 0),
+            (0xa000, 0xb000, b"rw-p", b"[heap]", 0),
+        ];
+        let rows: Vec<ShowRow> = maps
+            .iter()
+            .map(|&(s, e, p, path, inode)| row(s, e, p, path, inode, 4))
+            .collect();
+        let mut folded = Vec::new();
+        for r in &rows {
+            let m = &r.map;
+            let h = MapHeader {
+                start: m.start,
+                end: m.end,
+                perms: m.perms,
+                offset: m.offset,
+                dev_major: m.dev_major,
+                dev_minor: m.dev_minor,
+                inode: m.inode,
+                path: &m.path,
+                hugetlb: m.hugetlb,
+            };
+            fold_mapping(&mut folded, &h, &m.counters);
+        }
+        let merged = merge_rows(rows, &FieldKeys::default());
+        assert_eq!(folded, merged);
+        assert_eq!(folded.len(), 5);
+        assert_eq!(folded[4].mappings, 2, "a pseudo-path with a name folds");
     }
 
     /// (start, end, perms, offset, mappings, rss in kB)

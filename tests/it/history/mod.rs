@@ -3,6 +3,7 @@
 //!
 //! - [`at`]: a snapshot answers every question as the scan did at that moment (same CSV),
 //!   and `diff @REF` compares snapshots.
+//! - [`show`]: `--at SNAPSHOT show --merge` is the live `show --merge` of that moment.
 //! - [`store`]: unchanged processes cost no new state; retention removes old snapshots and
 //!   the file shrinks; the sqlite3 shell reads the documented views.
 //! - [`safety`]: cron safety: kill -9 mid-record, concurrent records, a corrupt or foreign
@@ -11,6 +12,7 @@
 
 mod at;
 mod safety;
+mod show;
 mod store;
 mod trend;
 

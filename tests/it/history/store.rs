@@ -9,17 +9,20 @@ fn an_unchanged_tree_adds_one_row_per_process_and_no_state() {
     let fake = tree();
     let db = Db::new();
     record(fake.root(), &db.path(), 3);
-    let (states, usages, files) = (
+    let (states, usages, runs, files) = (
         count(&db.path(), "state"),
         count(&db.path(), "usage"),
+        count(&db.path(), "run"),
         count(&db.path(), "file"),
     );
+    assert!(runs > usages, "anonymous mappings are runs of their own");
     let per_snapshot = count(&db.path(), "snapshot_process");
     assert!(per_snapshot >= 4, "{per_snapshot}");
     record(fake.root(), &db.path(), 3);
     assert_eq!(count(&db.path(), "snapshot"), 2);
     assert_eq!(count(&db.path(), "state"), states);
     assert_eq!(count(&db.path(), "usage"), usages);
+    assert_eq!(count(&db.path(), "run"), runs);
     assert_eq!(count(&db.path(), "file"), files);
     assert_eq!(count(&db.path(), "snapshot_process"), 2 * per_snapshot);
 }
@@ -62,6 +65,27 @@ fn retention_removes_old_snapshots_and_the_file_shrinks() {
     // What remains is whole: every usage row is listed by a state, and the snapshot still
     // answers as the scan does.
     assert_eq!(count(&db.path(), "usage WHERE refs <= 0"), 0);
+    assert_eq!(count(&db.path(), "run WHERE refs <= 0"), 0);
+    assert_eq!(
+        count(&db.path(), "run"),
+        count(
+            &db.path(),
+            "(SELECT DISTINCT j.value FROM state s, json_each(s.runs) j)"
+        ),
+        "every run left is listed by a state left"
+    );
+    let shown = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["--at", "@latest", "show", "--merge", "-f", "csv", "1000"],
+    );
+    let live = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["show", "--merge", "-f", "csv", "1000"],
+    );
+    assert_exit(&shown, 0);
+    assert_eq!(stdout(&shown), stdout(&live));
     let scan = pmaps_db(fake.root(), &db.path(), &["-f", "csv"]);
     let at = pmaps_db(fake.root(), &db.path(), &["--at", "@latest", "-f", "csv"]);
     assert_exit(&at, 0);
@@ -90,7 +114,10 @@ fn the_sqlite3_shell_reads_the_documented_views() {
     let mut cmd = std::process::Command::new(sqlite3);
     cmd.arg("-readonly").arg(db.path()).arg(
         "SELECT pid, sum(pss) FROM process_file WHERE snapshot_id = 1 GROUP BY pid ORDER BY pid; \
-         SELECT pid, pss, uss FROM process_total ORDER BY pid;",
+         SELECT pid, pss, uss FROM process_total ORDER BY pid; \
+         SELECT pid, sum(uss), sum(mappings) FROM process_run GROUP BY pid ORDER BY pid; \
+         SELECT address || '-' || end_address, perms FROM process_run WHERE pid = 100 \
+         ORDER BY position;",
     );
     let out = output(cmd);
     assert_exit(&out, 0);
@@ -111,6 +138,22 @@ fn the_sqlite3_shell_reads_the_documented_views() {
             "{}|{}|{}\n",
             r["pid"], r["pss_bytes"], r["uss_bytes"]
         ));
+    }
+    for r in &rows {
+        expected.push_str(&format!(
+            "{}|{}|{}\n",
+            r["pid"], r["uss_bytes"], r["mappings"]
+        ));
+    }
+    // The runs of 100 in address order, as `show --merge` lists them.
+    let show = pmaps_db(
+        fake.root(),
+        &db.path(),
+        &["--at", "@1", "show", "--merge", "-f", "csv", "100"],
+    );
+    for line in stdout(&show).lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        expected.push_str(&format!("{}|{}\n", cells[1], cells[2]));
     }
     assert_eq!(stdout(&out), expected);
 }
