@@ -15,11 +15,12 @@ use crate::model::{
 };
 use crate::parse;
 use crate::plan::ReadPlan;
-use crate::show::ShowRow;
 use crate::source::{ProcSource, UserNames};
 
+mod packed;
 mod scratch;
 
+pub use packed::PackedRuns;
 use scratch::KINDS;
 pub use scratch::{Detail, Scratch};
 
@@ -58,11 +59,11 @@ pub struct Acc<'g> {
     procs: Vec<ProcAcc>,
     /// With [`Detail::Runs`]: each process's rows as `show --merge` folds them, by
     /// (PID, start time).
-    runs: Vec<((u32, u64), Vec<ShowRow>)>,
+    runs: Vec<((u32, u64), PackedRuns)>,
 }
 
 /// Each process's rows as `show --merge` folds them, by (PID, start time).
-pub type Runs = HashMap<(u32, u64), Vec<ShowRow>>;
+pub type Runs = HashMap<(u32, u64), PackedRuns>;
 
 impl<'g> Acc<'g> {
     pub fn new(query: &Query, grand: &'g Grand) -> Acc<'g> {
@@ -142,7 +143,7 @@ impl<'g> Acc<'g> {
         }
         if s.detail == Detail::Runs {
             self.runs
-                .push(((info.pid, info.start_time), s.runs.clone()));
+                .push(((info.pid, info.start_time), PackedRuns::pack(&s.runs)));
         }
         if self.mapping_filter && s.mappings == 0 {
             return;

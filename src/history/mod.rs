@@ -7,7 +7,9 @@
 //! [`record`] appends one scan as one snapshot in one transaction and applies the retention;
 //! [`snapshots`] lists snapshots and resolves references (`@latest`, `@-1`, `@ID`, a time);
 //! [`rebuild`] turns a stored snapshot back into the report of any question (group-by and
-//! filters), through the same fold as a scan; [`series`] reads the series `trend` judges.
+//! filters), through the same fold as a scan; [`show`] rebuilds `pmaps show --merge` from
+//! the runs of mappings that `runs` stores and reads; [`series`] reads the series `trend`
+//! judges.
 //!
 //! # Compact storage
 //! Most processes do not change between two snapshots, and many processes have the same
@@ -15,8 +17,8 @@
 //! to its *state* (its totals and its per-file usage rows), and states, usage rows, files
 //! and process identities are stored once, found again by a 128-bit hash of their content
 //! (xxh3). A process unchanged since any earlier snapshot costs one small row; a changed one
-//! costs a state row listing its usage rows (a JSON array of ids) and only the usage rows
-//! that are new (a library's share usually is not).
+//! costs a state row listing its usage rows and its runs (JSON arrays of ids) and only the
+//! usage rows and runs that are new (a library's share usually is not).
 
 pub mod rebuild;
 pub mod record;

@@ -381,7 +381,7 @@ fn write_state(
     files: &mut HashMap<[u8; 16], i64>,
     row: &Row,
     shares: &[Share<'_>],
-    runs: &[runs::Run<'_>],
+    runs: &[runs::Run],
 ) -> rusqlite::Result<i64> {
     let mappings = row.mappings.unwrap_or(0);
     let hash = shares.iter().fold(

@@ -12,13 +12,14 @@ use rusqlite::{Transaction, params};
 
 use super::record::{Digest, file_hash, file_id, find_or_insert};
 use super::{COUNTER_COLUMNS, counter_list, counter_values, counters_at};
+use crate::aggregate::PackedRuns;
 use crate::model::{MapKind, Mapping, Object};
 use crate::parse::mapping_kind;
 use crate::show::ShowRow;
 
 /// One run about to be stored.
-pub(super) struct Run<'a> {
-    row: &'a ShowRow,
+pub(super) struct Run {
+    row: ShowRow,
     object: Object,
     kind: MapKind,
     file_hash: [u8; 16],
@@ -27,9 +28,10 @@ pub(super) struct Run<'a> {
 }
 
 /// The runs of one process's rows (none: a process with no mapping), in address order.
-pub(super) fn of(rows: Option<&Vec<ShowRow>>) -> Vec<Run<'_>> {
-    rows.into_iter()
-        .flatten()
+pub(super) fn of(rows: Option<&PackedRuns>) -> Vec<Run> {
+    rows.map(PackedRuns::unpack)
+        .unwrap_or_default()
+        .into_iter()
         .map(|row| {
             let m = &row.map;
             let object = Object::of_mapping(m);
@@ -60,7 +62,7 @@ pub(super) fn of(rows: Option<&Vec<ShowRow>>) -> Vec<Run<'_>> {
 pub(super) fn write(
     tx: &Transaction<'_>,
     files: &mut HashMap<[u8; 16], i64>,
-    runs: &[Run<'_>],
+    runs: &[Run],
 ) -> rusqlite::Result<String> {
     let cols = COUNTER_COLUMNS.join(", ");
     let marks = vec!["?"; 13].join(", ");

@@ -125,7 +125,8 @@ impl Counters {
         !overflows
     }
 
-    fn values(&self) -> [u64; 15] {
+    /// The values in declaration order (`size` … `pss_shmem`), `known` apart.
+    pub fn values(&self) -> [u64; 15] {
         [
             self.size,
             self.rss,
@@ -143,6 +144,45 @@ impl Counters {
             self.pss_file,
             self.pss_shmem,
         ]
+    }
+
+    /// The counters of [`Counters::values`] and `known`.
+    pub fn from_values(v: [u64; 15], known: u16) -> Counters {
+        let [
+            size,
+            rss,
+            pss,
+            shared_clean,
+            shared_dirty,
+            private_clean,
+            private_dirty,
+            swap,
+            swap_pss,
+            referenced,
+            anonymous,
+            locked,
+            pss_anon,
+            pss_file,
+            pss_shmem,
+        ] = v;
+        Counters {
+            size,
+            rss,
+            pss,
+            shared_clean,
+            shared_dirty,
+            private_clean,
+            private_dirty,
+            swap,
+            swap_pss,
+            referenced,
+            anonymous,
+            locked,
+            pss_anon,
+            pss_file,
+            pss_shmem,
+            known,
+        }
     }
 
     fn zip(&self, other: &Counters, f: impl Fn(u64, u64) -> u64) -> Counters {
