@@ -447,16 +447,27 @@ pub fn size_block(r: &SizeResult, opts: &Cli, threads: usize) -> String {
             .iter()
             .find(|row| row.kind == Kind::PmapsFile && row.threads == threads);
         let record = r.rows.iter().find(|row| row.kind == Kind::Record);
-        let ratio = match (scan, record) {
-            (Some(s), Some(rec)) if s.wall_ms > 0.0 => format!("{:.2}×", rec.wall_ms / s.wall_ms),
-            _ => "?".into(),
+        let scan_ms = scan.map_or(0.0, |s| s.wall_ms);
+        let of_scan = |ms: f64| {
+            if scan_ms > 0.0 {
+                format!("{:.2}×", ms / scan_ms)
+            } else {
+                "?".into()
+            }
         };
+        let ratio = record.map_or("?".into(), |rec| of_scan(rec.wall_ms));
         let _ = writeln!(
             out,
-            "\nhistory: pmaps record takes {ratio} the per-file scan's wall time (target ≤ 1.3×); \
-             {} snapshots in a row: {:.2} MiB after the first, {:.2} MiB after the last, {:.1} KiB \
+            "\nhistory: pmaps record takes {ratio} the per-file scan's wall time (target ≤ 1.3×; \
+             into a history holding a snapshot of the machine); {} snapshots in a row into an \
+             empty history: the first took {:.0} ms ({}: every row new), the later ones a median \
+             of {:.0} ms ({}); {:.2} MiB after the first, {:.2} MiB after the last, {:.1} KiB \
              per snapshot → a week of 10-minute snapshots ({}) ≈ {:.1} MiB (target < 200 MiB)",
             g.snapshots,
+            g.first_ms,
+            of_scan(g.first_ms),
+            g.later_ms,
+            of_scan(g.later_ms),
             mib(g.first_bytes as f64),
             mib(g.last_bytes as f64),
             g.per_snapshot() / 1024.0,

@@ -82,6 +82,8 @@ struct Share<'a> {
 struct Previous {
     processes: HashMap<[u8; 16], i64>,
     states: HashMap<[u8; 16], i64>,
+    /// Each process's state, by (PID, start time).
+    state_of: HashMap<(u32, u64), i64>,
 }
 
 fn process_hash(d: &ProcDesc) -> [u8; 16] {
@@ -252,7 +254,7 @@ fn previous(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Previous> {
         return Ok(prev);
     };
     let mut stmt = tx.prepare(
-        "SELECT p.hash, p.id, s.hash, s.id FROM snapshot_process sp \
+        "SELECT p.hash, p.id, s.hash, s.id, p.pid, p.start_time FROM snapshot_process sp \
          JOIN process p ON p.id = sp.process_id JOIN state s ON s.id = sp.state_id \
          WHERE sp.snapshot_id = ?",
     )?;
@@ -264,6 +266,8 @@ fn previous(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Previous> {
         };
         prev.processes.insert(key(0)?, r.get(1)?);
         prev.states.insert(key(2)?, r.get(3)?);
+        prev.state_of
+            .insert((r.get(4)?, r.get::<_, i64>(5)? as u64), r.get(3)?);
     }
     Ok(prev)
 }
@@ -339,7 +343,8 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
         mine.sort_by_key(|s| s.hash);
         let runs = runs::of(rec.runs.get(&(d.pid, d.start_time)));
         let process_id = write_process(tx, &prev, d)?;
-        let state_id = write_state(tx, &prev, &mut files, row, &mine, &runs)?;
+        let earlier = prev.state_of.get(&(d.pid, d.start_time)).copied();
+        let state_id = write_state(tx, &prev, &mut files, row, &mine, (&runs, earlier))?;
         tx.prepare_cached(
             "INSERT OR IGNORE INTO snapshot_process (snapshot_id, process_id, state_id) \
              VALUES (?, ?, ?)",
@@ -381,7 +386,7 @@ fn write_state(
     files: &mut HashMap<[u8; 16], i64>,
     row: &Row,
     shares: &[Share<'_>],
-    runs: &[runs::Run],
+    (runs, earlier): (&[runs::Run], Option<i64>),
 ) -> rusqlite::Result<i64> {
     let mappings = row.mappings.unwrap_or(0);
     let hash = shares.iter().fold(
@@ -405,14 +410,16 @@ fn write_state(
     let cols = COUNTER_COLUMNS.join(", ");
     let marks = vec!["?"; 13].join(", ");
     let mut usages = Vec::with_capacity(shares.len());
+    let columns: Vec<&str> = ["file_id", "mappings"]
+        .into_iter()
+        .chain(COUNTER_COLUMNS)
+        .chain(["hash"])
+        .collect();
+    let mut add_usage = tx.prepare_cached(&add_ref_sql("usage", &columns))?;
     for s in shares {
         let file_id = file_id(tx, files, &s.file_hash, &s.object, s.path, s.kind)?;
-        let (usage_id, _) = find_or_insert(tx, "usage", &s.hash, || {
-            tx.prepare_cached(&format!(
-                "INSERT INTO usage (file_id, mappings, {cols}, refs, hash) \
-                 VALUES (?, ?, {marks}, 0, ?)"
-            ))?
-            .execute(rusqlite::params_from_iter(
+        let usage_id = add_usage.query_row(
+            rusqlite::params_from_iter(
                 [
                     rusqlite::types::Value::from(file_id),
                     (s.mappings as i64).into(),
@@ -420,14 +427,13 @@ fn write_state(
                 .into_iter()
                 .chain(counter_values(&s.counters).map(Into::into))
                 .chain([s.hash.to_vec().into()]),
-            ))
-        })?;
-        tx.prepare_cached("UPDATE usage SET refs = refs + 1 WHERE id = ?")?
-            .execute([usage_id])?;
+            ),
+            |r| r.get::<_, i64>(0),
+        )?;
         usages.push(usage_id.to_string());
     }
     let list = format!("[{}]", usages.join(","));
-    let runs = runs::write(tx, files, runs)?;
+    let runs = runs::write(tx, files, runs, earlier)?;
     tx.prepare_cached(&format!(
         "INSERT INTO state (mappings, {cols}, usages, runs, hash) VALUES (?, {marks}, ?, ?, ?)"
     ))?
@@ -437,6 +443,18 @@ fn write_state(
             .chain([list.into(), runs.into(), hash.to_vec().into()]),
     ))?;
     Ok(tx.last_insert_rowid())
+}
+
+/// The statement that counts one more reference to a row of `table` found again by its
+/// `hash` (one of `columns`): it stores the row with `refs` 1 when it is new, else adds 1 to
+/// its `refs`, and returns its id; one statement either way.
+pub(super) fn add_ref_sql(table: &str, columns: &[&str]) -> String {
+    let marks = vec!["?"; columns.len()].join(", ");
+    format!(
+        "INSERT INTO {table} ({}, refs) VALUES ({marks}, 1) \
+         ON CONFLICT(hash) DO UPDATE SET refs = refs + 1 RETURNING id",
+        columns.join(", ")
+    )
 }
 
 /// The id of a mapped object's row, stored now if it is new (`files`: those of this record).
@@ -561,12 +579,12 @@ fn remove(
     }
     tx.execute_batch(
         "DELETE FROM state WHERE id IN gone_state;
+         -- A state that lists a run of a file also lists a usage row of that file (both
+         -- come from the same mappings): a file no usage row left names, no run names either.
          INSERT OR IGNORE INTO gone_file SELECT file_id FROM usage WHERE id IN gone_usage;
-         INSERT OR IGNORE INTO gone_file SELECT file_id FROM run WHERE id IN gone_run;
          DELETE FROM usage WHERE id IN gone_usage;
          DELETE FROM run WHERE id IN gone_run;
-         DELETE FROM gone_file WHERE EXISTS (SELECT 1 FROM usage u WHERE u.file_id = gone_file.id)
-             OR EXISTS (SELECT 1 FROM run r WHERE r.file_id = gone_file.id);
+         DELETE FROM gone_file WHERE EXISTS (SELECT 1 FROM usage u WHERE u.file_id = gone_file.id);
          DELETE FROM file WHERE id IN gone_file;
          DELETE FROM gone_process WHERE EXISTS
              (SELECT 1 FROM snapshot_process sp WHERE sp.process_id = gone_process.id);

@@ -2,15 +2,15 @@
 //! row per run of a file's consecutive mappings, one per anonymous mapping), stored by
 //! `pmaps record` beside the per-file usage rows and read back by `pmaps --at … show`.
 //!
-//! A run is stored once and found again by the hash of its content, like a usage row: a
-//! process whose map did not change lists the same run ids, and a state that changed (a
-//! heap that grew) stores only the runs that are new.
+//! A run is stored once and found again by the hash of its content among the runs the same
+//! process had in the previous snapshot: a process whose map did not change lists the same
+//! state, and a state that changed (a heap that grew) stores only the runs that are new.
 
 use std::collections::HashMap;
 
 use rusqlite::{Transaction, params};
 
-use super::record::{Digest, file_hash, file_id, find_or_insert};
+use super::record::{Digest, file_hash, file_id};
 use super::{COUNTER_COLUMNS, counter_list, counter_values, counters_at};
 use crate::aggregate::PackedRuns;
 use crate::model::{MapKind, Mapping, Object};
@@ -58,40 +58,61 @@ pub(super) fn of(rows: Option<&PackedRuns>) -> Vec<Run> {
 }
 
 /// Stores the runs not stored yet, counts one more reference to each, and returns their ids
-/// as the JSON array a state keeps (`files`: the file ids of this record).
+/// as the JSON array a state keeps (`files`: the file ids of this record). A run is found
+/// again among the runs of `earlier`, the state the same process (PID, start time) had in
+/// the previous snapshot: addresses are a process's own, so no other process's runs are
+/// looked at, and the table needs no index on the hash (which would make a first record of
+/// a machine, all of whose runs are new, several times slower).
 pub(super) fn write(
     tx: &Transaction<'_>,
     files: &mut HashMap<[u8; 16], i64>,
     runs: &[Run],
+    earlier: Option<i64>,
 ) -> rusqlite::Result<String> {
+    let mut known: HashMap<[u8; 16], i64> = HashMap::new();
+    if let Some(state) = earlier {
+        let mut stmt = tx.prepare_cached(
+            "SELECT r.hash, r.id FROM state s, json_each(s.runs) j JOIN run r ON r.id = j.value \
+             WHERE s.id = ?",
+        )?;
+        let mut rows = stmt.query([state])?;
+        while let Some(r) = rows.next()? {
+            let hash: Vec<u8> = r.get(0)?;
+            if let Ok(hash) = hash.try_into() {
+                known.insert(hash, r.get(1)?);
+            }
+        }
+    }
     let cols = COUNTER_COLUMNS.join(", ");
-    let marks = vec!["?"; 13].join(", ");
+    let marks = vec!["?"; COUNTER_COLUMNS.len()].join(", ");
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO run (file_id, start, end, perms, offset, mappings, {cols}, refs, hash) \
+         VALUES (?, ?, ?, ?, ?, ?, {marks}, 1, ?)"
+    ))?;
+    let mut reuse = tx.prepare_cached("UPDATE run SET refs = refs + 1 WHERE id = ?")?;
     let mut ids = Vec::with_capacity(runs.len());
     for r in runs {
+        if let Some(&id) = known.get(&r.hash) {
+            reuse.execute([id])?;
+            ids.push(id.to_string());
+            continue;
+        }
         let m = &r.row.map;
         let file = file_id(tx, files, &r.file_hash, &r.object, &m.path, r.kind)?;
-        let (id, _) = find_or_insert(tx, "run", &r.hash, || {
-            tx.prepare_cached(&format!(
-                "INSERT INTO run (file_id, start, end, perms, offset, mappings, {cols}, refs, \
-                 hash) VALUES (?, ?, ?, ?, ?, ?, {marks}, 0, ?)"
-            ))?
-            .execute(rusqlite::params_from_iter(
-                [
-                    rusqlite::types::Value::from(file),
-                    (m.start as i64).into(),
-                    (m.end as i64).into(),
-                    String::from_utf8_lossy(&m.perms).into_owned().into(),
-                    (m.offset as i64).into(),
-                    (r.row.mappings as i64).into(),
-                ]
-                .into_iter()
-                .chain(counter_values(&m.counters).map(Into::into))
-                .chain([r.hash.to_vec().into()]),
-            ))
-        })?;
-        tx.prepare_cached("UPDATE run SET refs = refs + 1 WHERE id = ?")?
-            .execute([id])?;
-        ids.push(id.to_string());
+        insert.execute(rusqlite::params_from_iter(
+            [
+                rusqlite::types::Value::from(file),
+                (m.start as i64).into(),
+                (m.end as i64).into(),
+                String::from_utf8_lossy(&m.perms).into_owned().into(),
+                (m.offset as i64).into(),
+                (r.row.mappings as i64).into(),
+            ]
+            .into_iter()
+            .chain(counter_values(&m.counters).map(Into::into))
+            .chain([r.hash.to_vec().into()]),
+        ))?;
+        ids.push(tx.last_insert_rowid().to_string());
     }
     Ok(format!("[{}]", ids.join(",")))
 }

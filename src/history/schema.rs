@@ -188,9 +188,8 @@ CREATE TABLE run (
     swap INTEGER NOT NULL, swap_pss INTEGER NOT NULL, referenced INTEGER NOT NULL,
     anonymous INTEGER NOT NULL, locked INTEGER NOT NULL, known INTEGER NOT NULL,
     refs     INTEGER NOT NULL,        -- how many states list it
-    hash     BLOB NOT NULL UNIQUE
+    hash     BLOB NOT NULL            -- found again among the same process's previous runs
 );
-CREATE INDEX run_file ON run(file_id);
 
 -- A state's runs in address order (a JSON array of run ids); NULL: recorded under schema 1.
 ALTER TABLE state ADD COLUMN runs TEXT;

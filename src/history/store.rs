@@ -65,6 +65,13 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Each statement of a record's transaction keeps a statement journal (to undo that
+        // statement alone): in a temporary file by default, written hundreds of thousands of
+        // times by a first record of a thousand processes. In memory it is a few pages.
+        store
+            .conn
+            .pragma_update(None, "temp_store", "MEMORY")
+            .with_context(|| format!("cannot open {shown}"))?;
         store.migrate()?;
         Ok(store)
     }

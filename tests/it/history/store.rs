@@ -27,6 +27,47 @@ fn an_unchanged_tree_adds_one_row_per_process_and_no_state() {
     assert_eq!(count(&db.path(), "snapshot_process"), 2 * per_snapshot);
 }
 
+#[test]
+fn a_process_whose_heap_grew_stores_one_new_run_and_keeps_the_others() {
+    let fake = FakeProc::new();
+    let db = Db::new();
+    // 20 anonymous mappings; the last one (the "heap") has `heap` kB resident.
+    let write = |heap: u64| {
+        let mut smaps = Vec::new();
+        for m in 0..20u64 {
+            let start = 0x7f00_0000_0000 + m * 0x100_0000;
+            let header = format!("{start:x}-{:x} rw-p 00000000 00:00 0 ", start + 4096 * 1024);
+            let rss = if m == 19 { heap } else { 64 };
+            smaps.extend(full_smaps_record(header, SmapsKb::private_dirty(4096, rss)));
+        }
+        fake.process(1000).comm(b"grower").smaps(&smaps).write();
+    };
+    write(100);
+    record(fake.root(), &db.path(), 0);
+    let runs = count(&db.path(), "run");
+    assert_eq!(runs, 20);
+    write(900);
+    record(fake.root(), &db.path(), 0);
+    assert_eq!(count(&db.path(), "state"), 2);
+    assert_eq!(
+        count(&db.path(), "run"),
+        runs + 1,
+        "only the grown run is new"
+    );
+    assert_eq!(count(&db.path(), "run WHERE refs = 2"), 19);
+    for at in ["@1", "@2"] {
+        let out = pmaps_db(
+            fake.root(),
+            &db.path(),
+            &["--at", at, "show", "--merge", "-f", "csv", "1000"],
+        );
+        assert_exit(&out, 0);
+        let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+        let rss = if at == "@1" { 100 } else { 900 } * 1024;
+        assert!(last.contains(&format!(",{rss},")), "{at}: {last}");
+    }
+}
+
 /// A tree of `n` processes, each with a private anonymous mapping of `kb` kB (distinct per
 /// process, so each is a state of its own).
 fn many(fake: &FakeProc, n: u32, kb: u64) {
