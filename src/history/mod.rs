@@ -14,11 +14,13 @@
 //! # Compact storage
 //! Most processes do not change between two snapshots, and many processes have the same
 //! content (a pool of identical workers). So a snapshot stores, per process, only a reference
-//! to its *state* (its totals and its per-file usage rows), and states, usage rows, files
-//! and process identities are stored once, found again by a 128-bit hash of their content
-//! (xxh3). A process unchanged since any earlier snapshot costs one small row; a changed one
-//! costs a state row listing its usage rows and its runs (JSON arrays of ids) and only the
-//! usage rows and runs that are new (a library's share usually is not).
+//! to its *state* (its totals, its per-file usage rows and its runs of mappings), and
+//! states, usage rows, files and process identities are stored once, found again by a
+//! 128-bit hash of their content (xxh3). A process unchanged since any earlier snapshot
+//! costs one small row; a changed one costs a state row listing its usage rows and its runs
+//! (JSON arrays of ids) and only the usage rows and runs that are new (a library's share
+//! usually is not; a run is looked for among the same process's runs of the previous
+//! snapshot only, addresses being a process's own).
 
 pub mod rebuild;
 pub mod record;
