@@ -115,16 +115,17 @@ pub struct Resolved {
     pub unmatched: Vec<Target>,
 }
 
-/// Finds the processes the targets name. Lists the proc root only when there is a name; the
-/// facts of the processes listed are read in parallel.
+/// Finds the processes the targets name. Lists the proc root first (a directory that is no
+/// proc is an error, not "no process N"); the facts of the processes listed are read, in
+/// parallel, only when there is a name.
 pub fn resolve(src: &dyn ProcSource, targets: &[Target]) -> anyhow::Result<Resolved> {
     let mut out = Resolved::default();
     let mut candidates: Vec<ProcInfo> = Vec::new();
     let mut ancestors = Vec::new();
+    let (mut pids, own) = src
+        .list_pids()
+        .map_err(|e| anyhow::anyhow!("cannot list processes in {}: {e}", src.describe()))?;
     if targets.iter().any(|t| matches!(t, Target::Name(_))) {
-        let (mut pids, own) = src
-            .list_pids()
-            .map_err(|e| anyhow::anyhow!("cannot list processes in {}: {e}", src.describe()))?;
         pids.retain(|&p| Some(p) != own);
         let own_info = own.and_then(|p| parallel::facts_of(src, &[p]).pop().flatten());
         let own_cmdline = own_info

@@ -99,7 +99,13 @@ fn a_directory_that_is_not_a_proc_is_a_fatal_error() {
     }
     for root in &roots {
         let root = root.display().to_string();
-        for args in [vec![], vec!["-g", "process"], vec!["show", "somename"]] {
+        for args in [
+            vec![],
+            vec!["-g", "process"],
+            vec!["show", "somename"],
+            vec!["show", "1"],
+            vec!["1"],
+        ] {
             let mut all = vec!["--proc-root", root.as_str()];
             all.extend(args.iter().copied());
             let out = pmaps_ok(&all, 1);
