@@ -248,9 +248,10 @@ pub struct Cli {
     )]
     pub from: Option<PathBuf>,
 
-    /// Report from a snapshot of the history instead of scanning: @latest, @-N (N before
-    /// the latest), @ID, a UTC time (2026-11-28T03:00: the last snapshot at or before it) or
-    /// a duration ago (2h). Grouping, sorting and filters apply as to a scan.
+    /// Report (or `show --merge`) from a snapshot of the history instead of scanning:
+    /// @latest, @-N (N before the latest), @ID, a UTC time (2026-11-28T03:00: the last
+    /// snapshot at or before it) or a duration ago (2h). Grouping, sorting and filters apply
+    /// as to a scan.
     #[arg(
         long,
         value_name = "SNAPSHOT",
@@ -276,7 +277,9 @@ pub enum Subcommand {
     /// A TARGET of digits is a PID; any other TARGET is a name matched as a substring of each
     /// process's command name or command line (like `pgrep -f`, but a fixed string); every
     /// matching process is shown, under a header line `PID: command line (user)`. Byte columns
-    /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`.
+    /// are in KiB, so the totals compare with `pmap -x` / `pmap -X`. `pmaps --at SNAPSHOT show
+    /// --merge TARGET…` shows the map a recorded snapshot of the history kept (it keeps the
+    /// rows of --merge).
     #[command(after_help = show::SHOW_EXIT_CODES)]
     Show(ShowArgs),
 
