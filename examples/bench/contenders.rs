@@ -40,6 +40,8 @@ pub enum Kind {
     Record,
     /// `pmaps watch --count 1`: one sample of every process and every file.
     Watch,
+    /// `pmaps -f prometheus`: every family derived from one file,process scan.
+    PmapsProm,
     /// `--many-maps`: pmaps per-file with the workload only …
     ManyWithout,
     /// … and with one more process that has just under vm.max_map_count mappings.
@@ -75,6 +77,7 @@ impl Kind {
             Kind::PmapsDeletedAll => vec!["--kind", "deleted", "--no-prefilter"],
             Kind::PmapsRare => vec!["--map", &rare],
             Kind::PmapsRareAll => vec!["--map", &rare, "--no-prefilter"],
+            Kind::PmapsProm => vec!["--format", "prometheus"],
             _ => return None,
         };
         Some(args.into_iter().map(String::from).collect())
@@ -111,6 +114,7 @@ impl Contender {
             Kind::PmapsProc => "pmaps per-process (rollup)".into(),
             Kind::Record => "pmaps record (history)".into(),
             Kind::Watch => "pmaps watch, one sample".into(),
+            Kind::PmapsProm => "pmaps -f prometheus".into(),
             Kind::PmapsCapture => "pmaps capture -o FILE".into(),
             Kind::FloorSmaps => "floor: read smaps".into(),
             Kind::FloorRollup => "floor: read smaps_rollup".into(),
@@ -168,7 +172,7 @@ impl Env {
             if let Some(p) = &self.pmaps
                 && t == self.threads
             {
-                for kind in [Kind::Record, Kind::Watch] {
+                for kind in [Kind::Record, Kind::Watch, Kind::PmapsProm] {
                     list.push(Contender {
                         kind,
                         threads: t,
@@ -257,8 +261,11 @@ impl Env {
 pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
     if let Some(args) = c.kind.pmaps_args() {
         let mut cmd = Command::new(&c.program);
+        if !args.iter().any(|a| a == "--format") {
+            cmd.args(["--format", "csv"]);
+        }
         cmd.args(args)
-            .args(["--format", "csv", "--threads"])
+            .arg("--threads")
             .arg(c.threads.to_string())
             .stdout(Stdio::null())
             .stderr(env.stderr_file("pmaps")?);

@@ -118,6 +118,7 @@ pub fn floor_of(kind: Kind) -> Option<Kind> {
     match kind {
         Kind::PmapsFile
         | Kind::PmapsCapture
+        | Kind::PmapsProm
         | Kind::Record
         | Kind::Watch
         | Kind::Smem

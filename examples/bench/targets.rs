@@ -117,6 +117,11 @@ pub fn targets(rows: &[Row], t: usize, rss_delta: Option<f64>) -> Vec<Target> {
         &|x| x <= 32.0,
     );
     add(
+        "pmaps -f prometheus peak RSS ≤ 32 MiB (every family from one scan)",
+        find_row(rows, Kind::PmapsProm, t).map(|r| (r.rss_mib, format!("{:.1} MiB", r.rss_mib))),
+        &|x| x <= 32.0,
+    );
+    add(
         "the max-maps process adds ≤ 8 MiB peak RSS (--many-maps)",
         rss_delta.map(|d| (d, format!("{d:+.1} MiB"))),
         &|x| x <= 8.0,

@@ -8,6 +8,7 @@
 //! particular order: sorting and `--top` belong to the view.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::model::{
     Charge, Container, Counters, Coverage, GroupBy, MapKind, Object, Outcome, ProcDesc, ProcInfo,
@@ -231,7 +232,7 @@ impl<'g> Acc<'g> {
 /// The row of one process read.
 fn proc_row(
     p: &ProcAcc,
-    descs: &HashMap<u32, ProcDesc>,
+    descs: &HashMap<u32, Arc<ProcDesc>>,
     known: impl Fn(u64) -> Option<u64>,
 ) -> Row {
     Row {
@@ -299,13 +300,14 @@ pub fn finish_rows(
     for p in &acc.procs {
         totals.counters += &p.counters;
     }
-    let descs: HashMap<u32, ProcDesc> = acc
+    // One description per process, shared by its row and its share of every file.
+    let descs: HashMap<u32, Arc<ProcDesc>> = acc
         .procs
         .iter()
         .map(|p| {
             (
                 p.info.pid,
-                ProcDesc::of(&p.info, users.name(source, p.info.uid)),
+                Arc::new(ProcDesc::of(&p.info, users.name(source, p.info.uid))),
             )
         })
         .collect();
@@ -314,22 +316,25 @@ pub fn finish_rows(
             .into_iter()
             .flat_map(|(path, objects)| objects.into_iter().map(move |(o, f)| (path.clone(), o, f)))
             .map(|(path, object, f)| {
+                let shared: Arc<[u8]> = Arc::from(&path[..]);
                 let children = f
                     .per_process
                     .into_iter()
                     .map(|(pid, counters, mappings)| Row {
                         key: RowKey::FileProcess {
-                            path: path.to_vec(),
+                            path: shared.clone(),
                             object,
                             kind: f.kind,
-                            proc: descs.get(&pid).cloned().unwrap_or_else(|| ProcDesc {
-                                pid,
-                                start_time: 0,
-                                uid: None,
-                                user: "?".into(),
-                                comm: Vec::new(),
-                                command: Vec::new(),
-                                cgroup: None,
+                            proc: descs.get(&pid).cloned().unwrap_or_else(|| {
+                                Arc::new(ProcDesc {
+                                    pid,
+                                    start_time: 0,
+                                    uid: None,
+                                    user: "?".into(),
+                                    comm: Vec::new(),
+                                    command: Vec::new(),
+                                    cgroup: None,
+                                })
                             }),
                         },
                         processes: 1,

@@ -126,7 +126,7 @@ pub enum RowKey {
         object: Object,
         kind: MapKind,
     },
-    Process(ProcDesc),
+    Process(std::sync::Arc<ProcDesc>),
     User {
         uid: Option<u32>,
         name: String,
@@ -134,12 +134,13 @@ pub enum RowKey {
     /// A command name (comm).
     Command(Vec<u8>),
     Kind(MapKind),
-    /// One process's share of one file (`--group-by file,process` and `process,file`).
+    /// One process's share of one file (`--group-by file,process` and `process,file`); the
+    /// path and the process's description are shared by every pair that has them.
     FileProcess {
-        path: Vec<u8>,
+        path: std::sync::Arc<[u8]>,
         object: Object,
         kind: MapKind,
-        proc: ProcDesc,
+        proc: std::sync::Arc<ProcDesc>,
     },
     /// A cgroup (`None`: unknown), and its own counters.
     Cgroup {
@@ -207,10 +208,10 @@ impl RowKey {
     /// found again from the path: hugetlb memory is told by what smaps said of it).
     pub fn file(&self) -> Option<(&[u8], Object, MapKind)> {
         match self {
-            RowKey::File { path, object, kind }
-            | RowKey::FileProcess {
+            RowKey::FileProcess {
                 path, object, kind, ..
-            }
+            } => Some((path, *object, *kind)),
+            RowKey::File { path, object, kind }
             | RowKey::FileContainer {
                 path, object, kind, ..
             }

@@ -382,7 +382,7 @@ mod tests {
         };
         let row = Row {
             processes: 1,
-            ..empty_row(RowKey::Process(p))
+            ..empty_row(RowKey::Process(p.into()))
         };
         let labels = Family::Process.labels(&row);
         let names: Vec<&str> = labels.iter().map(|(n, _)| *n).collect();

@@ -57,14 +57,14 @@ fn report(files: usize, procs: u32) -> Report {
                 .iter()
                 .map(|&p| Row {
                     key: RowKey::FileProcess {
-                        path: path.clone(),
+                        path: path.as_slice().into(),
                         object: Object {
                             dev_major: 254,
                             dev_minor: 0,
                             inode: f as u64 + 1,
                         },
                         kind,
-                        proc: descs[p].clone(),
+                        proc: descs[p].clone().into(),
                     },
                     processes: 1,
                     mappings: Some(2),
@@ -235,6 +235,7 @@ fn processes_in_no_unit_and_on_the_host_are_one_row_with_empty_labels_and_no_cha
     for f in &mut r.rows {
         for c in &mut f.children {
             if let RowKey::FileProcess { proc, .. } = &mut c.key {
+                let proc = std::sync::Arc::make_mut(proc);
                 proc.cgroup = (proc.pid % 2 == 0).then(|| Cgroup {
                     path: b"/".to_vec(),
                     hierarchy: Hierarchy::V2,

@@ -226,10 +226,10 @@ mod tests {
                             cgroup: None,
                         };
                         let key = RowKey::FileProcess {
-                            path: path.clone(),
+                            path: path.as_slice().into(),
                             object: Object::default(),
                             kind: MapKind::File,
-                            proc,
+                            proc: proc.into(),
                         };
                         row(key, 1, 4096, Vec::new())
                     })
