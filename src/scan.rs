@@ -109,7 +109,11 @@ pub fn scan_everything(
             (aggregate::finish_rows(acc, &query, src, true), runs)
         })?;
     let cgroups = process_cgroups(&processes)
-        .flat_map(|c| [parse::unit_cgroup(c), Some(c.clone())])
+        .flat_map(|c| {
+            parse::charged_cgroups(c)
+                .into_iter()
+                .chain([Some(c.clone())])
+        })
         .flatten();
     let charges = charges_of(cgroups, |c| Some(charge_of(src, c)));
     Ok(Recording {
@@ -355,6 +359,11 @@ pub fn reconcile(rows: &mut [Row], charge: impl Fn(&Cgroup) -> Option<Charge>) {
         | RowKey::Unit {
             cgroup: Some(cgroup),
             charge: c,
+        }
+        | RowKey::Container {
+            cgroup: Some(cgroup),
+            charge: c,
+            ..
         } = &mut row.key
             && let Some(found) = charge(cgroup)
         {
@@ -363,13 +372,16 @@ pub fn reconcile(rows: &mut [Row], charge: impl Fn(&Cgroup) -> Option<Charge>) {
     }
 }
 
-/// The own counters of the unit cgroup of every process of `rows` (and of their parts), as
-/// `charge` gives them.
+/// The own counters of the unit and container cgroups of every process of `rows` (and of
+/// their parts), as `charge` gives them.
 pub fn unit_charges(
     rows: &[Row],
     charge: impl Fn(&Cgroup) -> Option<Charge>,
 ) -> BTreeMap<Cgroup, Charge> {
-    charges_of(process_cgroups(rows).filter_map(parse::unit_cgroup), charge)
+    charges_of(
+        process_cgroups(rows).flat_map(|c| parse::charged_cgroups(c).into_iter().flatten()),
+        charge,
+    )
 }
 
 /// The cgroup of every process of `rows` and of their parts (a process may come more than

@@ -244,6 +244,20 @@ fn proc_row(
     }
 }
 
+/// The key of the container row a process belongs to: its container and the container's own
+/// cgroup (none for the host), the cgroup's counters to be filled in.
+fn container_row_key(d: Option<&ProcDesc>) -> RowKey {
+    let found = d
+        .and_then(|d| d.cgroup.as_ref())
+        .and_then(parse::container_cgroup);
+    let (container, cgroup) = found.map_or((None, None), |(c, g)| (Some(c), Some(g)));
+    RowKey::Container {
+        container,
+        cgroup,
+        charge: Charge::default(),
+    }
+}
+
 /// The PID of a process's row (or of a process's share of a file).
 fn pid_of(row: &Row) -> u32 {
     match &row.key {
@@ -363,6 +377,7 @@ pub fn finish_rows(
             .and_then(|d| d.cgroup.as_ref())
             .and_then(|c| parse::container_of(&c.path))
     };
+    let container_key = |pid: u32| container_row_key(descs.get(&pid).map(|d| &**d));
     let rows: Vec<Row> = match query.group_by {
         GroupBy::File | GroupBy::FileProcess => file_rows(acc.files),
         // Each process's own row (as `-g process` gives it), its (file, process) rows under it.
@@ -407,7 +422,7 @@ pub fn finish_rows(
                     .iter()
                     .map(|p| proc_row(p, &descs, known))
                     .collect(),
-                |row| RowKey::Container(container_of(pid_of(row))),
+                |row| container_key(pid_of(row)),
             );
             let mut files: HashMap<Option<Container>, Vec<Row>> = HashMap::new();
             for file in file_rows(acc.files) {
@@ -430,7 +445,7 @@ pub fn finish_rows(
             by_container
                 .into_iter()
                 .map(|mut row| {
-                    if let RowKey::Container(c) = &row.key {
+                    if let RowKey::Container { container: c, .. } = &row.key {
                         row.children =
                             group(files.remove(c).unwrap_or_default(), |r| r.key.clone());
                     }
@@ -479,9 +494,7 @@ pub fn finish_rows(
                         cgroup: d.cgroup.as_ref().and_then(parse::unit_cgroup),
                         charge: Charge::default(),
                     },
-                    _ => RowKey::Container(
-                        d.cgroup.as_ref().and_then(|c| parse::container_of(&c.path)),
-                    ),
+                    _ => container_row_key(Some(d)),
                 }
             })
         }

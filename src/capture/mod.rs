@@ -231,7 +231,7 @@ fn write_all<W: Write>(
         uids.extend(c.log.owner);
         uids.extend(c.info.uid);
         if let Some(cg) = &c.info.cgroup {
-            cgroups.extend(parse::unit_cgroup(cg));
+            cgroups.extend(parse::charged_cgroups(cg).into_iter().flatten());
             cgroups.insert(cg.clone());
         }
         let kind = c.outcome.kind();

@@ -152,8 +152,12 @@ pub enum RowKey {
         cgroup: Option<Cgroup>,
         charge: Charge,
     },
-    /// A container (`None`: the host).
-    Container(Option<Container>),
+    /// A container (`None`: the host), and its own cgroup with that cgroup's counters.
+    Container {
+        container: Option<Container>,
+        cgroup: Option<Cgroup>,
+        charge: Charge,
+    },
     /// One container's share of one file (`--group-by file,container`).
     FileContainer {
         path: Vec<u8>,
@@ -185,7 +189,7 @@ impl std::hash::Hash for RowKey {
             } => (5u8, path, object, proc.pid, proc.start_time).hash(state),
             RowKey::Cgroup { cgroup, .. } => (7u8, cgroup).hash(state),
             RowKey::Unit { cgroup, .. } => (8u8, cgroup).hash(state),
-            RowKey::Container(c) => (9u8, c).hash(state),
+            RowKey::Container { container, .. } => (9u8, container).hash(state),
             RowKey::FileContainer {
                 path,
                 object,
@@ -232,7 +236,7 @@ impl RowKey {
     /// of other kinds.
     pub fn container(&self) -> Option<Option<&Container>> {
         match self {
-            RowKey::Container(c)
+            RowKey::Container { container: c, .. }
             | RowKey::FileContainer { container: c, .. }
             | RowKey::ContainerFile { container: c, .. } => Some(c.as_ref()),
             _ => None,
@@ -278,7 +282,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub totals: Row,
     pub coverage: Coverage,
-    /// The own counters of the units' cgroups, when the query asked for every process's
-    /// cgroup (`Query::cgroups`); empty otherwise (cgroup and unit rows carry their own).
+    /// The own counters of the units' and containers' cgroups, when the query asked for
+    /// every process's cgroup (`Query::cgroups`); empty otherwise (cgroup, unit and
+    /// container rows carry their own).
     pub charges: BTreeMap<Cgroup, Charge>,
 }

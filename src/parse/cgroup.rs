@@ -59,6 +59,12 @@ pub fn unit_cgroup(c: &Cgroup) -> Option<Cgroup> {
     })
 }
 
+/// The cgroups whose own counters a report shows beside a process in `c`: its unit's and its
+/// container's (each when it has one). A scan reads them, a record and a capture keep them.
+pub fn charged_cgroups(c: &Cgroup) -> [Option<Cgroup>; 2] {
+    [unit_cgroup(c), container_cgroup(c).map(|(_, g)| g)]
+}
+
 /// 64 lowercase hex digits: a Docker, containerd or CRI-O container ID.
 fn is_container_id(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -101,6 +107,25 @@ fn pod_of(c: &[u8]) -> Option<Vec<u8>> {
 /// `/libpod_parent/libpod-<id>`) and LXC (`/lxc/<name>`, `/lxc.payload.<name>`,
 /// `/lxc.payload/<name>`). `None`: the host.
 pub fn container_of(path: &[u8]) -> Option<Container> {
+    container_at(path).map(|(c, _)| c)
+}
+
+/// The container of a cgroup (see [`container_of`]) and the container's own cgroup: the path
+/// up to and including the component that names it (`/kubepods/burstable/pod<uid>/<id>/sub`
+/// → `/kubepods/burstable/pod<uid>/<id>`), whose counters are the container's charge.
+pub fn container_cgroup(c: &Cgroup) -> Option<(Container, Cgroup)> {
+    let (container, end) = container_at(&c.path)?;
+    Some((
+        container,
+        Cgroup {
+            path: c.path[..end].to_vec(),
+            hierarchy: c.hierarchy,
+        },
+    ))
+}
+
+/// The container a cgroup path names, and where the component naming it ends in `path`.
+fn container_at(path: &[u8]) -> Option<(Container, usize)> {
     let parts: Vec<&[u8]> = components(path).collect();
     let mut pod = None;
     for (i, c) in parts.iter().enumerate() {
@@ -137,11 +162,16 @@ pub fn container_of(path: &[u8]) -> Option<Container> {
             None
         };
         if let Some((runtime, id)) = found {
-            return Some(Container {
-                runtime,
-                id: id.to_vec(),
-                pod,
-            });
+            // `c` borrows from `path`: its end is where the container's cgroup ends.
+            let end = c.as_ptr() as usize - path.as_ptr() as usize + c.len();
+            return Some((
+                Container {
+                    runtime,
+                    id: id.to_vec(),
+                    pod,
+                },
+                end,
+            ));
         }
     }
     None
@@ -343,5 +373,47 @@ mod tests {
             parse_charge(Hierarchy::V1Memory, Some(b"x"), Some(b"garbage"), None),
             Charge::default()
         );
+    }
+
+    #[test]
+    fn a_containers_cgroup_ends_at_the_component_that_names_it() {
+        let of = |path: &str| {
+            container_cgroup(&Cgroup {
+                path: path.as_bytes().to_vec(),
+                hierarchy: Hierarchy::V2,
+            })
+            .map(|(c, g)| {
+                (
+                    String::from_utf8(c.id).unwrap(),
+                    String::from_utf8(g.path).unwrap(),
+                )
+            })
+        };
+        let scope = format!("/system.slice/docker-{ID}.scope");
+        assert_eq!(of(&scope), Some((ID.into(), scope.clone())));
+        // A process in a cgroup inside the container's (systemd in a container).
+        assert_eq!(
+            of(&format!("{scope}/init.scope")),
+            Some((ID.into(), scope.clone()))
+        );
+        let pod = "/kubepods/burstable/pod0b6e5bd4-5f7a-4b1e-9d3c-2a1f0e9d8c7b";
+        assert_eq!(
+            of(&format!("{pod}/{ID}/sub")),
+            Some((ID.into(), format!("{pod}/{ID}")))
+        );
+        assert_eq!(
+            of("/lxc.payload.web01/system.slice/x.service"),
+            Some(("web01".into(), "/lxc.payload.web01".into()))
+        );
+        assert_eq!(of("/system.slice/nginx.service"), None);
+        let c = Cgroup {
+            path: format!("{scope}/x").into_bytes(),
+            hierarchy: Hierarchy::V1Memory,
+        };
+        let [unit, container] = charged_cgroups(&c);
+        assert_eq!(unit.map(|u| u.path), Some(scope.clone().into_bytes()));
+        let container = container.expect("container cgroup");
+        assert_eq!(container.path, scope.into_bytes());
+        assert_eq!(container.hierarchy, Hierarchy::V1Memory);
     }
 }

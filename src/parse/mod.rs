@@ -21,7 +21,10 @@ pub mod stat;
 pub mod status;
 pub mod uid_map;
 
-pub use cgroup::{container_of, parse_cgroup, parse_charge, unit_cgroup, unit_of};
+pub use cgroup::{
+    charged_cgroups, container_cgroup, container_of, parse_cgroup, parse_charge, unit_cgroup,
+    unit_of,
+};
 pub use cmdline::cmdline_display;
 pub use maps::{
     is_header_line, kind_of, map_line_path, mapping_kind, maps_counters, parse_map_header,

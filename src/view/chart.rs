@@ -115,7 +115,7 @@ fn describe(row: &Row) -> (Bytes<'_>, Bytes<'_>, Option<Bytes<'_>>) {
             };
             (Cow::Borrowed(label), Cow::Borrowed(path), None)
         }
-        RowKey::Container(c) => match c {
+        RowKey::Container { container: c, .. } => match c {
             Some(c) => {
                 let mut name = format!("{} ", c.runtime.as_str()).into_bytes();
                 name.extend_from_slice(&c.id);

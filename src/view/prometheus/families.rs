@@ -54,7 +54,7 @@ impl Family {
     }
 
     /// The measures of the family: processes (but for the process family), mappings, bytes,
-    /// and for units their cgroup's own charge (as the unit view shows it).
+    /// and for units and containers their cgroup's own charge (as their views show it).
     pub(super) fn metrics(self) -> Vec<Column> {
         let counts: &[Column] = match self {
             Family::Process => &[Column::Mappings],
@@ -62,6 +62,7 @@ impl Family {
         };
         let view = match self {
             Family::Unit => GroupBy::Unit,
+            Family::Container => GroupBy::Container,
             _ => GroupBy::File,
         };
         let bytes = Column::for_view(view).into_iter().filter(|c| c.is_bytes());
@@ -128,12 +129,16 @@ impl Family {
                     ),
                 ]
             }
-            RowKey::Container(Some(c)) => vec![
+            RowKey::Container {
+                container: Some(c), ..
+            } => vec![
                 ("runtime", code(c.runtime.as_str())),
                 ("container", LabelValue::Raw(c.id.clone())),
                 ("pod", c.pod.clone().map_or(code(""), LabelValue::Raw)),
             ],
-            RowKey::Container(None) => self.label_names().iter().map(|&n| (n, code(""))).collect(),
+            RowKey::Container {
+                container: None, ..
+            } => self.label_names().iter().map(|&n| (n, code(""))).collect(),
             // The folded series.
             _ => self
                 .label_names()
@@ -268,7 +273,9 @@ impl<'r> Derived<'r> {
         for p in procs.values() {
             let RowKey::Process(d) = &p.key else { continue };
             let unit = d.cgroup.as_ref().and_then(parse::unit_cgroup);
-            let container = d.cgroup.as_ref().and_then(|c| parse::container_of(&c.path));
+            let found = d.cgroup.as_ref().and_then(parse::container_cgroup);
+            let (container, container_cgroup) =
+                found.map_or((None, None), |(c, g)| (Some(c), Some(g)));
             let groups = [
                 users.entry((d.uid, d.user.clone())).or_insert_with(|| {
                     empty_row(RowKey::User {
@@ -286,9 +293,16 @@ impl<'r> Derived<'r> {
                         cgroup: unit,
                     })
                 }),
-                containers
-                    .entry(container.clone())
-                    .or_insert_with(|| empty_row(RowKey::Container(container))),
+                containers.entry(container.clone()).or_insert_with(|| {
+                    let charge = container_cgroup
+                        .as_ref()
+                        .and_then(|g| report.charges.get(g));
+                    empty_row(RowKey::Container {
+                        container,
+                        charge: charge.copied().unwrap_or_default(),
+                        cgroup: container_cgroup,
+                    })
+                }),
             ];
             for g in groups {
                 g.processes += 1;

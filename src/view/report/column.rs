@@ -334,7 +334,7 @@ impl Column {
             ],
         };
         let charges: &[Column] = match group_by {
-            GroupBy::Cgroup | GroupBy::Unit => &CHARGES,
+            GroupBy::Cgroup | GroupBy::Unit | GroupBy::Container => &CHARGES,
             _ => &[],
         };
         keys.iter()
@@ -441,15 +441,15 @@ impl Column {
             | Column::ChargeFile
             | Column::ChargeShmem
             | Column::ChargeKernel => match &row.key {
-                RowKey::Cgroup { charge, .. } | RowKey::Unit { charge, .. } => {
-                    Cell::Bytes(match self {
-                        Column::Charge => charge.current,
-                        Column::ChargeAnon => charge.anon,
-                        Column::ChargeFile => charge.file,
-                        Column::ChargeShmem => charge.shmem,
-                        _ => charge.kernel,
-                    })
-                }
+                RowKey::Cgroup { charge, .. }
+                | RowKey::Unit { charge, .. }
+                | RowKey::Container { charge, .. } => Cell::Bytes(match self {
+                    Column::Charge => charge.current,
+                    Column::ChargeAnon => charge.anon,
+                    Column::ChargeFile => charge.file,
+                    Column::ChargeShmem => charge.shmem,
+                    _ => charge.kernel,
+                }),
                 _ => Cell::Empty,
             },
             Column::Processes => match &row.key {

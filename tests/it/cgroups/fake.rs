@@ -184,6 +184,17 @@ fn rows(doc: &Value, key: &dyn Fn(&Value) -> String) -> Vec<(String, u64, u64)> 
     rows
 }
 
+/// The row of `doc` whose `column` is `value`.
+fn row_where(doc: &Value, column: &str, value: &str) -> Value {
+    doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r[column] == value)
+        .unwrap_or_else(|| panic!("no row with {column} {value}"))
+        .clone()
+}
+
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or("").to_string()
 }
@@ -376,6 +387,18 @@ pub(super) fn counters() -> tempfile::TempDir {
         "/user.slice/user-1000.slice/session-3.scope",
         &[("memory.stat", "anon 102400\nfile 0\nshmem 0\n")],
     );
+    // A Docker container's scope (v2).
+    cgroupfs(
+        fs.path(),
+        &format!("/system.slice/docker-{DOCKER_ID}.scope"),
+        &[
+            ("memory.current", "7340032\n"),
+            (
+                "memory.stat",
+                "anon 6291456\nfile 1048576\nkernel 8192\nshmem 0\n",
+            ),
+        ],
+    );
     // v1 (the LXC container's memory line): usage, hierarchical totals, kmem.
     cgroupfs(
         fs.path(),
@@ -392,21 +415,19 @@ pub(super) fn counters() -> tempfile::TempDir {
     fs
 }
 
-#[test]
-fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
+/// The tree of [`tree`], the fake cgroupfs of [`counters`] and that cgroupfs' path.
+fn tree_with_counters() -> (FakeProc, tempfile::TempDir, String) {
     let (fake, _) = tree();
     let fs = counters();
     let root = fs.path().to_str().expect("utf8").to_string();
+    (fake, fs, root)
+}
+
+#[test]
+fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
+    let (fake, _fs, root) = tree_with_counters();
     let doc = json(&fake, &["-g", "unit", "--cgroup-root", &root]);
-    let row = |unit: &str| {
-        doc["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["unit"] == unit)
-            .unwrap_or_else(|| panic!("no unit {unit}"))
-            .clone()
-    };
+    let row = |unit: &str| row_where(&doc, "unit", unit);
     let nginx = row("nginx.service");
     assert_eq!(nginx["charge_bytes"], 10_485_760);
     assert_eq!(nginx["charge_anon_bytes"], 4_194_304);
@@ -478,6 +499,77 @@ fn cgroup_and_unit_rows_carry_the_cgroups_own_counters_and_unknown_is_null() {
         header.ends_with("Charge  ChAnon  ChFile  ChShmem  ChKernel"),
         "{table}"
     );
+}
+
+#[test]
+fn container_rows_carry_their_cgroups_own_counters_in_every_format_and_the_history() {
+    let (fake, _fs, root) = tree_with_counters();
+    let doc = json(&fake, &["-g", "container", "--cgroup-root", &root]);
+    let row = |id: &str| row_where(&doc, "container", id);
+    let docker = row(DOCKER_ID);
+    assert_eq!(docker["charge_bytes"], 7_340_032);
+    assert_eq!(docker["charge_anon_bytes"], 6_291_456);
+    assert_eq!(docker["charge_file_bytes"], 1_048_576);
+    assert_eq!(docker["charge_shmem_bytes"], 0);
+    assert_eq!(docker["charge_kernel_bytes"], 8192);
+    // LXC on a hybrid host: the cgroup of its v1 memory line.
+    assert_eq!(row("web01")["charge_bytes"], 3_145_728);
+    assert_eq!(row("web01")["charge_kernel_bytes"], 4096);
+    // No directory for the CRI-O container: unknown; the host has no cgroup of its own.
+    assert_eq!(row(CRIO_ID)["charge_bytes"], Value::Null);
+    assert_eq!(row("-")["charge_bytes"], Value::Null);
+    // Prometheus: the container's own charge, none for the host.
+    let mut cmd = pmaps_on(fake.root());
+    cmd.args([
+        "-f",
+        "prometheus",
+        "--prom-top",
+        "0",
+        "--prom-min",
+        "0",
+        "--cgroup-root",
+        &root,
+    ]);
+    let text = expect_exit(&output(cmd), 0);
+    let docker_line = format!(
+        "pmaps_container_charge_bytes{{runtime=\"docker\",container=\"{DOCKER_ID}\",pod=\"\"}} 7340032"
+    );
+    assert!(text.lines().any(|l| l == docker_line), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("pmaps_container_charge_bytes{runtime=\"\"")),
+        "{text}"
+    );
+    // A record keeps the containers' counters: the snapshot gives the scan's CSV.
+    let db = tempfile::tempdir().expect("tempdir");
+    let db = db.path().join("history.sqlite");
+    let mut cmd = pmaps_on(fake.root());
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["--cgroup-root", &root, "record"]);
+    expect_exit(&output(cmd), 0);
+    let mut cmd = pmaps_on(fake.root());
+    cmd.args([
+        "-g",
+        "container",
+        "-f",
+        "csv",
+        "--source",
+        "smaps",
+        "--cgroup-root",
+        &root,
+    ]);
+    let scan = expect_exit(&output(cmd), 0);
+    assert!(
+        scan.contains(",7340032,6291456,1048576,0,8192\r\n"),
+        "{scan}"
+    );
+    let mut cmd = pmaps_on(fake.root());
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["--at", "@latest", "-g", "container", "-f", "csv"]);
+    assert_eq!(expect_exit(&output(cmd), 0), scan);
 }
 
 #[test]
