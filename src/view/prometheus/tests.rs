@@ -283,7 +283,12 @@ fn the_default_bound_holds_and_is_reached() {
             "processes: {processes}"
         );
     }
-    assert_eq!(max_series(&Bounds::default()), Some(1410));
+    assert_eq!(max_series(&Bounds::default()), Some(1535));
+    let with_processes = Bounds {
+        processes: true,
+        ..Bounds::default()
+    };
+    assert_eq!(max_series(&with_processes), Some(1745));
     let all = Bounds {
         top: usize::MAX,
         ..Bounds::default()
