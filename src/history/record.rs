@@ -341,10 +341,10 @@ fn write_processes(tx: &Transaction<'_>, id: i64, rec: &Recording) -> rusqlite::
         };
         let mut mine = shares.remove(&(d.pid, d.start_time)).unwrap_or_default();
         mine.sort_by_key(|s| s.hash);
-        let runs = runs::of(rec.runs.get(&(d.pid, d.start_time)));
-        let process_id = write_process(tx, &prev, d)?;
         let earlier = prev.state_of.get(&(d.pid, d.start_time)).copied();
-        let state_id = write_state(tx, &prev, &mut files, row, &mine, (&runs, earlier))?;
+        let runs = runs::of(rec.runs.get(&(d.pid, d.start_time)), earlier);
+        let process_id = write_process(tx, &prev, d)?;
+        let state_id = write_state(tx, &prev, &mut files, row, &mine, &runs)?;
         tx.prepare_cached(
             "INSERT OR IGNORE INTO snapshot_process (snapshot_id, process_id, state_id) \
              VALUES (?, ?, ?)",
@@ -386,7 +386,7 @@ fn write_state(
     files: &mut HashMap<[u8; 16], i64>,
     row: &Row,
     shares: &[Share<'_>],
-    (runs, earlier): (&[runs::Run], Option<i64>),
+    runs: &runs::Runs,
 ) -> rusqlite::Result<i64> {
     let mappings = row.mappings.unwrap_or(0);
     let hash = shares.iter().fold(
@@ -394,8 +394,9 @@ fn write_state(
         |h, s| h.bytes(&s.hash),
     );
     let hash = runs
+        .list
         .iter()
-        .fold(hash.int(runs.len() as u64), |h, r| h.bytes(&r.hash))
+        .fold(hash.int(runs.list.len() as u64), |h, r| h.bytes(&r.hash))
         .finish();
     if let Some(&id) = prev.states.get(&hash) {
         return Ok(id);
@@ -433,7 +434,7 @@ fn write_state(
         usages.push(usage_id.to_string());
     }
     let list = format!("[{}]", usages.join(","));
-    let runs = runs::write(tx, files, runs, earlier)?;
+    let runs = runs::write(tx, files, runs)?;
     tx.prepare_cached(&format!(
         "INSERT INTO state (mappings, {cols}, usages, runs, hash) VALUES (?, {marks}, ?, ?, ?)"
     ))?

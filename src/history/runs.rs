@@ -27,9 +27,18 @@ pub(super) struct Run {
     pub(super) hash: [u8; 16],
 }
 
+/// One process's runs about to be stored, and where to look for them first.
+pub(super) struct Runs {
+    /// In address order.
+    pub(super) list: Vec<Run>,
+    /// The state the same process (PID, start time) had in the previous snapshot.
+    pub(super) earlier: Option<i64>,
+}
+
 /// The runs of one process's rows (none: a process with no mapping), in address order.
-pub(super) fn of(rows: Option<&PackedRuns>) -> Vec<Run> {
-    rows.map(PackedRuns::unpack)
+pub(super) fn of(rows: Option<&PackedRuns>, earlier: Option<i64>) -> Runs {
+    let list = rows
+        .map(PackedRuns::unpack)
         .unwrap_or_default()
         .into_iter()
         .map(|row| {
@@ -54,23 +63,27 @@ pub(super) fn of(rows: Option<&PackedRuns>) -> Vec<Run> {
                 hash,
             }
         })
-        .collect()
+        .collect();
+    Runs { list, earlier }
 }
 
 /// Stores the runs not stored yet, counts one more reference to each, and returns their ids
 /// as the JSON array a state keeps (`files`: the file ids of this record). A run is found
-/// again among the runs of `earlier`, the state the same process (PID, start time) had in
-/// the previous snapshot: addresses are a process's own, so no other process's runs are
-/// looked at, and the table needs no index on the hash (which would make a first record of
-/// a machine, all of whose runs are new, several times slower).
+/// again among the runs of `earlier`, the state the same process had in the previous
+/// snapshot: addresses are a process's own, so no other process's runs are looked at, and
+/// the table needs no index on the hash (which made a first record of a machine, all of
+/// whose runs are new, slower and its file larger).
 pub(super) fn write(
     tx: &Transaction<'_>,
     files: &mut HashMap<[u8; 16], i64>,
-    runs: &[Run],
-    earlier: Option<i64>,
+    runs: &Runs,
 ) -> rusqlite::Result<String> {
+    let Runs {
+        list: runs,
+        earlier,
+    } = runs;
     let mut known: HashMap<[u8; 16], i64> = HashMap::new();
-    if let Some(state) = earlier {
+    if let Some(state) = *earlier {
         let mut stmt = tx.prepare_cached(
             "SELECT r.hash, r.id FROM state s, json_each(s.runs) j JOIN run r ON r.id = j.value \
              WHERE s.id = ?",
