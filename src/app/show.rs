@@ -151,6 +151,10 @@ pub fn run(cli: &Cli, matches: &ArgMatches, args: &ShowArgs) -> u8 {
                 "no process matches {} (neither its command name nor its command line)",
                 t.describe()
             )),
+            Target::Pid(p) if cli.at.is_some() => eprint_line(&format!(
+                "no process {p} in the snapshot (it lists the processes it read and those it \
+                 could not; kernel threads and zombies are only counted)"
+            )),
             Target::Pid(p) => eprint_line(&format!("no process {p}")),
         }
     }

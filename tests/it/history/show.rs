@@ -86,9 +86,17 @@ fn a_process_the_snapshot_did_not_read_is_named_with_its_recorded_reason() {
     let none = show(fake.root(), &db.path(), true, &["4242", "nosuch"]);
     assert_exit(&none, 4);
     assert!(
-        stderr(&none).contains("no process 4242"),
+        stderr(&none).contains("no process 4242 in the snapshot"),
         "{}",
         stderr(&none)
+    );
+    // A kernel thread is counted by a snapshot, not listed: said so.
+    let kthread = show(fake.root(), &db.path(), true, &["2"]);
+    assert_exit(&kthread, 4);
+    assert!(
+        stderr(&kthread).contains("kernel threads and zombies are only counted"),
+        "{}",
+        stderr(&kthread)
     );
     let some = show(fake.root(), &db.path(), true, &["4242", "100"]);
     assert_exit(&some, 3);
