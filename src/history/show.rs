@@ -40,7 +40,7 @@ pub fn show_at(
             Picked::Problem(..) => None,
         })
         .collect();
-    let mut runs = if states.is_empty() || store.schema_version()? < 2 {
+    let runs = if states.is_empty() || store.schema_version()? < 2 {
         Default::default()
     } else {
         runs::load(&store.conn, &states).with_context(|| format!("cannot read {}", db.display()))?
@@ -52,7 +52,8 @@ pub fn show_at(
         .into_iter()
         .map(|p| match p {
             Picked::Stored(s) => {
-                let (outcome, rows) = match runs.remove(&s.state).flatten() {
+                // Identical processes (a pool of forked workers) may share one state.
+                let (outcome, rows) = match runs.get(&s.state).cloned().flatten() {
                     Some(rows) => (Outcome::Read, rows),
                     None => (
                         Outcome::Error {

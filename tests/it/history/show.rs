@@ -284,3 +284,27 @@ fn frozen_helpers_mapping_hostile_names_show_as_they_were_recorded() {
     let live_b = run_pmaps(["show", "--merge", "-f", "csv", &pids[1]]);
     assert_eq!(stdout(&by_name), stdout(&live_b));
 }
+
+#[test]
+fn identical_processes_share_one_state_and_each_shows_its_map() {
+    // Two forked workers with the same map and the same counters: one stored state.
+    let fake = FakeProc::new();
+    let mut smaps = Vec::new();
+    for m in 0..3u64 {
+        let start = 0x7f00_0000_0000 + m * 0x10_0000;
+        let header = format!("{start:x}-{:x} rw-p 00000000 00:00 0 ", start + 64 * 1024);
+        smaps.extend(full_smaps_record(header, SmapsKb::private_dirty(64, 32)));
+    }
+    for pid in [1000, 1001] {
+        fake.process(pid).comm(b"worker").smaps(&smaps).write();
+    }
+    let db = Db::new();
+    record(fake.root(), &db.path(), 0);
+    assert_eq!(count(&db.path(), "state"), 1);
+    let args = ["-f", "csv", "1000", "1001"];
+    let live = show(fake.root(), &db.path(), false, &args);
+    let stored = show(fake.root(), &db.path(), true, &args);
+    assert_exit(&stored, 0);
+    assert_eq!(stdout(&stored), stdout(&live));
+    assert_eq!(stdout(&stored).lines().count(), 1 + 2 * 3);
+}
