@@ -108,13 +108,7 @@ pub fn scan_everything(
             let runs = acc.take_runs();
             (aggregate::finish_rows(acc, &query, src, true), runs)
         })?;
-    let cgroups = process_cgroups(&processes)
-        .flat_map(|c| {
-            parse::charged_cgroups(c)
-                .into_iter()
-                .chain([Some(c.clone())])
-        })
-        .flatten();
+    let cgroups = process_cgroups(&processes).flat_map(parse::kept_cgroups);
     let charges = charges_of(cgroups, |c| Some(charge_of(src, c)));
     Ok(Recording {
         report: facts.report(src, &query, rows, totals, coverage),

@@ -300,12 +300,7 @@ pub fn run(c: &Contender, env: &Env) -> Result<Sample> {
                 if !db.exists() {
                     // Timed as cron runs it: into a history that already holds the machine
                     // (the first record into an empty one is timed by `--record-snapshots`).
-                    let status = crate::history::record_command(&c.program, &db, c.threads)
-                        .stderr(Stdio::null())
-                        .status()?;
-                    if !matches!(status.code(), Some(0 | 3)) {
-                        anyhow::bail!("pmaps record (untimed, first) failed: {status}");
-                    }
+                    crate::history::record_once(&c.program, &db, c.threads)?;
                 }
                 let cmd = crate::history::record_command(&c.program, &db, c.threads);
                 (cmd, "record")

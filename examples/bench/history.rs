@@ -47,6 +47,17 @@ pub fn record_command(pmaps: &Path, db: &Path, threads: usize) -> Command {
     cmd
 }
 
+/// Runs one `pmaps record` into `db` (exit 0, or 3 for a partial scan).
+pub fn record_once(pmaps: &Path, db: &Path, threads: usize) -> Result<()> {
+    let status = record_command(pmaps, db, threads)
+        .stderr(Stdio::null())
+        .status()?;
+    if !matches!(status.code(), Some(0 | 3)) {
+        bail!("pmaps record failed: {status}");
+    }
+    Ok(())
+}
+
 /// Records `k` snapshots in a row into a fresh database under `dir`.
 pub fn growth(pmaps: &Path, dir: &Path, threads: usize, k: usize) -> Result<Growth> {
     let db = dir.join("growth.sqlite");
@@ -55,13 +66,8 @@ pub fn growth(pmaps: &Path, dir: &Path, threads: usize, k: usize) -> Result<Grow
     let mut walls = Vec::with_capacity(k);
     for i in 0..k {
         let started = std::time::Instant::now();
-        let status = record_command(pmaps, &db, threads)
-            .stderr(Stdio::null())
-            .status()?;
+        record_once(pmaps, &db, threads)?;
         walls.push(started.elapsed().as_secs_f64() * 1000.0);
-        if !matches!(status.code(), Some(0 | 3)) {
-            bail!("pmaps record failed: {status}");
-        }
         if i == 0 {
             first = std::fs::metadata(&db)?.len();
         }

@@ -231,8 +231,7 @@ fn write_all<W: Write>(
         uids.extend(c.log.owner);
         uids.extend(c.info.uid);
         if let Some(cg) = &c.info.cgroup {
-            cgroups.extend(parse::charged_cgroups(cg).into_iter().flatten());
-            cgroups.insert(cg.clone());
+            cgroups.extend(parse::kept_cgroups(cg));
         }
         let kind = c.outcome.kind();
         coverage.counts[kind as usize] += 1;

@@ -30,7 +30,7 @@ pub fn show_at(
     let reference = Reference::parse(reference)?;
     let store = Store::open_read(db)?;
     let snapshot = store.resolve(&reference)?;
-    let loaded = store.load(&snapshot)?;
+    let loaded = store.load_processes(&snapshot)?;
     let picked = pick(&loaded, &cfg.targets);
     let states: Vec<i64> = picked
         .processes

@@ -228,7 +228,7 @@ pub struct StoredShare {
 pub struct Loaded {
     pub snapshot: Snapshot,
     pub processes: Vec<StoredProcess>,
-    /// Each state's shares of files.
+    /// Each state's shares of files (none with [`Store::load_processes`]).
     pub shares: HashMap<i64, Vec<StoredShare>>,
     pub problems: Vec<Problem>,
     /// Processes counted with another that shares their address space.
@@ -328,19 +328,53 @@ impl Store {
 
     /// Reads a snapshot whole.
     pub fn load(&self, s: &Snapshot) -> anyhow::Result<Loaded> {
-        self.load_inner(s)
+        self.load_inner(s, true)
             .with_context(|| format!("cannot read {}", self.path.display()))
     }
 
-    fn load_inner(&self, s: &Snapshot) -> rusqlite::Result<Loaded> {
+    /// Reads a snapshot but its processes' shares of files (`Loaded::shares` is empty):
+    /// what `show` needs to find its processes.
+    pub fn load_processes(&self, s: &Snapshot) -> anyhow::Result<Loaded> {
+        self.load_inner(s, false)
+            .with_context(|| format!("cannot read {}", self.path.display()))
+    }
+
+    fn load_inner(&self, s: &Snapshot, with_shares: bool) -> rusqlite::Result<Loaded> {
         // One read transaction: a record committing meanwhile is not half seen.
         self.conn.execute_batch("BEGIN")?;
-        let result = self.load_rows(s);
+        let result = self.load_rows(s, with_shares);
         let _ = self.conn.execute_batch("COMMIT");
         result
     }
 
-    fn load_rows(&self, s: &Snapshot) -> rusqlite::Result<Loaded> {
+    /// Each state's shares of files, for the states of snapshot `s`.
+    fn shares_of(&self, s: &Snapshot) -> rusqlite::Result<HashMap<i64, Vec<StoredShare>>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT s.id, f.dev_major, f.dev_minor, f.inode, f.path, f.kind, u.mappings, {} \
+             FROM state s JOIN json_each(s.usages) j JOIN usage u ON u.id = j.value \
+             JOIN file f ON f.id = u.file_id WHERE s.id IN \
+             (SELECT state_id FROM snapshot_process WHERE snapshot_id = ?)",
+            counter_list("u")
+        ))?;
+        let mut shares: HashMap<i64, Vec<StoredShare>> = HashMap::new();
+        let mut rows = stmt.query([s.id])?;
+        while let Some(r) = rows.next()? {
+            shares.entry(r.get(0)?).or_default().push(StoredShare {
+                object: Object {
+                    dev_major: r.get(1)?,
+                    dev_minor: r.get(2)?,
+                    inode: r.get::<_, i64>(3)? as u64,
+                },
+                path: r.get(4)?,
+                kind: MapKind::parse(&r.get::<_, String>(5)?).unwrap_or(MapKind::Other),
+                mappings: r.get::<_, i64>(6)? as u64,
+                counters: counters_at(r, 7)?,
+            });
+        }
+        Ok(shares)
+    }
+
+    fn load_rows(&self, s: &Snapshot, with_shares: bool) -> rusqlite::Result<Loaded> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT p.pid, p.start_time, p.uid, p.user, p.comm, p.command, p.cgroup, \
              p.hierarchy, sp.state_id, st.mappings, {} FROM snapshot_process sp \
@@ -371,28 +405,11 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT s.id, f.dev_major, f.dev_minor, f.inode, f.path, f.kind, u.mappings, {} \
-             FROM state s JOIN json_each(s.usages) j JOIN usage u ON u.id = j.value \
-             JOIN file f ON f.id = u.file_id WHERE s.id IN \
-             (SELECT state_id FROM snapshot_process WHERE snapshot_id = ?)",
-            counter_list("u")
-        ))?;
-        let mut shares: HashMap<i64, Vec<StoredShare>> = HashMap::new();
-        let mut rows = stmt.query([s.id])?;
-        while let Some(r) = rows.next()? {
-            shares.entry(r.get(0)?).or_default().push(StoredShare {
-                object: Object {
-                    dev_major: r.get(1)?,
-                    dev_minor: r.get(2)?,
-                    inode: r.get::<_, i64>(3)? as u64,
-                },
-                path: r.get(4)?,
-                kind: MapKind::parse(&r.get::<_, String>(5)?).unwrap_or(MapKind::Other),
-                mappings: r.get::<_, i64>(6)? as u64,
-                counters: counters_at(r, 7)?,
-            });
-        }
+        let shares = if with_shares {
+            self.shares_of(s)?
+        } else {
+            HashMap::new()
+        };
         let mut stmt = self.conn.prepare(
             "SELECT pid, comm, outcome, path, errno, message FROM problem \
              WHERE snapshot_id = ? ORDER BY pid",

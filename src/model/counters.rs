@@ -186,24 +186,11 @@ impl Counters {
     }
 
     fn zip(&self, other: &Counters, f: impl Fn(u64, u64) -> u64) -> Counters {
-        Counters {
-            size: f(self.size, other.size),
-            rss: f(self.rss, other.rss),
-            pss: f(self.pss, other.pss),
-            shared_clean: f(self.shared_clean, other.shared_clean),
-            shared_dirty: f(self.shared_dirty, other.shared_dirty),
-            private_clean: f(self.private_clean, other.private_clean),
-            private_dirty: f(self.private_dirty, other.private_dirty),
-            swap: f(self.swap, other.swap),
-            swap_pss: f(self.swap_pss, other.swap_pss),
-            referenced: f(self.referenced, other.referenced),
-            anonymous: f(self.anonymous, other.anonymous),
-            locked: f(self.locked, other.locked),
-            pss_anon: f(self.pss_anon, other.pss_anon),
-            pss_file: f(self.pss_file, other.pss_file),
-            pss_shmem: f(self.pss_shmem, other.pss_shmem),
-            known: self.known & other.known,
-        }
+        let (a, b) = (self.values(), other.values());
+        Counters::from_values(
+            std::array::from_fn(|i| f(a[i], b[i])),
+            self.known & other.known,
+        )
     }
 }
 

@@ -65,6 +65,12 @@ pub fn charged_cgroups(c: &Cgroup) -> [Option<Cgroup>; 2] {
     [unit_cgroup(c), container_cgroup(c).map(|(_, g)| g)]
 }
 
+/// The cgroups whose counters a record or a capture keeps for a process in `c`: its own, and
+/// those of [`charged_cgroups`].
+pub fn kept_cgroups(c: &Cgroup) -> impl Iterator<Item = Cgroup> {
+    std::iter::once(c.clone()).chain(charged_cgroups(c).into_iter().flatten())
+}
+
 /// 64 lowercase hex digits: a Docker, containerd or CRI-O container ID.
 fn is_container_id(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

@@ -22,8 +22,8 @@ pub mod status;
 pub mod uid_map;
 
 pub use cgroup::{
-    charged_cgroups, container_cgroup, container_of, parse_cgroup, parse_charge, unit_cgroup,
-    unit_of,
+    charged_cgroups, container_cgroup, container_of, kept_cgroups, parse_cgroup, parse_charge,
+    unit_cgroup, unit_of,
 };
 pub use cmdline::cmdline_display;
 pub use maps::{
